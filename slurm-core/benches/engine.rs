@@ -1,0 +1,2 @@
+//! Engine benchmarks (figures printed, not asserted). TODO.
+fn main() {}

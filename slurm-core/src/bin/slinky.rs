@@ -1,0 +1,5 @@
+//! `slinky`: the command-line entry point.
+
+fn main() -> anyhow::Result<()> {
+    Ok(())
+}

@@ -1,0 +1,3 @@
+//! `slurm.conf` and `gres.conf`: loading, validation and the `slinky conf check` report.
+//!
+//! TODO(helper): implement.

@@ -1,0 +1,10 @@
+//! slurm-core: the Slurm-compatible model, parsers, scheduling engine and trace simulator.
+//!
+//! Architecture invariant: nothing under [`engine`] does I/O or reads the system clock; time
+//! comes in through [`engine::Clock`], so the same engine runs live and in simulation.
+
+pub mod config;
+pub mod engine;
+pub mod model;
+pub mod parse;
+pub mod sim;

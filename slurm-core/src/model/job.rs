@@ -1,0 +1,304 @@
+//! Jobs: what a user asks for ([`JobSpec`]) and what the controller knows about it ([`Job`]).
+
+use super::{Gres, JobState, PendingReason, TimeLimit, Timestamp};
+use std::fmt;
+
+/// A job id as Slurm numbers them (JobIdRaw). Array tasks get their own ids once split off.
+pub type JobId = u32;
+
+/// How a job names itself in `squeue`/`sacct`: `123`, or `123_4` for array task 4 of 123.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct JobRef {
+    pub job_id: JobId,
+    pub array_task: Option<u32>,
+}
+
+impl fmt::Display for JobRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.array_task {
+            Some(task) => write!(f, "{}_{}", self.job_id, task),
+            None => write!(f, "{}", self.job_id),
+        }
+    }
+}
+
+/// `--mem`, `--mem-per-cpu`, or nothing (partition default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MemRequest {
+    /// No request: the partition's DefMemPerCPU applies, else nothing is reserved.
+    #[default]
+    Default,
+    /// `--mem=N` (MiB per node). `--mem=0` is [`MemRequest::WholeNode`].
+    PerNode(u64),
+    /// `--mem-per-cpu=N` (MiB).
+    PerCpu(u64),
+    /// `--mem=0`: all the memory of each allocated node.
+    WholeNode,
+}
+
+/// GPUs requested through `--gpus`, `--gpus-per-node` or `--gpus-per-task` (`--gres` lands in
+/// [`JobSpec::gres_per_node`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct GpuRequest {
+    pub per_job: Option<Gres>,
+    pub per_node: Option<Gres>,
+    pub per_task: Option<Gres>,
+}
+
+/// One dependency condition (`afterok:123`, `singleton`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dependency {
+    /// `after:ID`: once the job has started (or was cancelled).
+    After(JobId),
+    /// `afterany:ID`: once the job has ended, however it ended.
+    AfterAny(JobId),
+    /// `afterok:ID`: once the job completed with exit code 0.
+    AfterOk(JobId),
+    /// `afternotok:ID`: once the job failed, timed out, was cancelled or hit a node failure.
+    AfterNotOk(JobId),
+    /// `singleton`: no other job with this name and user is running or pending ahead.
+    Singleton,
+}
+
+impl fmt::Display for Dependency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::After(id) => write!(f, "after:{id}"),
+            Self::AfterAny(id) => write!(f, "afterany:{id}"),
+            Self::AfterOk(id) => write!(f, "afterok:{id}"),
+            Self::AfterNotOk(id) => write!(f, "afternotok:{id}"),
+            Self::Singleton => f.write_str("singleton"),
+        }
+    }
+}
+
+/// A `--dependency` expression: all conditions (`,`) or any of them (`?`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DependencySpec {
+    pub conditions: Vec<Dependency>,
+    /// True for `?`-separated lists: any one satisfied condition is enough.
+    pub any: bool,
+}
+
+impl DependencySpec {
+    pub fn is_empty(&self) -> bool {
+        self.conditions.is_empty()
+    }
+}
+
+impl fmt::Display for DependencySpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sep = if self.any { "?" } else { "," };
+        let parts: Vec<String> = self.conditions.iter().map(ToString::to_string).collect();
+        f.write_str(&parts.join(sep))
+    }
+}
+
+/// `--array=0-15:2%4`: the task indices and an optional throttle (`%4`: at most 4 running).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArraySpec {
+    /// Task indices in ascending order, without duplicates.
+    pub indices: Vec<u32>,
+    pub max_running: Option<u32>,
+}
+
+impl fmt::Display for ArraySpec {
+    /// Compact ranges: `0-3,7,9-15:2` is printed as `0-3,7,9,11,13,15`... compacted to runs of
+    /// consecutive indices (`0-3,7,9,11,13,15`); `%N` appended when throttled.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts = Vec::new();
+        let mut i = 0;
+        while i < self.indices.len() {
+            let start = self.indices[i];
+            let mut end = start;
+            while i + 1 < self.indices.len() && self.indices[i + 1] == end + 1 {
+                i += 1;
+                end = self.indices[i];
+            }
+            parts.push(if start == end { start.to_string() } else { format!("{start}-{end}") });
+            i += 1;
+        }
+        f.write_str(&parts.join(","))?;
+        if let Some(n) = self.max_running {
+            write!(f, "%{n}")?;
+        }
+        Ok(())
+    }
+}
+
+/// What a user asks for: everything the scheduler needs, plus what the batch runtime needs
+/// to launch the job (paths, environment), which the engine carries but does not interpret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobSpec {
+    pub name: String,
+    pub user: String,
+    pub uid: u32,
+    pub gid: u32,
+    /// Empty means the user's default account.
+    pub account: String,
+    /// Candidate partitions in the user's order (`-p a,b`); empty means the default partition.
+    pub partitions: Vec<String>,
+    /// Empty means the association's default QOS (`normal`).
+    pub qos: String,
+    /// `-N`: minimum node count (and maximum, Slurm's `-N min-max` max).
+    pub min_nodes: u32,
+    pub max_nodes: Option<u32>,
+    /// `-n`: number of tasks.
+    pub ntasks: u32,
+    /// `-c`.
+    pub cpus_per_task: u32,
+    /// `--ntasks-per-node`.
+    pub ntasks_per_node: Option<u32>,
+    pub mem: MemRequest,
+    /// `--gres` (per node).
+    pub gres_per_node: Vec<Gres>,
+    pub gpus: GpuRequest,
+    /// `-t`; `None` means the partition's DefaultTime (else MaxTime).
+    pub time_limit: Option<TimeLimit>,
+    /// `--time-min` is not supported; listed here for completeness of the model.
+    pub exclusive: bool,
+    pub dependency: DependencySpec,
+    /// `--hold`: submitted held (`JobHeldUser`).
+    pub hold: bool,
+    /// `--begin`.
+    pub begin: Option<Timestamp>,
+    pub array: Option<ArraySpec>,
+    /// `--nice` (may be negative for admins).
+    pub nice: i32,
+    /// `--requeue` / `--no-requeue`; `None` means the cluster default (JobRequeue=1).
+    pub requeue: Option<bool>,
+    pub comment: Option<String>,
+    /// `--constraint`: required node features (`&`-joined list; `|` alternatives unsupported).
+    pub constraint: Vec<String>,
+    /// `--signal=[B:]SIG[@TIME]`.
+    pub signal: Option<String>,
+    /// `--chdir` (absolute), else the submit directory.
+    pub work_dir: String,
+    /// `-o` / `-e` / `-i` patterns (`%j`, `%x`, ...) as given.
+    pub stdout: Option<String>,
+    pub stderr: Option<String>,
+    pub stdin: Option<String>,
+    /// `--export` value as given (`ALL`, `NONE`, `ALL,VAR=x`).
+    pub export: Option<String>,
+    /// `-w`/`--nodelist`: nodes the job must include.
+    pub required_nodes: Vec<String>,
+    /// `-x`/`--exclude`.
+    pub excluded_nodes: Vec<String>,
+}
+
+impl Default for JobSpec {
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            user: String::new(),
+            uid: 0,
+            gid: 0,
+            account: String::new(),
+            partitions: Vec::new(),
+            qos: String::new(),
+            min_nodes: 1,
+            max_nodes: None,
+            ntasks: 1,
+            cpus_per_task: 1,
+            ntasks_per_node: None,
+            mem: MemRequest::Default,
+            gres_per_node: Vec::new(),
+            gpus: GpuRequest::default(),
+            time_limit: None,
+            exclusive: false,
+            dependency: DependencySpec::default(),
+            hold: false,
+            begin: None,
+            array: None,
+            nice: 0,
+            requeue: None,
+            comment: None,
+            constraint: Vec::new(),
+            signal: None,
+            work_dir: String::new(),
+            stdout: None,
+            stderr: None,
+            stdin: None,
+            export: None,
+            required_nodes: Vec::new(),
+            excluded_nodes: Vec::new(),
+        }
+    }
+}
+
+/// How a job's run ended, as reported by the node that ran it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExitStatus {
+    /// Process exit code (0-255).
+    pub code: i32,
+    /// Terminating signal number, 0 if none.
+    pub signal: i32,
+}
+
+impl ExitStatus {
+    pub const SUCCESS: Self = Self { code: 0, signal: 0 };
+
+    pub fn is_success(self) -> bool {
+        self.code == 0 && self.signal == 0
+    }
+}
+
+impl fmt::Display for ExitStatus {
+    /// Slurm's `ExitCode=N:M`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.code, self.signal)
+    }
+}
+
+/// The pieces of a running job's allocation on one node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeAllocation {
+    pub node: String,
+    pub cpus: u32,
+    pub mem_mb: u64,
+    /// GRES allocated on this node, typed (`gpu:a100:2`).
+    pub gres: Vec<Gres>,
+}
+
+/// A job as the controller tracks it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    pub id: JobId,
+    /// Set for array tasks: the array's job id (`%A`) and this task's index (`%a`).
+    pub array_job_id: Option<JobId>,
+    pub array_task_id: Option<u32>,
+    pub spec: JobSpec,
+    pub state: JobState,
+    pub reason: PendingReason,
+    pub priority: u32,
+    /// The partition it runs (or will run) in, chosen from `spec.partitions`.
+    pub partition: String,
+    /// The effective time limit (spec or partition default).
+    pub time_limit: TimeLimit,
+    pub submit_time: Timestamp,
+    pub eligible_time: Option<Timestamp>,
+    pub start_time: Option<Timestamp>,
+    pub end_time: Option<Timestamp>,
+    /// Planned start from the last backfill pass (`squeue --start`).
+    pub planned_start: Option<Timestamp>,
+    pub allocation: Vec<NodeAllocation>,
+    pub exit: Option<ExitStatus>,
+    /// Times requeued.
+    pub restarts: u32,
+    /// Who cancelled it (uid), for `CANCELLED by N`.
+    pub cancelled_by: Option<u32>,
+}
+
+impl Job {
+    pub fn job_ref(&self) -> JobRef {
+        match (self.array_job_id, self.array_task_id) {
+            (Some(array), Some(task)) => JobRef { job_id: array, array_task: Some(task) },
+            _ => JobRef { job_id: self.id, array_task: None },
+        }
+    }
+
+    /// Node names of the allocation, in allocation order.
+    pub fn node_names(&self) -> Vec<&str> {
+        self.allocation.iter().map(|a| a.node.as_str()).collect()
+    }
+}

@@ -1,0 +1,3 @@
+//! sbatch options and `#SBATCH` directives.
+//!
+//! TODO(helper): implement.
