@@ -115,7 +115,11 @@ impl fmt::Display for ArraySpec {
                 i += 1;
                 end = self.indices[i];
             }
-            parts.push(if start == end { start.to_string() } else { format!("{start}-{end}") });
+            parts.push(if start == end {
+                start.to_string()
+            } else {
+                format!("{start}-{end}")
+            });
             i += 1;
         }
         f.write_str(&parts.join(","))?;
@@ -292,8 +296,14 @@ pub struct Job {
 impl Job {
     pub fn job_ref(&self) -> JobRef {
         match (self.array_job_id, self.array_task_id) {
-            (Some(array), Some(task)) => JobRef { job_id: array, array_task: Some(task) },
-            _ => JobRef { job_id: self.id, array_task: None },
+            (Some(array), Some(task)) => JobRef {
+                job_id: array,
+                array_task: Some(task),
+            },
+            _ => JobRef {
+                job_id: self.id,
+                array_task: None,
+            },
         }
     }
 

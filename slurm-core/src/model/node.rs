@@ -88,7 +88,10 @@ pub struct NodeState {
 
 impl NodeState {
     pub fn new(base: NodeBaseState) -> Self {
-        Self { base, flags: NodeFlags::default() }
+        Self {
+            base,
+            flags: NodeFlags::default(),
+        }
     }
 
     /// True when the node may receive new jobs (it may still need powering up).
@@ -96,7 +99,10 @@ impl NodeState {
         !self.flags.drain
             && !self.flags.not_responding
             && !self.flags.powering_down
-            && matches!(self.base, NodeBaseState::Idle | NodeBaseState::Mixed | NodeBaseState::Allocated)
+            && matches!(
+                self.base,
+                NodeBaseState::Idle | NodeBaseState::Mixed | NodeBaseState::Allocated
+            )
     }
 
     /// sinfo's compact state: `idle`, `mix`, `alloc`, `drain`, `drng`, `down*`, `idle~`,

@@ -14,6 +14,10 @@ pub struct Qos {
 
 impl Qos {
     pub fn normal() -> Self {
-        Self { name: "normal".into(), priority: 0, max_wall: None }
+        Self {
+            name: "normal".into(),
+            priority: 0,
+            max_wall: None,
+        }
     }
 }

@@ -94,13 +94,20 @@ impl JobState {
     /// Parses either the long name or the short code (`PD`, `R`, `CA`...), case-insensitively.
     pub fn parse_any(s: &str) -> Result<Self, UnknownName> {
         s.parse().or_else(|e| {
-            Self::ALL.iter().copied().find(|v| v.short().eq_ignore_ascii_case(s)).ok_or(e)
+            Self::ALL
+                .iter()
+                .copied()
+                .find(|v| v.short().eq_ignore_ascii_case(s))
+                .ok_or(e)
         })
     }
 
     /// True once the job can never run again without a requeue.
     pub fn is_finished(self) -> bool {
-        !matches!(self, Self::Pending | Self::Running | Self::Suspended | Self::Completing)
+        !matches!(
+            self,
+            Self::Pending | Self::Running | Self::Suspended | Self::Completing
+        )
     }
 }
 

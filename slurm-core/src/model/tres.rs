@@ -12,7 +12,11 @@ pub struct Gres {
 
 impl Gres {
     pub fn new(name: impl Into<String>, kind: Option<&str>, count: u64) -> Self {
-        Self { name: name.into(), kind: kind.map(str::to_owned), count }
+        Self {
+            name: name.into(),
+            kind: kind.map(str::to_owned),
+            count,
+        }
     }
 
     /// True when a request for `self` (possibly untyped) can be served by `offer`.
@@ -41,7 +45,10 @@ pub enum TresKind {
     Node,
     Billing,
     /// `gres/NAME` or `gres/NAME:TYPE`.
-    Gres { name: String, kind: Option<String> },
+    Gres {
+        name: String,
+        kind: Option<String>,
+    },
     /// Anything else Slurm knows (`fs/disk`, `license/x`, ...), kept verbatim.
     Other(String),
 }
@@ -55,7 +62,10 @@ impl fmt::Display for TresKind {
             Self::Node => f.write_str("node"),
             Self::Billing => f.write_str("billing"),
             Self::Gres { name, kind: None } => write!(f, "gres/{name}"),
-            Self::Gres { name, kind: Some(kind) } => write!(f, "gres/{name}:{kind}"),
+            Self::Gres {
+                name,
+                kind: Some(kind),
+            } => write!(f, "gres/{name}:{kind}"),
             Self::Other(s) => f.write_str(s),
         }
     }

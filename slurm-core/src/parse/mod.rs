@@ -26,7 +26,11 @@ pub struct ParseError {
 
 impl ParseError {
     pub fn at(column: usize, message: impl Into<String>) -> Self {
-        Self { line: None, column, message: message.into() }
+        Self {
+            line: None,
+            column,
+            message: message.into(),
+        }
     }
 
     /// Attach a line number (and shift the column by `column_offset`) when a value parsed on

@@ -1,5 +1,0 @@
-//! `slinky`: the command-line entry point.
-
-fn main() -> anyhow::Result<()> {
-    Ok(())
-}
