@@ -1,7 +1,563 @@
 //! The scheduling engine. Synchronous and deterministic: same inputs, same decisions.
 //!
-//! Architecture invariant: no I/O, no system clock, no threads, no randomness.
+//! Architecture invariant: no I/O, no system clock (time comes from the injected [`Clock`]),
+//! no threads, no randomness.
+//!
+//! The controller (or the simulator) feeds it events — submissions, job ends, node changes —
+//! and calls [`Engine::schedule`], which returns the jobs to start with their allocations.
 
 mod clock;
+mod deps;
+mod fairshare;
+mod nodes;
+mod pass;
+mod priority;
+mod profile;
+mod resources;
+mod shape;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use fairshare::Fairshare;
+pub use nodes::NodeView;
+pub use pass::PassStats;
+pub use priority::Factors;
+pub use resources::{GresKinds, MAX_GRES_KINDS, NodeDemand, Res, TooManyGresKinds};
+pub use shape::{Shape, ShapeError};
+
+use crate::config::ClusterConfig;
+use crate::model::{
+    ExitStatus, Hold, Job, JobId, JobSpec, JobState, NodeAllocation, PartitionState, PendingReason, Qos,
+    TimeLimit, Timestamp,
+};
+use nodes::NodeSlot;
+use std::collections::{BTreeSet, HashMap};
+
+/// Why the engine refused a request. Messages follow Slurm's wording.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EngineError {
+    #[error("invalid partition specified: {0}")]
+    InvalidPartition(String),
+    #[error("Partition {0} is not accepting new jobs (state {1})")]
+    PartitionClosed(String, PartitionState),
+    #[error("invalid qos specification: {0}")]
+    InvalidQos(String),
+    #[error("Job dependency problem")]
+    InvalidDependency,
+    #[error("Invalid job array specification (size {0} exceeds MaxArraySize {1})")]
+    ArrayTooLarge(usize, u32),
+    #[error("Invalid job id specified")]
+    UnknownJob(JobId),
+    #[error("Invalid node name specified: {0}")]
+    UnknownNode(String),
+    #[error("Job is not pending: {0}")]
+    NotPending(JobId),
+    #[error("Job is not running: {0}")]
+    NotRunning(JobId),
+    #[error("{0}")]
+    Shape(#[from] ShapeError),
+    #[error("{0}")]
+    Gres(#[from] TooManyGresKinds),
+    #[error("Requested time limit is invalid (missing or exceeds some limit)")]
+    TimeLimitExceedsPartition,
+}
+
+/// How a running job ended, as its node reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobEnd {
+    /// The batch script exited (COMPLETED if status is 0:0, else FAILED).
+    Exited(ExitStatus),
+    /// Killed at its time limit.
+    TimedOut,
+    /// Ended after a cancel request.
+    Cancelled(ExitStatus),
+    /// Killed by the OOM killer / cgroup memory limit.
+    OutOfMemory(ExitStatus),
+    /// Its node failed.
+    NodeFailed,
+}
+
+/// What a cancel request did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CancelEffect {
+    /// A pending job is now CANCELLED.
+    Cancelled,
+    /// The job is running: the caller must signal it; its end will be recorded as CANCELLED.
+    SignalRunning,
+    /// It had already finished (scancel exits 0 for these).
+    AlreadyFinished,
+}
+
+/// A job the engine decided to start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobStart {
+    pub job_id: JobId,
+    pub allocation: Vec<NodeAllocation>,
+    /// Nodes of the allocation that are powered down and must be resumed first.
+    pub resume_nodes: Vec<String>,
+}
+
+/// What happened to a job whose node failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeFailOutcome {
+    Requeued,
+    Failed,
+}
+
+/// Engine-side bookkeeping kept beside each job.
+#[derive(Debug, Clone)]
+struct JobEntry {
+    job: Job,
+    /// Order of submission, for `priority/basic` and stable ties.
+    seq: u64,
+    /// When usage was last charged for this running job.
+    usage_mark: Timestamp,
+    /// Requested while running; applied when its end is reported.
+    cancel_by: Option<u32>,
+    requeue_requested: bool,
+}
+
+/// A partition with its nodes resolved to indices, in allocation order (weight, config order).
+#[derive(Debug, Clone)]
+struct PartSlot {
+    config: crate::model::PartitionConfig,
+    nodes: Vec<usize>,
+    max_node_cpus: u32,
+}
+
+/// The scheduling engine.
+pub struct Engine<C: Clock = SystemClock> {
+    clock: C,
+    cluster: ClusterConfig,
+    kinds: GresKinds,
+    nodes: Vec<NodeSlot>,
+    node_by_name: HashMap<String, usize>,
+    parts: Vec<PartSlot>,
+    part_by_name: HashMap<String, usize>,
+    qos: HashMap<String, Qos>,
+    jobs: HashMap<JobId, JobEntry>,
+    pending: BTreeSet<JobId>,
+    running: BTreeSet<JobId>,
+    /// Array job id → its split-off task ids.
+    array_tasks: HashMap<JobId, Vec<JobId>>,
+    /// Final states of purged jobs, for dependencies.
+    history: HashMap<JobId, (JobState, ExitStatus)>,
+    next_id: JobId,
+    next_seq: u64,
+    fairshare: Fairshare,
+    total_cpus: u64,
+    /// Planned starts for every pending job, not only until nothing else can start.
+    plan_all: bool,
+}
+
+impl<C: Clock> Engine<C> {
+    /// Builds an engine for `cluster`. Nodes start IDLE (cloud nodes powered down); a
+    /// controller marks nodes that have not registered with [`Engine::node_not_responding`].
+    pub fn new(cluster: ClusterConfig, clock: C) -> Result<Self, EngineError> {
+        let mut kinds = GresKinds::default();
+        for node in &cluster.nodes {
+            for g in &node.gres {
+                kinds.intern(&g.name, g.kind.as_deref())?;
+            }
+        }
+        let nodes: Vec<NodeSlot> = cluster.nodes.iter().map(|n| NodeSlot::new(n.clone(), &kinds)).collect();
+        let node_by_name: HashMap<String, usize> =
+            nodes.iter().enumerate().map(|(i, n)| (n.config.name.clone(), i)).collect();
+        let mut parts = Vec::new();
+        for p in &cluster.partitions {
+            let mut idx: Vec<usize> = Vec::with_capacity(p.nodes.len());
+            for name in &p.nodes {
+                let i = *node_by_name.get(name).ok_or_else(|| EngineError::UnknownNode(name.clone()))?;
+                idx.push(i);
+            }
+            idx.sort_by_key(|&i| (nodes[i].config.weight, i));
+            idx.dedup();
+            let max_node_cpus = idx.iter().map(|&i| nodes[i].config.cpus).max().unwrap_or(0);
+            parts.push(PartSlot { config: p.clone(), nodes: idx, max_node_cpus });
+        }
+        let part_by_name = parts.iter().enumerate().map(|(i, p)| (p.config.name.clone(), i)).collect();
+        let mut qos: HashMap<String, Qos> = cluster.qos.iter().map(|q| (q.name.clone(), q.clone())).collect();
+        qos.entry("normal".into()).or_insert_with(Qos::normal);
+        let total_cpus = nodes.iter().map(|n| u64::from(n.config.cpus)).sum();
+        let now = clock.now();
+        Ok(Self {
+            fairshare: Fairshare::new(cluster.priority.decay_half_life_s, now),
+            clock,
+            kinds,
+            nodes,
+            node_by_name,
+            parts,
+            part_by_name,
+            qos,
+            jobs: HashMap::new(),
+            pending: BTreeSet::new(),
+            running: BTreeSet::new(),
+            array_tasks: HashMap::new(),
+            history: HashMap::new(),
+            next_id: 1,
+            next_seq: 0,
+            total_cpus,
+            plan_all: true,
+            cluster,
+        })
+    }
+
+    /// When false, a pass stops planning once no remaining job could start now (same starts,
+    /// fewer planned start times). The simulator turns this off; live controllers keep it on
+    /// so `squeue --start` has answers.
+    pub fn set_plan_all(&mut self, plan_all: bool) {
+        self.plan_all = plan_all;
+    }
+
+    /// Sets the next job id (controllers restore it from their state).
+    pub fn set_next_job_id(&mut self, id: JobId) {
+        self.next_id = id.max(1);
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    pub fn cluster(&self) -> &ClusterConfig {
+        &self.cluster
+    }
+
+    pub fn fairshare_mut(&mut self) -> &mut Fairshare {
+        &mut self.fairshare
+    }
+
+    pub fn fairshare(&self) -> &Fairshare {
+        &self.fairshare
+    }
+
+    // ----- submission -----
+
+    /// Accepts a job (PENDING, reason None until the next pass) and returns its id.
+    pub fn submit(&mut self, mut spec: JobSpec) -> Result<JobId, EngineError> {
+        let now = self.clock.now();
+        if spec.partitions.is_empty() {
+            let default = self.cluster.default_partition().ok_or_else(|| EngineError::InvalidPartition("(null)".into()))?;
+            spec.partitions.push(default.name.clone());
+        }
+        let mut part_limit = None;
+        for name in &spec.partitions {
+            let p = self.part(name)?;
+            if matches!(p.config.state, PartitionState::Drain | PartitionState::Inactive) {
+                return Err(EngineError::PartitionClosed(name.clone(), p.config.state));
+            }
+            let shape = shape::shape_for(&spec, &p.config, p.max_node_cpus, &self.kinds, &self.cluster.select)?;
+            self.check_feasible(p, &shape)?;
+            part_limit.get_or_insert(p.config.default_time.unwrap_or(p.config.max_time));
+        }
+        if spec.qos.is_empty() {
+            spec.qos = "normal".into();
+        }
+        if !self.qos.contains_key(&spec.qos) {
+            return Err(EngineError::InvalidQos(spec.qos.clone()));
+        }
+        for dep in &spec.dependency.conditions {
+            if let Some(target) = deps::target(dep)
+                && !self.jobs.contains_key(&target)
+                && !self.history.contains_key(&target)
+            {
+                return Err(EngineError::InvalidDependency);
+            }
+        }
+        if let Some(array) = &spec.array
+            && array.indices.len() > self.cluster.scheduler.max_array_size as usize
+        {
+            return Err(EngineError::ArrayTooLarge(array.indices.len(), self.cluster.scheduler.max_array_size));
+        }
+        if spec.array.as_ref().is_some_and(|a| a.indices.is_empty()) {
+            spec.array = None;
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        let time_limit = spec.time_limit.unwrap_or(part_limit.unwrap_or(TimeLimit::Infinite));
+        let account = if spec.account.is_empty() { fairshare::ROOT.to_owned() } else { spec.account.clone() };
+        self.fairshare.ensure_user(&account, &spec.user);
+        let job = Job {
+            id,
+            array_job_id: spec.array.as_ref().map(|_| id),
+            array_task_id: None,
+            partition: spec.partitions[0].clone(),
+            time_limit,
+            state: JobState::Pending,
+            reason: PendingReason::None,
+            priority: 0,
+            submit_time: now,
+            eligible_time: None,
+            start_time: None,
+            end_time: None,
+            planned_start: None,
+            allocation: Vec::new(),
+            exit: None,
+            restarts: 0,
+            cancelled_by: None,
+            hold: spec.hold.then_some(Hold::User),
+            array_pending: spec.array.clone(),
+            spec,
+        };
+        self.insert_pending(job);
+        Ok(id)
+    }
+
+    fn insert_pending(&mut self, job: Job) {
+        let id = job.id;
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.jobs.insert(id, JobEntry { job, seq, usage_mark: 0, cancel_by: None, requeue_requested: false });
+        self.pending.insert(id);
+    }
+
+    /// Rejects requests no node in the partition could ever hold.
+    fn check_feasible(&self, p: &PartSlot, shape: &Shape) -> Result<(), EngineError> {
+        let capable = p.nodes.iter().filter(|&&i| shape.demand.fits_capacity(&self.nodes[i].capacity)).count();
+        if capable < shape.nodes as usize {
+            return Err(ShapeError::NodeConfigUnavailable.into());
+        }
+        Ok(())
+    }
+
+    fn part(&self, name: &str) -> Result<&PartSlot, EngineError> {
+        self.part_by_name
+            .get(name)
+            .map(|&i| &self.parts[i])
+            .ok_or_else(|| EngineError::InvalidPartition(name.to_owned()))
+    }
+
+    // ----- queries -----
+
+    pub fn job(&self, id: JobId) -> Option<&Job> {
+        self.jobs.get(&id).map(|e| &e.job)
+    }
+
+    /// Every job the engine still holds, in id order.
+    pub fn jobs(&self) -> Vec<&Job> {
+        let mut all: Vec<&Job> = self.jobs.values().map(|e| &e.job).collect();
+        all.sort_by_key(|j| j.id);
+        all
+    }
+
+    pub fn pending_count(&self) -> usize {
+        self.pending.len()
+    }
+
+    pub fn running_count(&self) -> usize {
+        self.running.len()
+    }
+
+    pub fn running_jobs(&self) -> impl Iterator<Item = &Job> + '_ {
+        self.running.iter().filter_map(|id| self.job(*id))
+    }
+
+    pub fn pending_jobs(&self) -> impl Iterator<Item = &Job> + '_ {
+        self.pending.iter().filter_map(|id| self.job(*id))
+    }
+
+    /// Running jobs past their time limit at `now` (the caller kills them; their end is
+    /// reported as [`JobEnd::TimedOut`]).
+    pub fn overdue_jobs(&self) -> Vec<JobId> {
+        let now = self.clock.now();
+        self.running_jobs()
+            .filter(|j| match (j.start_time, j.time_limit.as_secs()) {
+                (Some(start), Some(limit)) => now >= start + limit as i64,
+                _ => false,
+            })
+            .map(|j| j.id)
+            .collect()
+    }
+
+    // ----- job lifecycle -----
+
+    /// Records the end of a running job and frees its resources.
+    pub fn job_ended(&mut self, id: JobId, end: JobEnd) -> Result<(), EngineError> {
+        let now = self.clock.now();
+        if !self.running.contains(&id) {
+            return Err(EngineError::NotRunning(id));
+        }
+        self.release_allocation(id, now);
+        let entry = self.jobs.get_mut(&id).ok_or(EngineError::UnknownJob(id))?;
+        if entry.requeue_requested && entry.cancel_by.is_none() {
+            entry.requeue_requested = false;
+            Self::reset_to_pending(entry, now);
+            self.pending.insert(id);
+            return Ok(());
+        }
+        let job = &mut entry.job;
+        let (state, exit) = match end {
+            _ if entry.cancel_by.is_some() => {
+                job.cancelled_by = entry.cancel_by;
+                let exit = match end {
+                    JobEnd::Exited(e) | JobEnd::Cancelled(e) | JobEnd::OutOfMemory(e) => e,
+                    _ => ExitStatus { code: 0, signal: 15 },
+                };
+                (JobState::Cancelled, exit)
+            }
+            JobEnd::Exited(e) if e.is_success() => (JobState::Completed, e),
+            JobEnd::Exited(e) => (JobState::Failed, e),
+            JobEnd::TimedOut => (JobState::Timeout, ExitStatus { code: 0, signal: 15 }),
+            JobEnd::Cancelled(e) => (JobState::Cancelled, e),
+            JobEnd::OutOfMemory(e) => (JobState::OutOfMemory, e),
+            JobEnd::NodeFailed => (JobState::NodeFail, ExitStatus { code: 0, signal: 9 }),
+        };
+        job.state = state;
+        job.exit = Some(exit);
+        job.end_time = Some(now);
+        job.reason = PendingReason::None;
+        Ok(())
+    }
+
+    /// Cancels a job (`scancel`). Pending jobs end at once; running ones need signalling.
+    pub fn cancel(&mut self, id: JobId, by_uid: u32) -> Result<CancelEffect, EngineError> {
+        let now = self.clock.now();
+        let entry = self.jobs.get_mut(&id).ok_or(EngineError::UnknownJob(id))?;
+        match entry.job.state {
+            JobState::Pending => {
+                let job = &mut entry.job;
+                job.state = JobState::Cancelled;
+                job.cancelled_by = Some(by_uid);
+                job.end_time = Some(now);
+                job.reason = PendingReason::None;
+                job.exit = Some(ExitStatus::SUCCESS);
+                job.array_pending = None;
+                self.pending.remove(&id);
+                Ok(CancelEffect::Cancelled)
+            }
+            JobState::Running | JobState::Suspended | JobState::Completing => {
+                entry.cancel_by = Some(by_uid);
+                Ok(CancelEffect::SignalRunning)
+            }
+            _ => Ok(CancelEffect::AlreadyFinished),
+        }
+    }
+
+    /// Holds a pending job (`scontrol hold` / `uhold`).
+    pub fn hold(&mut self, id: JobId, kind: Hold) -> Result<(), EngineError> {
+        let job = self.pending_job_mut(id)?;
+        job.hold = Some(kind);
+        job.reason = match kind {
+            Hold::User => PendingReason::JobHeldUser,
+            Hold::Admin => PendingReason::JobHeldAdmin,
+        };
+        job.priority = 0;
+        Ok(())
+    }
+
+    /// Releases a held job (`scontrol release`).
+    pub fn release(&mut self, id: JobId) -> Result<(), EngineError> {
+        let job = self.pending_job_mut(id)?;
+        job.hold = None;
+        job.reason = PendingReason::None;
+        Ok(())
+    }
+
+    /// Changes a pending job's time limit, partition or nice value (`scontrol update`). A
+    /// running job's time limit may change too.
+    pub fn update_time_limit(&mut self, id: JobId, limit: TimeLimit) -> Result<(), EngineError> {
+        let entry = self.jobs.get_mut(&id).ok_or(EngineError::UnknownJob(id))?;
+        if entry.job.state.is_finished() {
+            return Err(EngineError::NotPending(id));
+        }
+        entry.job.time_limit = limit;
+        entry.job.spec.time_limit = Some(limit);
+        if entry.job.state == JobState::Running {
+            let start = entry.job.start_time.unwrap_or(0);
+            let end = limit.as_secs().map_or(profile::NEVER, |s| start + s as i64);
+            let nodes: Vec<usize> =
+                entry.job.allocation.iter().filter_map(|a| self.node_by_name.get(&a.node).copied()).collect();
+            for i in nodes {
+                self.nodes[i].move_release(id, end);
+            }
+        }
+        Ok(())
+    }
+
+    pub fn update_partition(&mut self, id: JobId, partition: &str) -> Result<(), EngineError> {
+        let p = self.part(partition)?;
+        let spec = &self.pending_job(id)?.spec;
+        let shape = shape::shape_for(spec, &p.config, p.max_node_cpus, &self.kinds, &self.cluster.select)?;
+        self.check_feasible(p, &shape)?;
+        let job = self.pending_job_mut(id)?;
+        job.spec.partitions = vec![partition.to_owned()];
+        job.partition = partition.to_owned();
+        Ok(())
+    }
+
+    pub fn update_nice(&mut self, id: JobId, nice: i32) -> Result<(), EngineError> {
+        self.pending_job_mut(id)?.spec.nice = nice;
+        Ok(())
+    }
+
+    /// Requeues a running job (`scontrol requeue`): it is killed and pends again. The caller
+    /// kills it; its end report then puts it back in the queue.
+    pub fn request_requeue(&mut self, id: JobId) -> Result<(), EngineError> {
+        let entry = self.jobs.get_mut(&id).ok_or(EngineError::UnknownJob(id))?;
+        if entry.job.state != JobState::Running {
+            return Err(EngineError::NotRunning(id));
+        }
+        entry.requeue_requested = true;
+        Ok(())
+    }
+
+    fn pending_job(&self, id: JobId) -> Result<&Job, EngineError> {
+        let entry = self.jobs.get(&id).ok_or(EngineError::UnknownJob(id))?;
+        if entry.job.state != JobState::Pending {
+            return Err(EngineError::NotPending(id));
+        }
+        Ok(&entry.job)
+    }
+
+    fn pending_job_mut(&mut self, id: JobId) -> Result<&mut Job, EngineError> {
+        let entry = self.jobs.get_mut(&id).ok_or(EngineError::UnknownJob(id))?;
+        if entry.job.state != JobState::Pending {
+            return Err(EngineError::NotPending(id));
+        }
+        Ok(&mut entry.job)
+    }
+
+    fn reset_to_pending(entry: &mut JobEntry, now: Timestamp) {
+        let job = &mut entry.job;
+        job.state = JobState::Pending;
+        job.reason = PendingReason::None;
+        job.start_time = None;
+        job.end_time = None;
+        job.allocation.clear();
+        job.restarts += 1;
+        job.eligible_time = None;
+        job.submit_time = job.submit_time.min(now);
+        job.planned_start = None;
+    }
+
+    /// Frees the resources of a running job and charges its usage.
+    fn release_allocation(&mut self, id: JobId, now: Timestamp) {
+        let Some(entry) = self.jobs.get_mut(&id) else { return };
+        self.running.remove(&id);
+        let cpus: u64 = entry.job.allocation.iter().map(|a| u64::from(a.cpus)).sum();
+        let elapsed = (now - entry.usage_mark).max(0) as f64;
+        entry.usage_mark = now;
+        let account = if entry.job.spec.account.is_empty() { fairshare::ROOT } else { &entry.job.spec.account };
+        self.fairshare.add_usage(account, &entry.job.spec.user, cpus as f64 * elapsed);
+        for alloc in &entry.job.allocation {
+            if let Some(&i) = self.node_by_name.get(&alloc.node) {
+                self.nodes[i].release(id);
+            }
+        }
+    }
+
+    /// Forgets finished jobs that ended before `before` (MinJobAge), keeping their final
+    /// state for dependency checks. Returns how many were purged.
+    pub fn purge_finished(&mut self, before: Timestamp) -> usize {
+        let old: Vec<JobId> = self
+            .jobs
+            .values()
+            .filter(|e| e.job.state.is_finished() && e.job.end_time.is_some_and(|t| t < before))
+            .map(|e| e.job.id)
+            .collect();
+        for id in &old {
+            if let Some(e) = self.jobs.remove(id) {
+                self.history.insert(*id, (e.job.state, e.job.exit.unwrap_or(ExitStatus::SUCCESS)));
+            }
+        }
+        old.len()
+    }
+}

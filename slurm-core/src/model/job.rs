@@ -254,6 +254,13 @@ impl fmt::Display for ExitStatus {
     }
 }
 
+/// Who holds a job: the user (`JobHeldUser`) or an operator (`JobHeldAdmin`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Hold {
+    User,
+    Admin,
+}
+
 /// The pieces of a running job's allocation on one node.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeAllocation {
@@ -291,6 +298,11 @@ pub struct Job {
     pub restarts: u32,
     /// Who cancelled it (uid), for `CANCELLED by N`.
     pub cancelled_by: Option<u32>,
+    /// Set while the job is held (`scontrol hold`, `sbatch --hold`).
+    pub hold: Option<Hold>,
+    /// For an array's pending record: the task indices not yet started (squeue prints
+    /// `123_[5-9%2]`). `None` for ordinary jobs and for split-off tasks.
+    pub array_pending: Option<ArraySpec>,
 }
 
 impl Job {

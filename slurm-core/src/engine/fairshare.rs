@@ -1,0 +1,183 @@
+//! Fairshare over the account tree, Slurm's classic algorithm.
+//!
+//! Usage decays exponentially with `PriorityDecayHalfLife`. For a user association:
+//! `S` = its normalised shares (its fraction among siblings times its parent's `S`),
+//! `U` = its fraction of all decayed usage, the effective usage
+//! `UE = U + (UE_parent - U) * shares / sibling_shares`, and the factor is `F = 2^(-UE/S)`.
+
+use crate::model::Timestamp;
+use std::collections::HashMap;
+
+/// The root of the account tree.
+pub const ROOT: &str = "root";
+
+#[derive(Debug, Clone)]
+struct Account {
+    parent: String,
+    shares: u32,
+    usage: f64,
+}
+
+#[derive(Debug, Clone)]
+struct UserAssoc {
+    shares: u32,
+    usage: f64,
+}
+
+/// Shares and decayed usage per account and user association.
+#[derive(Debug, Clone)]
+pub struct Fairshare {
+    half_life_s: u64,
+    accounts: HashMap<String, Account>,
+    users: HashMap<(String, String), UserAssoc>,
+    decayed_to: Timestamp,
+}
+
+impl Fairshare {
+    pub fn new(half_life_s: u64, now: Timestamp) -> Self {
+        let mut accounts = HashMap::new();
+        accounts.insert(ROOT.to_owned(), Account { parent: String::new(), shares: 1, usage: 0.0 });
+        Self { half_life_s, accounts, users: HashMap::new(), decayed_to: now }
+    }
+
+    /// Creates or updates an account under `parent` (created under root if unknown).
+    pub fn set_account(&mut self, name: &str, parent: &str, shares: u32) {
+        if name == ROOT {
+            return;
+        }
+        if !self.accounts.contains_key(parent) && parent != ROOT {
+            self.set_account(parent, ROOT, 1);
+        }
+        let entry = self.accounts.entry(name.to_owned()).or_insert(Account {
+            parent: parent.to_owned(),
+            shares,
+            usage: 0.0,
+        });
+        entry.parent = parent.to_owned();
+        entry.shares = shares;
+    }
+
+    /// Creates or updates a user association's shares (its account is created if unknown).
+    pub fn set_user(&mut self, account: &str, user: &str, shares: u32) {
+        self.ensure_account(account);
+        self.users
+            .entry((account.to_owned(), user.to_owned()))
+            .and_modify(|u| u.shares = shares)
+            .or_insert(UserAssoc { shares, usage: 0.0 });
+    }
+
+    /// Makes sure an association exists (shares 1) without changing existing ones.
+    pub fn ensure_user(&mut self, account: &str, user: &str) {
+        self.ensure_account(account);
+        self.users
+            .entry((account.to_owned(), user.to_owned()))
+            .or_insert(UserAssoc { shares: 1, usage: 0.0 });
+    }
+
+    fn ensure_account(&mut self, account: &str) {
+        if !self.accounts.contains_key(account) {
+            self.set_account(account, ROOT, 1);
+        }
+    }
+
+    /// Applies decay up to `now`.
+    pub fn decay_to(&mut self, now: Timestamp) {
+        if now <= self.decayed_to {
+            return;
+        }
+        if self.half_life_s > 0 {
+            let factor = 0.5f64.powf((now - self.decayed_to) as f64 / self.half_life_s as f64);
+            self.accounts.values_mut().for_each(|a| a.usage *= factor);
+            self.users.values_mut().for_each(|u| u.usage *= factor);
+        }
+        self.decayed_to = now;
+    }
+
+    /// Charges `amount` (e.g. CPU-seconds) to a user association and every account above it.
+    pub fn add_usage(&mut self, account: &str, user: &str, amount: f64) {
+        self.ensure_user(account, user);
+        if let Some(u) = self.users.get_mut(&(account.to_owned(), user.to_owned())) {
+            u.usage += amount;
+        }
+        let mut current = account.to_owned();
+        let mut depth = 0;
+        while let Some(acc) = self.accounts.get_mut(&current) {
+            acc.usage += amount;
+            if current == ROOT || depth > 64 {
+                break;
+            }
+            current = acc.parent.clone();
+            depth += 1;
+        }
+    }
+
+    /// Decayed usage of a user association (sshare's RawUsage).
+    pub fn user_usage(&self, account: &str, user: &str) -> f64 {
+        self.users.get(&(account.to_owned(), user.to_owned())).map_or(0.0, |u| u.usage)
+    }
+
+    fn sibling_shares(&self, parent: &str) -> f64 {
+        let accounts: u64 = self
+            .accounts
+            .iter()
+            .filter(|(name, a)| a.parent == parent && name.as_str() != ROOT)
+            .map(|(_, a)| u64::from(a.shares))
+            .sum();
+        let users: u64 =
+            self.users.iter().filter(|((acc, _), _)| acc == parent).map(|(_, u)| u64::from(u.shares)).sum();
+        (accounts + users).max(1) as f64
+    }
+
+    /// (normalised shares, effective usage) of an account.
+    fn account_norms(&self, name: &str, total: f64, depth: usize) -> (f64, f64) {
+        if name == ROOT || depth > 64 {
+            return (1.0, 1.0);
+        }
+        let Some(acc) = self.accounts.get(name) else { return (1.0, 1.0) };
+        let (parent_s, parent_ue) = self.account_norms(&acc.parent, total, depth + 1);
+        let fraction = f64::from(acc.shares) / self.sibling_shares(&acc.parent);
+        let u = acc.usage / total;
+        (parent_s * fraction, u + (parent_ue - u) * fraction)
+    }
+
+    /// The fairshare factor in [0, 1] for a user association.
+    pub fn factor(&self, account: &str, user: &str) -> f64 {
+        let total = self.accounts.get(ROOT).map_or(0.0, |r| r.usage);
+        if total <= 0.0 {
+            return 1.0;
+        }
+        let (acc_s, acc_ue) = self.account_norms(account, total, 0);
+        let (shares, usage) = self
+            .users
+            .get(&(account.to_owned(), user.to_owned()))
+            .map_or((1, 0.0), |u| (u.shares, u.usage));
+        let fraction = f64::from(shares) / self.sibling_shares(account);
+        let s = acc_s * fraction;
+        let u = usage / total;
+        let ue = u + (acc_ue - u) * fraction;
+        if s <= 0.0 { 0.0 } else { 2f64.powf(-ue / s) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn heavier_user_gets_lower_factor() {
+        let mut fs = Fairshare::new(3600, 0);
+        fs.ensure_user("physics", "alice");
+        fs.ensure_user("physics", "bob");
+        assert_eq!(fs.factor("physics", "alice"), 1.0, "no usage anywhere");
+        fs.add_usage("physics", "alice", 1000.0);
+        assert!(fs.factor("physics", "alice") < fs.factor("physics", "bob"));
+    }
+
+    #[test]
+    fn usage_halves_after_one_half_life() {
+        let mut fs = Fairshare::new(3600, 0);
+        fs.add_usage("a", "u", 100.0);
+        fs.decay_to(3600);
+        assert!((fs.user_usage("a", "u") - 50.0).abs() < 1e-9);
+    }
+}

@@ -1,0 +1,572 @@
+//! One scheduling pass: eligibility, priorities, then placement in priority order with the
+//! configured policy (FCFS, EASY or Slurm-style backfill).
+//!
+//! Placement uses one [`Profile`] per node, built lazily from the node's free resources and
+//! its running jobs' expected ends (start + time limit, rounded up to `bf_resolution`).
+//! Starting a job takes its resources from now to its end; a reservation takes them from
+//! its planned start. A job may start now only if it fits the profiles, i.e. delays no
+//! reservation already made for a higher-priority job.
+
+use super::deps::DepStatus;
+use super::priority::{self, JobFacts, Norms};
+use super::profile::{NEVER, Profile};
+use super::resources::Res;
+use super::shape::{Shape, shape_for};
+use super::{Clock, Engine, JobStart};
+use crate::config::SchedulerPolicy;
+use crate::model::{
+    ArraySpec, Job, JobId, JobState, NodeAllocation, PartitionState, PendingReason, TimeLimit, Timestamp,
+};
+use std::collections::HashMap;
+
+/// Counters from one pass (for benchmarks and logs).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PassStats {
+    /// Pending jobs looked at.
+    pub pending: usize,
+    /// Eligible jobs placement was attempted for.
+    pub tested: usize,
+    pub started: usize,
+    pub reservations: usize,
+    /// Placement searches actually run (the rest were answered from the shape cache).
+    pub searches: usize,
+}
+
+/// An eligible job's placement options for this pass.
+struct Candidate {
+    id: JobId,
+    tier: u16,
+    priority: u32,
+    seq: u64,
+    /// (partition index, shape, duration in seconds) per usable partition, in user order.
+    options: Vec<(usize, Shape, i64)>,
+}
+
+/// Where a job could run: start time and node indices.
+type Placement = (Timestamp, Vec<usize>);
+
+/// Per-pass planning state.
+struct Plan {
+    now: Timestamp,
+    horizon: Timestamp,
+    resolution: i64,
+    profiles: Vec<Option<Profile>>,
+    /// Earliest start already known impossible to beat, per (partition, shape, duration).
+    cache: HashMap<(usize, Shape, i64), Option<Timestamp>>,
+}
+
+impl Plan {
+    fn round_up(&self, t: Timestamp) -> Timestamp {
+        if t >= NEVER {
+            return NEVER;
+        }
+        let d = (t - self.now).max(1);
+        self.now + (d + self.resolution - 1) / self.resolution * self.resolution
+    }
+}
+
+impl<C: Clock> Engine<C> {
+    /// A full pass with the configured policy (Slurm's backfill by default).
+    pub fn schedule(&mut self) -> Vec<JobStart> {
+        self.schedule_with_stats().0
+    }
+
+    pub fn schedule_with_stats(&mut self) -> (Vec<JobStart>, PassStats) {
+        let policy = self.cluster.scheduler.policy;
+        self.run_pass(policy)
+    }
+
+    /// Slurm's main (event-triggered) scheduler: priority order, start what fits now, and
+    /// stop each partition at its first job that cannot start. No reservations: cheap.
+    pub fn schedule_main(&mut self) -> Vec<JobStart> {
+        self.run_pass(SchedulerPolicy::Fcfs).0
+    }
+
+    fn run_pass(&mut self, policy: SchedulerPolicy) -> (Vec<JobStart>, PassStats) {
+        let now = self.clock.now();
+        self.charge_running_usage(now);
+        let mut stats = PassStats { pending: self.pending.len(), ..PassStats::default() };
+        let mut candidates = self.eligible_candidates(now);
+        candidates.sort_by(|a, b| {
+            b.tier.cmp(&a.tier).then(b.priority.cmp(&a.priority)).then(a.seq.cmp(&b.seq))
+        });
+        let window = self.cluster.scheduler.bf_window_min.saturating_mul(60) as i64;
+        let mut plan = Plan {
+            now,
+            horizon: now.saturating_add(window),
+            resolution: self.cluster.scheduler.bf_resolution_s.max(1) as i64,
+            profiles: vec![None; self.nodes.len()],
+            cache: HashMap::new(),
+        };
+        // Smallest per-node CPU demand among the candidates from each position on: once no
+        // node has that many CPUs free, nothing further can start.
+        let mut suffix_min = vec![u32::MAX; candidates.len() + 1];
+        for (i, c) in candidates.iter().enumerate().rev() {
+            let own = c.options.iter().map(|(_, s, _)| s.demand.cpus).min().unwrap_or(u32::MAX);
+            suffix_min[i] = suffix_min[i + 1].min(own);
+        }
+        let mut max_free = self.max_free_cpus();
+        let mut blocked = vec![false; self.parts.len()];
+        let mut easy_reserved = vec![false; self.parts.len()];
+        let max_test = self.cluster.scheduler.bf_max_job_test.map_or(usize::MAX, |n| n as usize);
+        let mut starts = Vec::new();
+        for (index, cand) in candidates.iter().enumerate() {
+            let out_of_budget = stats.tested >= max_test;
+            let nothing_fits = !self.plan_all && max_free < suffix_min[index];
+            if out_of_budget || nothing_fits {
+                self.mark_blocked(cand, &mut blocked, None);
+                continue;
+            }
+            stats.tested += 1;
+            let mut started_any = false;
+            loop {
+                if self.array_throttled(cand.id) {
+                    self.set_reason(cand.id, PendingReason::JobArrayTaskLimit);
+                    break;
+                }
+                let mut best: Option<(usize, Placement, usize)> = None;
+                let mut started = None;
+                for (opt, (pi, shape, duration)) in cand.options.iter().enumerate() {
+                    if policy == SchedulerPolicy::Fcfs && blocked[*pi] {
+                        continue;
+                    }
+                    let wants_reservation = match policy {
+                        SchedulerPolicy::Backfill => true,
+                        SchedulerPolicy::Easy => !easy_reserved[*pi],
+                        SchedulerPolicy::Fcfs => false,
+                    } && !started_any;
+                    let horizon = if wants_reservation { plan.horizon } else { now };
+                    stats.searches += 1;
+                    match self.earliest_start(&mut plan, *pi, shape, *duration, horizon) {
+                        Some((t, nodes)) if t == now => {
+                            started = Some((*pi, opt, nodes));
+                            break;
+                        }
+                        Some((t, nodes)) if wants_reservation => {
+                            if best.as_ref().is_none_or(|(_, (bt, _), _)| t < *bt) {
+                                best = Some((*pi, (t, nodes), opt));
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                match started {
+                    Some((pi, opt, nodes)) => {
+                        let (_, shape, duration) = &cand.options[opt];
+                        let start = self.start_job(&mut plan, cand.id, pi, shape, *duration, &nodes);
+                        stats.started += 1;
+                        started_any = true;
+                        max_free = self.max_free_cpus();
+                        starts.push(start);
+                        let more_tasks = self.jobs.get(&cand.id).is_some_and(|e| e.job.array_pending.is_some());
+                        if !more_tasks {
+                            break;
+                        }
+                    }
+                    None => {
+                        if started_any {
+                            break;
+                        }
+                        let planned = best.map(|(pi, (t, nodes), opt)| {
+                            let (_, shape, duration) = &cand.options[opt];
+                            self.reserve(&mut plan, shape, t, *duration, &nodes);
+                            easy_reserved[pi] = true;
+                            stats.reservations += 1;
+                            t
+                        });
+                        self.mark_blocked(cand, &mut blocked, planned);
+                        break;
+                    }
+                }
+            }
+        }
+        (starts, stats)
+    }
+
+    /// Charges running jobs' CPU-seconds since the last pass to fairshare, and decays usage.
+    fn charge_running_usage(&mut self, now: Timestamp) {
+        self.fairshare.decay_to(now);
+        if self.cluster.priority.weight_fairshare == 0 {
+            return;
+        }
+        for id in &self.running {
+            if let Some(entry) = self.jobs.get_mut(id) {
+                let cpus: u64 = entry.job.allocation.iter().map(|a| u64::from(a.cpus)).sum();
+                let elapsed = (now - entry.usage_mark).max(0) as f64;
+                entry.usage_mark = now;
+                let account =
+                    if entry.job.spec.account.is_empty() { super::fairshare::ROOT } else { &entry.job.spec.account };
+                self.fairshare.add_usage(account, &entry.job.spec.user, cpus as f64 * elapsed);
+            }
+        }
+    }
+
+    /// Checks every pending job, sets the reasons of those that cannot run for reasons other
+    /// than resources, computes priorities, and returns the rest.
+    fn eligible_candidates(&mut self, now: Timestamp) -> Vec<Candidate> {
+        let norms = Norms {
+            total_cpus: self.total_cpus,
+            max_partition_factor: self.parts.iter().map(|p| p.config.priority_job_factor).max().unwrap_or(1),
+            max_qos_priority: self.qos.values().map(|q| q.priority).max().unwrap_or(0),
+        };
+        let mut fairshare_cache: HashMap<(String, String), f64> = HashMap::new();
+        let ids: Vec<JobId> = self.pending.iter().copied().collect();
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let Some(entry) = self.jobs.get(&id) else { continue };
+            let job = &entry.job;
+            if let Some(reason) = self.ineligible_reason(job, now) {
+                self.set_reason(id, reason);
+                continue;
+            }
+            let options = self.placement_options(job);
+            if options.is_empty() {
+                let reason = self.partition_reason(job);
+                self.set_reason(id, reason);
+                continue;
+            }
+            let first_part = &self.parts[options[0].0].config;
+            let tier = first_part.priority_tier;
+            let part_factor = first_part.priority_job_factor;
+            let priority = if self.cluster.priority.multifactor {
+                let account = if job.spec.account.is_empty() { super::fairshare::ROOT } else { &job.spec.account };
+                let key = (account.to_owned(), job.spec.user.clone());
+                let fs = *fairshare_cache
+                    .entry(key)
+                    .or_insert_with(|| self.fairshare.factor(account, &job.spec.user));
+                let facts = JobFacts {
+                    eligible_since: job.eligible_time.or(Some(now)),
+                    cpus: options[0].1.total_cpus(),
+                    partition_factor: part_factor,
+                    qos_priority: self.qos.get(&job.spec.qos).map_or(0, |q| q.priority),
+                    fairshare: fs,
+                    nice: job.spec.nice,
+                };
+                priority::weigh(&self.cluster.priority, &priority::factors(&self.cluster.priority, &norms, &facts, now))
+            } else {
+                let base = priority::BASIC_TOP.saturating_sub(u32::try_from(entry.seq).unwrap_or(u32::MAX));
+                base.saturating_sub_signed(job.spec.nice).max(1)
+            };
+            let seq = entry.seq;
+            if let Some(entry) = self.jobs.get_mut(&id) {
+                entry.job.priority = priority;
+                entry.job.eligible_time.get_or_insert(now);
+            }
+            out.push(Candidate { id, tier, priority, seq, options });
+        }
+        out
+    }
+
+    /// Reasons a job cannot be considered at all this pass (not about free resources).
+    fn ineligible_reason(&self, job: &Job, now: Timestamp) -> Option<PendingReason> {
+        if let Some(hold) = job.hold {
+            return Some(match hold {
+                crate::model::Hold::User => PendingReason::JobHeldUser,
+                crate::model::Hold::Admin => PendingReason::JobHeldAdmin,
+            });
+        }
+        if job.spec.begin.is_some_and(|b| b > now) {
+            return Some(PendingReason::BeginTime);
+        }
+        match self.dependency_status(job, &job.spec.dependency) {
+            DepStatus::Satisfied => {}
+            DepStatus::Waiting => return Some(PendingReason::Dependency),
+            DepStatus::Never => return Some(PendingReason::DependencyNeverSatisfied),
+        }
+        let qos = self.qos.get(&job.spec.qos);
+        if let Some(max) = qos.and_then(|q| q.max_wall)
+            && job.time_limit > max
+        {
+            return Some(PendingReason::QOSMaxWallDurationPerJobLimit);
+        }
+        None
+    }
+
+    /// The partitions this job may run in now, with its shape in each.
+    fn placement_options(&self, job: &Job) -> Vec<(usize, Shape, i64)> {
+        let mut options = Vec::new();
+        for name in &job.spec.partitions {
+            let Some(&pi) = self.part_by_name.get(name) else { continue };
+            let part = &self.parts[pi];
+            if !matches!(part.config.state, PartitionState::Up | PartitionState::Drain) {
+                continue;
+            }
+            if job.time_limit > part.config.max_time {
+                continue;
+            }
+            let Ok(shape) = shape_for(&job.spec, &part.config, part.max_node_cpus, &self.kinds, &self.cluster.select)
+            else {
+                continue;
+            };
+            if part.config.max_nodes.is_some_and(|m| shape.nodes > m) {
+                continue;
+            }
+            let duration = match job.time_limit {
+                TimeLimit::Seconds(s) => i64::try_from(s).unwrap_or(NEVER).min(NEVER),
+                TimeLimit::Infinite => NEVER,
+            };
+            options.push((pi, shape, duration));
+        }
+        options
+    }
+
+    /// Why no partition is usable (for a job with no placement options).
+    fn partition_reason(&self, job: &Job) -> PendingReason {
+        let parts: Vec<&super::PartSlot> =
+            job.spec.partitions.iter().filter_map(|n| self.part_by_name.get(n).map(|&i| &self.parts[i])).collect();
+        if parts.iter().all(|p| p.config.state == PartitionState::Down) {
+            return PendingReason::PartitionDown;
+        }
+        if parts.iter().all(|p| p.config.state == PartitionState::Inactive) {
+            return PendingReason::PartitionInactive;
+        }
+        if parts.iter().any(|p| job.time_limit > p.config.max_time) {
+            return PendingReason::PartitionTimeLimit;
+        }
+        PendingReason::PartitionNodeLimit
+    }
+
+    fn array_throttled(&self, id: JobId) -> bool {
+        let Some(entry) = self.jobs.get(&id) else { return false };
+        let Some(ArraySpec { max_running: Some(max), .. }) = &entry.job.array_pending else { return false };
+        let running = self
+            .array_tasks
+            .get(&id)
+            .into_iter()
+            .flatten()
+            .filter(|t| self.job_state(**t).is_some_and(|s| !s.is_finished() && s != JobState::Pending))
+            .count();
+        running >= *max as usize
+    }
+
+    /// Sets Resources for the first blocked job of a partition, Priority for the rest.
+    fn mark_blocked(&mut self, cand: &Candidate, blocked: &mut [bool], planned: Option<Timestamp>) {
+        let first = cand.options.first().map(|(pi, _, _)| *pi);
+        let nodes_missing = cand.options.iter().all(|(pi, shape, _)| self.usable_nodes(*pi, shape) < shape.nodes as usize);
+        let reason = if nodes_missing {
+            PendingReason::ReqNodeNotAvail
+        } else if first.is_some_and(|pi| blocked[pi]) {
+            PendingReason::Priority
+        } else {
+            PendingReason::Resources
+        };
+        for (pi, _, _) in &cand.options {
+            blocked[*pi] = true;
+        }
+        if let Some(entry) = self.jobs.get_mut(&cand.id) {
+            entry.job.planned_start = planned;
+            if entry.job.state == JobState::Pending {
+                entry.job.reason = reason;
+            }
+        }
+    }
+
+    fn set_reason(&mut self, id: JobId, reason: PendingReason) {
+        if let Some(entry) = self.jobs.get_mut(&id) {
+            entry.job.reason = reason;
+            entry.job.planned_start = None;
+        }
+    }
+
+    /// Schedulable nodes of a partition that could ever hold this shape.
+    fn usable_nodes(&self, pi: usize, shape: &Shape) -> usize {
+        self.parts[pi]
+            .nodes
+            .iter()
+            .filter(|&&i| self.nodes[i].schedulable() && shape.demand.fits_capacity(&self.nodes[i].capacity))
+            .count()
+    }
+
+    fn max_free_cpus(&self) -> u32 {
+        self.nodes.iter().filter(|n| n.schedulable()).map(|n| n.free.cpus).max().unwrap_or(0)
+    }
+
+    /// The earliest start at or after now (and not after `horizon`) for `shape` in
+    /// partition `pi`, with the nodes to use.
+    fn earliest_start(
+        &self,
+        plan: &mut Plan,
+        pi: usize,
+        shape: &Shape,
+        duration: i64,
+        horizon: Timestamp,
+    ) -> Option<Placement> {
+        let key = (pi, shape.clone(), duration);
+        let mut from = plan.now;
+        if let Some(cached) = plan.cache.get(&key) {
+            match cached {
+                None => return None,
+                Some(t) if *t > horizon => return None,
+                Some(t) => from = *t,
+            }
+        }
+        let found = self.search(plan, pi, shape, duration, from, horizon);
+        // Availability only shrinks during a pass, so this is a lower bound for later jobs
+        // of the same shape. A search cut short by a smaller horizon proves less.
+        if horizon >= plan.horizon || found.is_some() {
+            plan.cache.insert(key, found.as_ref().map(|(t, _)| *t));
+        } else {
+            plan.cache.insert(key, Some(horizon + 1));
+        }
+        found
+    }
+
+    fn search(
+        &self,
+        plan: &mut Plan,
+        pi: usize,
+        shape: &Shape,
+        duration: i64,
+        mut t: Timestamp,
+        horizon: Timestamp,
+    ) -> Option<Placement> {
+        let k = shape.nodes as usize;
+        let eligible: Vec<usize> = self.parts[pi]
+            .nodes
+            .iter()
+            .copied()
+            .filter(|&i| self.node_usable_for(i, shape))
+            .collect();
+        if eligible.len() < k {
+            return None;
+        }
+        loop {
+            let mut fit_now = Vec::with_capacity(k);
+            let mut later: Vec<(Timestamp, usize)> = Vec::new();
+            for &i in &eligible {
+                let cap = self.nodes[i].capacity;
+                let profile = self.profile(plan, i);
+                match profile.earliest_fit(&shape.demand, &cap, t, duration, horizon) {
+                    Some(e) if e == t => {
+                        fit_now.push(i);
+                        if fit_now.len() == k {
+                            return Some((t, fit_now));
+                        }
+                    }
+                    Some(e) => later.push((e, i)),
+                    None => {}
+                }
+            }
+            if fit_now.len() + later.len() < k {
+                return None;
+            }
+            later.sort_unstable();
+            if k == 1 {
+                return later.first().map(|&(e, i)| (e, vec![i]));
+            }
+            // No k nodes share a start at t; none can before the k-th earliest node start.
+            t = later[k - 1 - fit_now.len()].0;
+            if t > horizon {
+                return None;
+            }
+        }
+    }
+
+    fn node_usable_for(&self, i: usize, shape: &Shape) -> bool {
+        let node = &self.nodes[i];
+        node.schedulable() && shape.demand.fits_capacity(&node.capacity)
+    }
+
+    fn profile<'p>(&self, plan: &'p mut Plan, i: usize) -> &'p mut Profile {
+        let now = plan.now;
+        let node = &self.nodes[i];
+        let releases: Vec<(Timestamp, Res)> =
+            if plan.profiles[i].is_none() { node.jobs.iter().map(|(_, end, r)| (plan.round_up(*end), *r)).collect() } else { Vec::new() };
+        plan.profiles[i].get_or_insert_with(|| Profile::new(now, node.free, releases))
+    }
+
+    fn reserve(&self, plan: &mut Plan, shape: &Shape, start: Timestamp, duration: i64, nodes: &[usize]) {
+        let end = start.saturating_add(duration).min(NEVER);
+        for &i in nodes {
+            let cap = self.nodes[i].capacity;
+            let profile = self.profile(plan, i);
+            let free = profile.free_at(start);
+            if let Some(taken) = shape.demand.take_from(&free, &cap) {
+                profile.reserve(start, end, &taken);
+            }
+        }
+    }
+
+    /// Starts a job (or the next task of an array) on `nodes`.
+    fn start_job(
+        &mut self,
+        plan: &mut Plan,
+        id: JobId,
+        pi: usize,
+        shape: &Shape,
+        duration: i64,
+        nodes: &[usize],
+    ) -> JobStart {
+        let now = plan.now;
+        let job_id = self.split_array_task(id);
+        let end = now.saturating_add(duration).min(NEVER);
+        let planned_end = plan.round_up(end);
+        let mut allocation = Vec::with_capacity(nodes.len());
+        let mut resume_nodes = Vec::new();
+        for &i in nodes {
+            let cap = self.nodes[i].capacity;
+            let taken = shape.demand.take_from(&self.nodes[i].free, &cap).unwrap_or(Res::ZERO);
+            self.profile(plan, i).reserve(now, planned_end, &taken);
+            let node = &mut self.nodes[i];
+            node.allocate(job_id, end, taken);
+            if node.state.flags.powered_down {
+                node.state.flags.powered_down = false;
+                node.state.flags.powering_up = true;
+                resume_nodes.push(node.config.name.clone());
+            }
+            let gres = taken
+                .gres
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| **c > 0)
+                .map(|(k, c)| self.kinds.gres(k, u64::from(*c)))
+                .collect();
+            allocation.push(NodeAllocation {
+                node: self.nodes[i].config.name.clone(),
+                cpus: taken.cpus,
+                mem_mb: taken.mem_mb,
+                gres,
+            });
+        }
+        let partition = self.parts[pi].config.name.clone();
+        if let Some(entry) = self.jobs.get_mut(&job_id) {
+            let job = &mut entry.job;
+            job.state = JobState::Running;
+            job.reason = PendingReason::None;
+            job.start_time = Some(now);
+            job.planned_start = None;
+            job.partition = partition;
+            job.allocation = allocation.clone();
+            entry.usage_mark = now;
+        }
+        self.pending.remove(&job_id);
+        self.running.insert(job_id);
+        JobStart { job_id, allocation, resume_nodes }
+    }
+
+    /// For an array's pending record, splits off the next task as its own job and returns
+    /// its id (the last task keeps the array's own id); other jobs are returned as they are.
+    fn split_array_task(&mut self, id: JobId) -> JobId {
+        let Some(entry) = self.jobs.get_mut(&id) else { return id };
+        let Some(array) = entry.job.array_pending.as_mut() else { return id };
+        if array.indices.is_empty() {
+            entry.job.array_pending = None;
+            return id;
+        }
+        let index = array.indices.remove(0);
+        if array.indices.is_empty() {
+            entry.job.array_pending = None;
+            entry.job.array_task_id = Some(index);
+            return id;
+        }
+        let mut task = entry.job.clone();
+        task.id = self.next_id;
+        self.next_id += 1;
+        task.array_task_id = Some(index);
+        task.array_pending = None;
+        let task_id = task.id;
+        self.array_tasks.entry(id).or_default().push(task_id);
+        self.insert_pending(task);
+        task_id
+    }
+}
