@@ -15,9 +15,10 @@ pub enum DepStatus {
 /// The job a condition refers to (`None` for singleton).
 pub fn target(dep: &Dependency) -> Option<JobId> {
     match *dep {
-        Dependency::After(id) | Dependency::AfterAny(id) | Dependency::AfterOk(id) | Dependency::AfterNotOk(id) => {
-            Some(id)
-        }
+        Dependency::After(id)
+        | Dependency::AfterAny(id)
+        | Dependency::AfterOk(id)
+        | Dependency::AfterNotOk(id) => Some(id),
         Dependency::Singleton => None,
     }
 }
@@ -65,7 +66,9 @@ impl<C: Clock> Engine<C> {
         if states.iter().any(|(s, _)| !s.is_finished()) {
             return Some(TargetState::Running);
         }
-        Some(TargetState::Ended { ok: states.iter().all(|(s, e)| ended_ok(*s, *e)) })
+        Some(TargetState::Ended {
+            ok: states.iter().all(|(s, e)| ended_ok(*s, *e)),
+        })
     }
 
     fn condition_status(&self, job: &Job, dep: &Dependency) -> DepStatus {
@@ -79,16 +82,32 @@ impl<C: Clock> Engine<C> {
             });
             return if blocked { Waiting } else { Satisfied };
         }
-        let Some(id) = target(dep) else { return Satisfied };
+        let Some(id) = target(dep) else {
+            return Satisfied;
+        };
         // A target that is gone entirely (purged long ago) no longer blocks anything.
-        let Some(state) = self.target_state(id) else { return Satisfied };
+        let Some(state) = self.target_state(id) else {
+            return Satisfied;
+        };
         match (dep, state) {
             (Dependency::After(_), TargetState::NotStarted) => Waiting,
             (Dependency::After(_), _) => Satisfied,
             (_, TargetState::NotStarted | TargetState::Running) => Waiting,
             (Dependency::AfterAny(_), TargetState::Ended { .. }) => Satisfied,
-            (Dependency::AfterOk(_), TargetState::Ended { ok }) => if ok { Satisfied } else { Never },
-            (Dependency::AfterNotOk(_), TargetState::Ended { ok }) => if ok { Never } else { Satisfied },
+            (Dependency::AfterOk(_), TargetState::Ended { ok }) => {
+                if ok {
+                    Satisfied
+                } else {
+                    Never
+                }
+            }
+            (Dependency::AfterNotOk(_), TargetState::Ended { ok }) => {
+                if ok {
+                    Never
+                } else {
+                    Satisfied
+                }
+            }
             (Dependency::Singleton, _) => Satisfied,
         }
     }
@@ -97,7 +116,11 @@ impl<C: Clock> Engine<C> {
         if spec.is_empty() {
             return DepStatus::Satisfied;
         }
-        let statuses: Vec<DepStatus> = spec.conditions.iter().map(|d| self.condition_status(job, d)).collect();
+        let statuses: Vec<DepStatus> = spec
+            .conditions
+            .iter()
+            .map(|d| self.condition_status(job, d))
+            .collect();
         if spec.any {
             if statuses.contains(&DepStatus::Satisfied) {
                 DepStatus::Satisfied

@@ -36,8 +36,20 @@ pub struct Fairshare {
 impl Fairshare {
     pub fn new(half_life_s: u64, now: Timestamp) -> Self {
         let mut accounts = HashMap::new();
-        accounts.insert(ROOT.to_owned(), Account { parent: String::new(), shares: 1, usage: 0.0 });
-        Self { half_life_s, accounts, users: HashMap::new(), decayed_to: now }
+        accounts.insert(
+            ROOT.to_owned(),
+            Account {
+                parent: String::new(),
+                shares: 1,
+                usage: 0.0,
+            },
+        );
+        Self {
+            half_life_s,
+            accounts,
+            users: HashMap::new(),
+            decayed_to: now,
+        }
     }
 
     /// Creates or updates an account under `parent` (created under root if unknown).
@@ -71,7 +83,10 @@ impl Fairshare {
         self.ensure_account(account);
         self.users
             .entry((account.to_owned(), user.to_owned()))
-            .or_insert(UserAssoc { shares: 1, usage: 0.0 });
+            .or_insert(UserAssoc {
+                shares: 1,
+                usage: 0.0,
+            });
     }
 
     fn ensure_account(&mut self, account: &str) {
@@ -113,7 +128,9 @@ impl Fairshare {
 
     /// Decayed usage of a user association (sshare's RawUsage).
     pub fn user_usage(&self, account: &str, user: &str) -> f64 {
-        self.users.get(&(account.to_owned(), user.to_owned())).map_or(0.0, |u| u.usage)
+        self.users
+            .get(&(account.to_owned(), user.to_owned()))
+            .map_or(0.0, |u| u.usage)
     }
 
     fn sibling_shares(&self, parent: &str) -> f64 {
@@ -123,8 +140,12 @@ impl Fairshare {
             .filter(|(name, a)| a.parent == parent && name.as_str() != ROOT)
             .map(|(_, a)| u64::from(a.shares))
             .sum();
-        let users: u64 =
-            self.users.iter().filter(|((acc, _), _)| acc == parent).map(|(_, u)| u64::from(u.shares)).sum();
+        let users: u64 = self
+            .users
+            .iter()
+            .filter(|((acc, _), _)| acc == parent)
+            .map(|(_, u)| u64::from(u.shares))
+            .sum();
         (accounts + users).max(1) as f64
     }
 
@@ -133,7 +154,9 @@ impl Fairshare {
         if name == ROOT || depth > 64 {
             return (1.0, 1.0);
         }
-        let Some(acc) = self.accounts.get(name) else { return (1.0, 1.0) };
+        let Some(acc) = self.accounts.get(name) else {
+            return (1.0, 1.0);
+        };
         let (parent_s, parent_ue) = self.account_norms(&acc.parent, total, depth + 1);
         let fraction = f64::from(acc.shares) / self.sibling_shares(&acc.parent);
         let u = acc.usage / total;

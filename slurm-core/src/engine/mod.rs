@@ -26,8 +26,8 @@ pub use shape::{Shape, ShapeError};
 
 use crate::config::ClusterConfig;
 use crate::model::{
-    ExitStatus, Hold, Job, JobId, JobSpec, JobState, NodeAllocation, PartitionState, PendingReason, Qos,
-    TimeLimit, Timestamp,
+    ExitStatus, Hold, Job, JobId, JobSpec, JobState, NodeAllocation, PartitionState, PendingReason,
+    Qos, TimeLimit, Timestamp,
 };
 use nodes::NodeSlot;
 use std::collections::{BTreeSet, HashMap};
@@ -159,23 +159,44 @@ impl<C: Clock> Engine<C> {
                 kinds.intern(&g.name, g.kind.as_deref())?;
             }
         }
-        let nodes: Vec<NodeSlot> = cluster.nodes.iter().map(|n| NodeSlot::new(n.clone(), &kinds)).collect();
-        let node_by_name: HashMap<String, usize> =
-            nodes.iter().enumerate().map(|(i, n)| (n.config.name.clone(), i)).collect();
+        let nodes: Vec<NodeSlot> = cluster
+            .nodes
+            .iter()
+            .map(|n| NodeSlot::new(n.clone(), &kinds))
+            .collect();
+        let node_by_name: HashMap<String, usize> = nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.config.name.clone(), i))
+            .collect();
         let mut parts = Vec::new();
         for p in &cluster.partitions {
             let mut idx: Vec<usize> = Vec::with_capacity(p.nodes.len());
             for name in &p.nodes {
-                let i = *node_by_name.get(name).ok_or_else(|| EngineError::UnknownNode(name.clone()))?;
+                let i = *node_by_name
+                    .get(name)
+                    .ok_or_else(|| EngineError::UnknownNode(name.clone()))?;
                 idx.push(i);
             }
             idx.sort_by_key(|&i| (nodes[i].config.weight, i));
             idx.dedup();
             let max_node_cpus = idx.iter().map(|&i| nodes[i].config.cpus).max().unwrap_or(0);
-            parts.push(PartSlot { config: p.clone(), nodes: idx, max_node_cpus });
+            parts.push(PartSlot {
+                config: p.clone(),
+                nodes: idx,
+                max_node_cpus,
+            });
         }
-        let part_by_name = parts.iter().enumerate().map(|(i, p)| (p.config.name.clone(), i)).collect();
-        let mut qos: HashMap<String, Qos> = cluster.qos.iter().map(|q| (q.name.clone(), q.clone())).collect();
+        let part_by_name = parts
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.config.name.clone(), i))
+            .collect();
+        let mut qos: HashMap<String, Qos> = cluster
+            .qos
+            .iter()
+            .map(|q| (q.name.clone(), q.clone()))
+            .collect();
         qos.entry("normal".into()).or_insert_with(Qos::normal);
         let total_cpus = nodes.iter().map(|n| u64::from(n.config.cpus)).sum();
         let now = clock.now();
@@ -235,16 +256,28 @@ impl<C: Clock> Engine<C> {
     pub fn submit(&mut self, mut spec: JobSpec) -> Result<JobId, EngineError> {
         let now = self.clock.now();
         if spec.partitions.is_empty() {
-            let default = self.cluster.default_partition().ok_or_else(|| EngineError::InvalidPartition("(null)".into()))?;
+            let default = self
+                .cluster
+                .default_partition()
+                .ok_or_else(|| EngineError::InvalidPartition("(null)".into()))?;
             spec.partitions.push(default.name.clone());
         }
         let mut part_limit = None;
         for name in &spec.partitions {
             let p = self.part(name)?;
-            if matches!(p.config.state, PartitionState::Drain | PartitionState::Inactive) {
+            if matches!(
+                p.config.state,
+                PartitionState::Drain | PartitionState::Inactive
+            ) {
                 return Err(EngineError::PartitionClosed(name.clone(), p.config.state));
             }
-            let shape = shape::shape_for(&spec, &p.config, p.max_node_cpus, &self.kinds, &self.cluster.select)?;
+            let shape = shape::shape_for(
+                &spec,
+                &p.config,
+                p.max_node_cpus,
+                &self.kinds,
+                &self.cluster.select,
+            )?;
             self.check_feasible(p, &shape)?;
             part_limit.get_or_insert(p.config.default_time.unwrap_or(p.config.max_time));
         }
@@ -265,15 +298,24 @@ impl<C: Clock> Engine<C> {
         if let Some(array) = &spec.array
             && array.indices.len() > self.cluster.scheduler.max_array_size as usize
         {
-            return Err(EngineError::ArrayTooLarge(array.indices.len(), self.cluster.scheduler.max_array_size));
+            return Err(EngineError::ArrayTooLarge(
+                array.indices.len(),
+                self.cluster.scheduler.max_array_size,
+            ));
         }
         if spec.array.as_ref().is_some_and(|a| a.indices.is_empty()) {
             spec.array = None;
         }
         let id = self.next_id;
         self.next_id += 1;
-        let time_limit = spec.time_limit.unwrap_or(part_limit.unwrap_or(TimeLimit::Infinite));
-        let account = if spec.account.is_empty() { fairshare::ROOT.to_owned() } else { spec.account.clone() };
+        let time_limit = spec
+            .time_limit
+            .unwrap_or(part_limit.unwrap_or(TimeLimit::Infinite));
+        let account = if spec.account.is_empty() {
+            fairshare::ROOT.to_owned()
+        } else {
+            spec.account.clone()
+        };
         self.fairshare.ensure_user(&account, &spec.user);
         let job = Job {
             id,
@@ -305,13 +347,26 @@ impl<C: Clock> Engine<C> {
         let id = job.id;
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.jobs.insert(id, JobEntry { job, seq, usage_mark: 0, cancel_by: None, requeue_requested: false });
+        self.jobs.insert(
+            id,
+            JobEntry {
+                job,
+                seq,
+                usage_mark: 0,
+                cancel_by: None,
+                requeue_requested: false,
+            },
+        );
         self.pending.insert(id);
     }
 
     /// Rejects requests no node in the partition could ever hold.
     fn check_feasible(&self, p: &PartSlot, shape: &Shape) -> Result<(), EngineError> {
-        let capable = p.nodes.iter().filter(|&&i| shape.demand.fits_capacity(&self.nodes[i].capacity)).count();
+        let capable = p
+            .nodes
+            .iter()
+            .filter(|&&i| shape.demand.fits_capacity(&self.nodes[i].capacity))
+            .count();
         if capable < shape.nodes as usize {
             return Err(ShapeError::NodeConfigUnavailable.into());
         }
@@ -389,13 +444,22 @@ impl<C: Clock> Engine<C> {
                 job.cancelled_by = entry.cancel_by;
                 let exit = match end {
                     JobEnd::Exited(e) | JobEnd::Cancelled(e) | JobEnd::OutOfMemory(e) => e,
-                    _ => ExitStatus { code: 0, signal: 15 },
+                    _ => ExitStatus {
+                        code: 0,
+                        signal: 15,
+                    },
                 };
                 (JobState::Cancelled, exit)
             }
             JobEnd::Exited(e) if e.is_success() => (JobState::Completed, e),
             JobEnd::Exited(e) => (JobState::Failed, e),
-            JobEnd::TimedOut => (JobState::Timeout, ExitStatus { code: 0, signal: 15 }),
+            JobEnd::TimedOut => (
+                JobState::Timeout,
+                ExitStatus {
+                    code: 0,
+                    signal: 15,
+                },
+            ),
             JobEnd::Cancelled(e) => (JobState::Cancelled, e),
             JobEnd::OutOfMemory(e) => (JobState::OutOfMemory, e),
             JobEnd::NodeFailed => (JobState::NodeFail, ExitStatus { code: 0, signal: 9 }),
@@ -463,8 +527,12 @@ impl<C: Clock> Engine<C> {
         if entry.job.state == JobState::Running {
             let start = entry.job.start_time.unwrap_or(0);
             let end = limit.as_secs().map_or(profile::NEVER, |s| start + s as i64);
-            let nodes: Vec<usize> =
-                entry.job.allocation.iter().filter_map(|a| self.node_by_name.get(&a.node).copied()).collect();
+            let nodes: Vec<usize> = entry
+                .job
+                .allocation
+                .iter()
+                .filter_map(|a| self.node_by_name.get(&a.node).copied())
+                .collect();
             for i in nodes {
                 self.nodes[i].move_release(id, end);
             }
@@ -475,7 +543,13 @@ impl<C: Clock> Engine<C> {
     pub fn update_partition(&mut self, id: JobId, partition: &str) -> Result<(), EngineError> {
         let p = self.part(partition)?;
         let spec = &self.pending_job(id)?.spec;
-        let shape = shape::shape_for(spec, &p.config, p.max_node_cpus, &self.kinds, &self.cluster.select)?;
+        let shape = shape::shape_for(
+            spec,
+            &p.config,
+            p.max_node_cpus,
+            &self.kinds,
+            &self.cluster.select,
+        )?;
         self.check_feasible(p, &shape)?;
         let job = self.pending_job_mut(id)?;
         job.spec.partitions = vec![partition.to_owned()];
@@ -530,13 +604,20 @@ impl<C: Clock> Engine<C> {
 
     /// Frees the resources of a running job and charges its usage.
     fn release_allocation(&mut self, id: JobId, now: Timestamp) {
-        let Some(entry) = self.jobs.get_mut(&id) else { return };
+        let Some(entry) = self.jobs.get_mut(&id) else {
+            return;
+        };
         self.running.remove(&id);
         let cpus: u64 = entry.job.allocation.iter().map(|a| u64::from(a.cpus)).sum();
         let elapsed = (now - entry.usage_mark).max(0) as f64;
         entry.usage_mark = now;
-        let account = if entry.job.spec.account.is_empty() { fairshare::ROOT } else { &entry.job.spec.account };
-        self.fairshare.add_usage(account, &entry.job.spec.user, cpus as f64 * elapsed);
+        let account = if entry.job.spec.account.is_empty() {
+            fairshare::ROOT
+        } else {
+            &entry.job.spec.account
+        };
+        self.fairshare
+            .add_usage(account, &entry.job.spec.user, cpus as f64 * elapsed);
         for alloc in &entry.job.allocation {
             if let Some(&i) = self.node_by_name.get(&alloc.node) {
                 self.nodes[i].release(id);
@@ -555,9 +636,15 @@ impl<C: Clock> Engine<C> {
             .collect();
         for id in &old {
             if let Some(e) = self.jobs.remove(id) {
-                self.history.insert(*id, (e.job.state, e.job.exit.unwrap_or(ExitStatus::SUCCESS)));
+                self.history.insert(
+                    *id,
+                    (e.job.state, e.job.exit.unwrap_or(ExitStatus::SUCCESS)),
+                );
             }
         }
         old.len()
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -18,7 +18,11 @@ pub(super) struct NodeSlot {
 
 impl NodeSlot {
     pub fn new(config: NodeConfig, kinds: &GresKinds) -> Self {
-        let mut capacity = Res { cpus: config.cpus, mem_mb: config.real_memory_mb, ..Res::ZERO };
+        let mut capacity = Res {
+            cpus: config.cpus,
+            mem_mb: config.real_memory_mb,
+            ..Res::ZERO
+        };
         for g in &config.gres {
             if let Some(i) = kinds.index_of(&g.name, g.kind.as_deref()) {
                 capacity.gres[i] += u32::try_from(g.count).unwrap_or(u32::MAX);
@@ -29,7 +33,14 @@ impl NodeSlot {
             state.flags.cloud = true;
             state.flags.powered_down = true;
         }
-        Self { config, capacity, free: capacity, state, reason: None, jobs: Vec::new() }
+        Self {
+            config,
+            capacity,
+            free: capacity,
+            state,
+            reason: None,
+            jobs: Vec::new(),
+        }
     }
 
     /// True when new jobs may be placed here (powered-down cloud nodes included).
@@ -59,7 +70,10 @@ impl NodeSlot {
 
     /// Recomputes IDLE / MIXED / ALLOCATED from the allocations (DOWN and UNKNOWN stay).
     pub fn refresh_base(&mut self) {
-        if matches!(self.state.base, NodeBaseState::Down | NodeBaseState::Unknown | NodeBaseState::Future) {
+        if matches!(
+            self.state.base,
+            NodeBaseState::Down | NodeBaseState::Unknown | NodeBaseState::Future
+        ) {
             return;
         }
         self.state.base = if self.jobs.is_empty() {
@@ -86,7 +100,10 @@ pub struct NodeView {
 
 impl<C: Clock> Engine<C> {
     fn node_index(&self, name: &str) -> Result<usize, EngineError> {
-        self.node_by_name.get(name).copied().ok_or_else(|| EngineError::UnknownNode(name.to_owned()))
+        self.node_by_name
+            .get(name)
+            .copied()
+            .ok_or_else(|| EngineError::UnknownNode(name.to_owned()))
     }
 
     pub fn node_view(&self, name: &str) -> Option<NodeView> {
@@ -146,7 +163,11 @@ impl<C: Clock> Engine<C> {
 
     /// Marks a node DOWN (admin request or missed heartbeats past SlurmdTimeout). Its running
     /// jobs are requeued when they allow it, else end as NODE_FAIL.
-    pub fn down_node(&mut self, name: &str, reason: &str) -> Result<Vec<(JobId, NodeFailOutcome)>, EngineError> {
+    pub fn down_node(
+        &mut self,
+        name: &str,
+        reason: &str,
+    ) -> Result<Vec<(JobId, NodeFailOutcome)>, EngineError> {
         let i = self.node_index(name)?;
         let node = &mut self.nodes[i];
         node.state.base = NodeBaseState::Down;
@@ -160,7 +181,10 @@ impl<C: Clock> Engine<C> {
     }
 
     fn fail_job_on_node(&mut self, id: JobId) -> Result<NodeFailOutcome, EngineError> {
-        let requeue = self.jobs.get(&id).is_some_and(|e| e.job.spec.requeue.unwrap_or(true) && e.cancel_by.is_none());
+        let requeue = self
+            .jobs
+            .get(&id)
+            .is_some_and(|e| e.job.spec.requeue.unwrap_or(true) && e.cancel_by.is_none());
         if requeue {
             let now = self.clock.now();
             self.release_allocation(id, now);

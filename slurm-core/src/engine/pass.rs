@@ -15,7 +15,8 @@ use super::shape::{Shape, shape_for};
 use super::{Clock, Engine, JobStart};
 use crate::config::SchedulerPolicy;
 use crate::model::{
-    ArraySpec, Job, JobId, JobState, NodeAllocation, PartitionState, PendingReason, TimeLimit, Timestamp,
+    ArraySpec, Job, JobId, JobState, NodeAllocation, PartitionState, PendingReason, TimeLimit,
+    Timestamp,
 };
 use std::collections::HashMap;
 
@@ -85,10 +86,16 @@ impl<C: Clock> Engine<C> {
     fn run_pass(&mut self, policy: SchedulerPolicy) -> (Vec<JobStart>, PassStats) {
         let now = self.clock.now();
         self.charge_running_usage(now);
-        let mut stats = PassStats { pending: self.pending.len(), ..PassStats::default() };
+        let mut stats = PassStats {
+            pending: self.pending.len(),
+            ..PassStats::default()
+        };
         let mut candidates = self.eligible_candidates(now);
         candidates.sort_by(|a, b| {
-            b.tier.cmp(&a.tier).then(b.priority.cmp(&a.priority)).then(a.seq.cmp(&b.seq))
+            b.tier
+                .cmp(&a.tier)
+                .then(b.priority.cmp(&a.priority))
+                .then(a.seq.cmp(&b.seq))
         });
         let window = self.cluster.scheduler.bf_window_min.saturating_mul(60) as i64;
         let mut plan = Plan {
@@ -102,13 +109,22 @@ impl<C: Clock> Engine<C> {
         // node has that many CPUs free, nothing further can start.
         let mut suffix_min = vec![u32::MAX; candidates.len() + 1];
         for (i, c) in candidates.iter().enumerate().rev() {
-            let own = c.options.iter().map(|(_, s, _)| s.demand.cpus).min().unwrap_or(u32::MAX);
+            let own = c
+                .options
+                .iter()
+                .map(|(_, s, _)| s.demand.cpus)
+                .min()
+                .unwrap_or(u32::MAX);
             suffix_min[i] = suffix_min[i + 1].min(own);
         }
         let mut max_free = self.max_free_cpus();
         let mut blocked = vec![false; self.parts.len()];
         let mut easy_reserved = vec![false; self.parts.len()];
-        let max_test = self.cluster.scheduler.bf_max_job_test.map_or(usize::MAX, |n| n as usize);
+        let max_test = self
+            .cluster
+            .scheduler
+            .bf_max_job_test
+            .map_or(usize::MAX, |n| n as usize);
         let mut starts = Vec::new();
         for (index, cand) in candidates.iter().enumerate() {
             let out_of_budget = stats.tested >= max_test;
@@ -142,10 +158,11 @@ impl<C: Clock> Engine<C> {
                             started = Some((*pi, opt, nodes));
                             break;
                         }
-                        Some((t, nodes)) if wants_reservation => {
-                            if best.as_ref().is_none_or(|(_, (bt, _), _)| t < *bt) {
-                                best = Some((*pi, (t, nodes), opt));
-                            }
+                        Some((t, nodes))
+                            if wants_reservation
+                                && best.as_ref().is_none_or(|(_, (bt, _), _)| t < *bt) =>
+                        {
+                            best = Some((*pi, (t, nodes), opt));
                         }
                         _ => {}
                     }
@@ -153,12 +170,16 @@ impl<C: Clock> Engine<C> {
                 match started {
                     Some((pi, opt, nodes)) => {
                         let (_, shape, duration) = &cand.options[opt];
-                        let start = self.start_job(&mut plan, cand.id, pi, shape, *duration, &nodes);
+                        let start =
+                            self.start_job(&mut plan, cand.id, pi, shape, *duration, &nodes);
                         stats.started += 1;
                         started_any = true;
                         max_free = self.max_free_cpus();
                         starts.push(start);
-                        let more_tasks = self.jobs.get(&cand.id).is_some_and(|e| e.job.array_pending.is_some());
+                        let more_tasks = self
+                            .jobs
+                            .get(&cand.id)
+                            .is_some_and(|e| e.job.array_pending.is_some());
                         if !more_tasks {
                             break;
                         }
@@ -194,9 +215,13 @@ impl<C: Clock> Engine<C> {
                 let cpus: u64 = entry.job.allocation.iter().map(|a| u64::from(a.cpus)).sum();
                 let elapsed = (now - entry.usage_mark).max(0) as f64;
                 entry.usage_mark = now;
-                let account =
-                    if entry.job.spec.account.is_empty() { super::fairshare::ROOT } else { &entry.job.spec.account };
-                self.fairshare.add_usage(account, &entry.job.spec.user, cpus as f64 * elapsed);
+                let account = if entry.job.spec.account.is_empty() {
+                    super::fairshare::ROOT
+                } else {
+                    &entry.job.spec.account
+                };
+                self.fairshare
+                    .add_usage(account, &entry.job.spec.user, cpus as f64 * elapsed);
             }
         }
     }
@@ -206,14 +231,21 @@ impl<C: Clock> Engine<C> {
     fn eligible_candidates(&mut self, now: Timestamp) -> Vec<Candidate> {
         let norms = Norms {
             total_cpus: self.total_cpus,
-            max_partition_factor: self.parts.iter().map(|p| p.config.priority_job_factor).max().unwrap_or(1),
+            max_partition_factor: self
+                .parts
+                .iter()
+                .map(|p| p.config.priority_job_factor)
+                .max()
+                .unwrap_or(1),
             max_qos_priority: self.qos.values().map(|q| q.priority).max().unwrap_or(0),
         };
         let mut fairshare_cache: HashMap<(String, String), f64> = HashMap::new();
         let ids: Vec<JobId> = self.pending.iter().copied().collect();
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
-            let Some(entry) = self.jobs.get(&id) else { continue };
+            let Some(entry) = self.jobs.get(&id) else {
+                continue;
+            };
             let job = &entry.job;
             if let Some(reason) = self.ineligible_reason(job, now) {
                 self.set_reason(id, reason);
@@ -229,7 +261,11 @@ impl<C: Clock> Engine<C> {
             let tier = first_part.priority_tier;
             let part_factor = first_part.priority_job_factor;
             let priority = if self.cluster.priority.multifactor {
-                let account = if job.spec.account.is_empty() { super::fairshare::ROOT } else { &job.spec.account };
+                let account = if job.spec.account.is_empty() {
+                    super::fairshare::ROOT
+                } else {
+                    &job.spec.account
+                };
                 let key = (account.to_owned(), job.spec.user.clone());
                 let fs = *fairshare_cache
                     .entry(key)
@@ -242,17 +278,28 @@ impl<C: Clock> Engine<C> {
                     fairshare: fs,
                     nice: job.spec.nice,
                 };
-                priority::weigh(&self.cluster.priority, &priority::factors(&self.cluster.priority, &norms, &facts, now))
+                priority::weigh(
+                    &self.cluster.priority,
+                    &priority::factors(&self.cluster.priority, &norms, &facts, now),
+                )
             } else {
-                let base = priority::BASIC_TOP.saturating_sub(u32::try_from(entry.seq).unwrap_or(u32::MAX));
-                base.saturating_sub_signed(job.spec.nice).max(1)
+                let base = priority::BASIC_TOP
+                    .saturating_sub(u32::try_from(entry.seq).unwrap_or(u32::MAX));
+                let niced = i64::from(base) - i64::from(job.spec.nice);
+                niced.clamp(1, i64::from(u32::MAX)) as u32
             };
             let seq = entry.seq;
             if let Some(entry) = self.jobs.get_mut(&id) {
                 entry.job.priority = priority;
                 entry.job.eligible_time.get_or_insert(now);
             }
-            out.push(Candidate { id, tier, priority, seq, options });
+            out.push(Candidate {
+                id,
+                tier,
+                priority,
+                seq,
+                options,
+            });
         }
         out
     }
@@ -286,16 +333,26 @@ impl<C: Clock> Engine<C> {
     fn placement_options(&self, job: &Job) -> Vec<(usize, Shape, i64)> {
         let mut options = Vec::new();
         for name in &job.spec.partitions {
-            let Some(&pi) = self.part_by_name.get(name) else { continue };
+            let Some(&pi) = self.part_by_name.get(name) else {
+                continue;
+            };
             let part = &self.parts[pi];
-            if !matches!(part.config.state, PartitionState::Up | PartitionState::Drain) {
+            if !matches!(
+                part.config.state,
+                PartitionState::Up | PartitionState::Drain
+            ) {
                 continue;
             }
             if job.time_limit > part.config.max_time {
                 continue;
             }
-            let Ok(shape) = shape_for(&job.spec, &part.config, part.max_node_cpus, &self.kinds, &self.cluster.select)
-            else {
+            let Ok(shape) = shape_for(
+                &job.spec,
+                &part.config,
+                part.max_node_cpus,
+                &self.kinds,
+                &self.cluster.select,
+            ) else {
                 continue;
             };
             if part.config.max_nodes.is_some_and(|m| shape.nodes > m) {
@@ -312,12 +369,19 @@ impl<C: Clock> Engine<C> {
 
     /// Why no partition is usable (for a job with no placement options).
     fn partition_reason(&self, job: &Job) -> PendingReason {
-        let parts: Vec<&super::PartSlot> =
-            job.spec.partitions.iter().filter_map(|n| self.part_by_name.get(n).map(|&i| &self.parts[i])).collect();
+        let parts: Vec<&super::PartSlot> = job
+            .spec
+            .partitions
+            .iter()
+            .filter_map(|n| self.part_by_name.get(n).map(|&i| &self.parts[i]))
+            .collect();
         if parts.iter().all(|p| p.config.state == PartitionState::Down) {
             return PendingReason::PartitionDown;
         }
-        if parts.iter().all(|p| p.config.state == PartitionState::Inactive) {
+        if parts
+            .iter()
+            .all(|p| p.config.state == PartitionState::Inactive)
+        {
             return PendingReason::PartitionInactive;
         }
         if parts.iter().any(|p| job.time_limit > p.config.max_time) {
@@ -327,14 +391,25 @@ impl<C: Clock> Engine<C> {
     }
 
     fn array_throttled(&self, id: JobId) -> bool {
-        let Some(entry) = self.jobs.get(&id) else { return false };
-        let Some(ArraySpec { max_running: Some(max), .. }) = &entry.job.array_pending else { return false };
+        let Some(entry) = self.jobs.get(&id) else {
+            return false;
+        };
+        let Some(ArraySpec {
+            max_running: Some(max),
+            ..
+        }) = &entry.job.array_pending
+        else {
+            return false;
+        };
         let running = self
             .array_tasks
             .get(&id)
             .into_iter()
             .flatten()
-            .filter(|t| self.job_state(**t).is_some_and(|s| !s.is_finished() && s != JobState::Pending))
+            .filter(|t| {
+                self.job_state(**t)
+                    .is_some_and(|s| !s.is_finished() && s != JobState::Pending)
+            })
             .count();
         running >= *max as usize
     }
@@ -342,7 +417,10 @@ impl<C: Clock> Engine<C> {
     /// Sets Resources for the first blocked job of a partition, Priority for the rest.
     fn mark_blocked(&mut self, cand: &Candidate, blocked: &mut [bool], planned: Option<Timestamp>) {
         let first = cand.options.first().map(|(pi, _, _)| *pi);
-        let nodes_missing = cand.options.iter().all(|(pi, shape, _)| self.usable_nodes(*pi, shape) < shape.nodes as usize);
+        let nodes_missing = cand
+            .options
+            .iter()
+            .all(|(pi, shape, _)| self.usable_nodes(*pi, shape) < shape.nodes as usize);
         let reason = if nodes_missing {
             PendingReason::ReqNodeNotAvail
         } else if first.is_some_and(|pi| blocked[pi]) {
@@ -373,12 +451,19 @@ impl<C: Clock> Engine<C> {
         self.parts[pi]
             .nodes
             .iter()
-            .filter(|&&i| self.nodes[i].schedulable() && shape.demand.fits_capacity(&self.nodes[i].capacity))
+            .filter(|&&i| {
+                self.nodes[i].schedulable() && shape.demand.fits_capacity(&self.nodes[i].capacity)
+            })
             .count()
     }
 
     fn max_free_cpus(&self) -> u32 {
-        self.nodes.iter().filter(|n| n.schedulable()).map(|n| n.free.cpus).max().unwrap_or(0)
+        self.nodes
+            .iter()
+            .filter(|n| n.schedulable())
+            .map(|n| n.free.cpus)
+            .max()
+            .unwrap_or(0)
     }
 
     /// The earliest start at or after now (and not after `horizon`) for `shape` in
@@ -470,12 +555,25 @@ impl<C: Clock> Engine<C> {
     fn profile<'p>(&self, plan: &'p mut Plan, i: usize) -> &'p mut Profile {
         let now = plan.now;
         let node = &self.nodes[i];
-        let releases: Vec<(Timestamp, Res)> =
-            if plan.profiles[i].is_none() { node.jobs.iter().map(|(_, end, r)| (plan.round_up(*end), *r)).collect() } else { Vec::new() };
+        let releases: Vec<(Timestamp, Res)> = if plan.profiles[i].is_none() {
+            node.jobs
+                .iter()
+                .map(|(_, end, r)| (plan.round_up(*end), *r))
+                .collect()
+        } else {
+            Vec::new()
+        };
         plan.profiles[i].get_or_insert_with(|| Profile::new(now, node.free, releases))
     }
 
-    fn reserve(&self, plan: &mut Plan, shape: &Shape, start: Timestamp, duration: i64, nodes: &[usize]) {
+    fn reserve(
+        &self,
+        plan: &mut Plan,
+        shape: &Shape,
+        start: Timestamp,
+        duration: i64,
+        nodes: &[usize],
+    ) {
         let end = start.saturating_add(duration).min(NEVER);
         for &i in nodes {
             let cap = self.nodes[i].capacity;
@@ -505,7 +603,10 @@ impl<C: Clock> Engine<C> {
         let mut resume_nodes = Vec::new();
         for &i in nodes {
             let cap = self.nodes[i].capacity;
-            let taken = shape.demand.take_from(&self.nodes[i].free, &cap).unwrap_or(Res::ZERO);
+            let taken = shape
+                .demand
+                .take_from(&self.nodes[i].free, &cap)
+                .unwrap_or(Res::ZERO);
             self.profile(plan, i).reserve(now, planned_end, &taken);
             let node = &mut self.nodes[i];
             node.allocate(job_id, end, taken);
@@ -541,14 +642,22 @@ impl<C: Clock> Engine<C> {
         }
         self.pending.remove(&job_id);
         self.running.insert(job_id);
-        JobStart { job_id, allocation, resume_nodes }
+        JobStart {
+            job_id,
+            allocation,
+            resume_nodes,
+        }
     }
 
     /// For an array's pending record, splits off the next task as its own job and returns
     /// its id (the last task keeps the array's own id); other jobs are returned as they are.
     fn split_array_task(&mut self, id: JobId) -> JobId {
-        let Some(entry) = self.jobs.get_mut(&id) else { return id };
-        let Some(array) = entry.job.array_pending.as_mut() else { return id };
+        let Some(entry) = self.jobs.get_mut(&id) else {
+            return id;
+        };
+        let Some(array) = entry.job.array_pending.as_mut() else {
+            return id;
+        };
         if array.indices.is_empty() {
             entry.job.array_pending = None;
             return id;

@@ -50,14 +50,24 @@ pub fn factors(params: &PriorityParams, norms: &Norms, job: &JobFacts, now: Time
         age,
         fairshare: job.fairshare.clamp(0.0, 1.0),
         job_size: if params.favor_small { 1.0 - size } else { size },
-        partition: ratio(f64::from(job.partition_factor), f64::from(norms.max_partition_factor)),
-        qos: ratio(f64::from(job.qos_priority), f64::from(norms.max_qos_priority)),
+        partition: ratio(
+            f64::from(job.partition_factor),
+            f64::from(norms.max_partition_factor),
+        ),
+        qos: ratio(
+            f64::from(job.qos_priority),
+            f64::from(norms.max_qos_priority),
+        ),
         nice: job.nice,
     }
 }
 
 fn ratio(value: f64, max: f64) -> f64 {
-    if max <= 0.0 { 0.0 } else { (value / max).min(1.0) }
+    if max <= 0.0 {
+        0.0
+    } else {
+        (value / max).min(1.0)
+    }
 }
 
 /// The job priority: weighted sum of factors minus nice, clamped to `[1, u32::MAX]`.
@@ -90,7 +100,11 @@ mod tests {
 
     #[test]
     fn factors_are_normalised_and_weighted() {
-        let norms = Norms { total_cpus: 100, max_partition_factor: 2, max_qos_priority: 0 };
+        let norms = Norms {
+            total_cpus: 100,
+            max_partition_factor: 2,
+            max_qos_priority: 0,
+        };
         let job = JobFacts {
             eligible_since: Some(0),
             cpus: 50,

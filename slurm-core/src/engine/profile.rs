@@ -18,7 +18,11 @@ pub struct Profile {
 impl Profile {
     /// A profile starting `now` with `free` resources and `releases` (time, resources) added
     /// back at their times. Releases need not be sorted; times at or before `now` count as now.
-    pub fn new(now: Timestamp, free: Res, releases: impl IntoIterator<Item = (Timestamp, Res)>) -> Self {
+    pub fn new(
+        now: Timestamp,
+        free: Res,
+        releases: impl IntoIterator<Item = (Timestamp, Res)>,
+    ) -> Self {
         let mut rel: Vec<(Timestamp, Res)> = releases.into_iter().collect();
         rel.sort_unstable_by_key(|(t, _)| *t);
         let mut points = Vec::with_capacity(rel.len() + 1);
@@ -81,14 +85,24 @@ impl Profile {
 
     /// True when `demand` fits during `[start, start + duration)`.
     #[cfg(test)]
-    pub fn fits_at(&self, demand: &NodeDemand, capacity: &Res, start: Timestamp, duration: i64) -> bool {
+    pub fn fits_at(
+        &self,
+        demand: &NodeDemand,
+        capacity: &Res,
+        start: Timestamp,
+        duration: i64,
+    ) -> bool {
         self.earliest_fit(demand, capacity, start, duration, start) == Some(start)
     }
 
     /// Takes `res` during `[start, end)`.
     pub fn reserve(&mut self, start: Timestamp, end: Timestamp, res: &Res) {
         let i = self.split_at(start);
-        let j = if end >= NEVER { self.points.len() } else { self.split_at(end) };
+        let j = if end >= NEVER {
+            self.points.len()
+        } else {
+            self.split_at(end)
+        };
         for point in &mut self.points[i..j] {
             point.1.sub(res);
         }
@@ -117,11 +131,17 @@ mod tests {
     use super::*;
 
     fn cpus(n: u32) -> Res {
-        Res { cpus: n, ..Res::ZERO }
+        Res {
+            cpus: n,
+            ..Res::ZERO
+        }
     }
 
     fn need(n: u32) -> NodeDemand {
-        NodeDemand { cpus: n, ..Default::default() }
+        NodeDemand {
+            cpus: n,
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -132,7 +152,11 @@ mod tests {
         assert_eq!(p.earliest_fit(&need(4), &cap, 100, 50, 10_000), Some(130));
         assert_eq!(p.earliest_fit(&need(8), &cap, 100, 50, 10_000), Some(160));
         assert_eq!(p.earliest_fit(&need(9), &cap, 100, 50, 10_000), None);
-        assert_eq!(p.earliest_fit(&need(8), &cap, 100, 50, 150), None, "beyond horizon");
+        assert_eq!(
+            p.earliest_fit(&need(8), &cap, 100, 50, 150),
+            None,
+            "beyond horizon"
+        );
     }
 
     #[test]
@@ -140,7 +164,10 @@ mod tests {
         let cap = cpus(8);
         let mut p = Profile::new(0, cpus(8), []);
         p.reserve(100, 200, &cpus(6));
-        assert!(p.fits_at(&need(8), &cap, 0, 100), "ends exactly when the reservation starts");
+        assert!(
+            p.fits_at(&need(8), &cap, 0, 100),
+            "ends exactly when the reservation starts"
+        );
         assert!(!p.fits_at(&need(8), &cap, 0, 101));
         assert!(p.fits_at(&need(2), &cap, 0, 1_000));
         assert_eq!(p.earliest_fit(&need(3), &cap, 0, 150, 10_000), Some(200));

@@ -37,7 +37,9 @@ impl GresKinds {
     }
 
     fn position(&self, name: &str, kind: Option<&str>) -> Option<usize> {
-        self.kinds.iter().position(|(n, k)| n == name && k.as_deref() == kind)
+        self.kinds
+            .iter()
+            .position(|(n, k)| n == name && k.as_deref() == kind)
     }
 
     /// The kinds a request for `name[:type]` may use: all types of `name` when untyped.
@@ -51,7 +53,11 @@ impl GresKinds {
 
     pub fn gres(&self, index: usize, count: u64) -> Gres {
         let (name, kind) = &self.kinds[index];
-        Gres { name: name.clone(), kind: kind.clone(), count }
+        Gres {
+            name: name.clone(),
+            kind: kind.clone(),
+            count,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -77,7 +83,11 @@ pub struct Res {
 }
 
 impl Res {
-    pub const ZERO: Res = Res { cpus: 0, mem_mb: 0, gres: [0; MAX_GRES_KINDS] };
+    pub const ZERO: Res = Res {
+        cpus: 0,
+        mem_mb: 0,
+        gres: [0; MAX_GRES_KINDS],
+    };
 
     /// True when every component of `self` is at least `other`'s.
     pub fn covers(&self, other: &Res) -> bool {
@@ -149,11 +159,19 @@ impl NodeDemand {
         if self.exclusive {
             return (free == capacity && self.fits_capacity(capacity)).then_some(*capacity);
         }
-        let mem = if self.whole_memory { capacity.mem_mb } else { self.mem_mb };
+        let mem = if self.whole_memory {
+            capacity.mem_mb
+        } else {
+            self.mem_mb
+        };
         if free.cpus < self.cpus || free.mem_mb < mem {
             return None;
         }
-        let mut taken = Res { cpus: self.cpus, mem_mb: mem, gres: [0; MAX_GRES_KINDS] };
+        let mut taken = Res {
+            cpus: self.cpus,
+            mem_mb: mem,
+            gres: [0; MAX_GRES_KINDS],
+        };
         let mut left = free.gres;
         for need in &self.gres {
             let mut remaining = need.count;
@@ -177,7 +195,10 @@ impl NodeDemand {
 
     /// True when the demand could ever fit on a node of this capacity.
     pub fn fits_capacity(&self, capacity: &Res) -> bool {
-        let as_free = NodeDemand { exclusive: false, ..self.clone() };
+        let as_free = NodeDemand {
+            exclusive: false,
+            ..self.clone()
+        };
         as_free.take_from(capacity, capacity).is_some()
     }
 }
@@ -188,7 +209,11 @@ mod tests {
 
     fn gpu_node(kinds: &mut GresKinds) -> Res {
         let a100 = kinds.intern("gpu", Some("a100")).unwrap();
-        let mut r = Res { cpus: 96, mem_mb: 1_000_000, ..Res::ZERO };
+        let mut r = Res {
+            cpus: 96,
+            mem_mb: 1_000_000,
+            ..Res::ZERO
+        };
         r.gres[a100] = 8;
         r
     }
@@ -200,13 +225,19 @@ mod tests {
         let demand = NodeDemand {
             cpus: 4,
             mem_mb: 100,
-            gres: vec![GresNeed { mask: kinds.mask_for("gpu", None), count: 2 }],
+            gres: vec![GresNeed {
+                mask: kinds.mask_for("gpu", None),
+                count: 2,
+            }],
             ..Default::default()
         };
         let taken = demand.take_from(&cap, &cap).unwrap();
         assert_eq!(taken.gres[0], 2);
         let typed = NodeDemand {
-            gres: vec![GresNeed { mask: kinds.mask_for("gpu", Some("h100")), count: 1 }],
+            gres: vec![GresNeed {
+                mask: kinds.mask_for("gpu", Some("h100")),
+                count: 1,
+            }],
             ..demand.clone()
         };
         assert!(typed.take_from(&cap, &cap).is_none(), "no h100 on the node");
@@ -216,7 +247,11 @@ mod tests {
     fn exclusive_needs_an_empty_node_and_takes_it_all() {
         let mut kinds = GresKinds::default();
         let cap = gpu_node(&mut kinds);
-        let demand = NodeDemand { cpus: 1, exclusive: true, ..Default::default() };
+        let demand = NodeDemand {
+            cpus: 1,
+            exclusive: true,
+            ..Default::default()
+        };
         assert_eq!(demand.take_from(&cap, &cap), Some(cap));
         let mut busy = cap;
         busy.cpus -= 1;

@@ -76,7 +76,10 @@ pub fn shape_for(
         (0, false)
     } else {
         match spec.mem {
-            MemRequest::Default => (partition.def_mem_per_cpu_mb.unwrap_or(0) * u64::from(cpus), false),
+            MemRequest::Default => (
+                partition.def_mem_per_cpu_mb.unwrap_or(0) * u64::from(cpus),
+                false,
+            ),
             MemRequest::PerNode(mb) => (mb, false),
             MemRequest::PerCpu(mb) => (mb * u64::from(cpus), false),
             MemRequest::WholeNode => (0, true),
@@ -88,7 +91,13 @@ pub fn shape_for(
     Ok(Shape {
         nodes,
         tasks_per_node,
-        demand: NodeDemand { cpus, mem_mb, whole_memory, gres, exclusive },
+        demand: NodeDemand {
+            cpus,
+            mem_mb,
+            whole_memory,
+            gres,
+            exclusive,
+        },
     })
 }
 
@@ -117,12 +126,24 @@ mod tests {
     #[test]
     fn tasks_spread_over_the_fewest_nodes() {
         let kinds = GresKinds::default();
-        let spec = JobSpec { ntasks: 10, cpus_per_task: 2, ..JobSpec::default() };
+        let spec = JobSpec {
+            ntasks: 10,
+            cpus_per_task: 2,
+            ..JobSpec::default()
+        };
         let s = shape_for(&spec, &part(), 8, &kinds, &SelectParams::default()).unwrap();
         assert_eq!((s.nodes, s.tasks_per_node, s.demand.cpus), (3, 4, 8));
-        let spec = JobSpec { min_nodes: 2, ntasks: 1, ..JobSpec::default() };
+        let spec = JobSpec {
+            min_nodes: 2,
+            ntasks: 1,
+            ..JobSpec::default()
+        };
         let s = shape_for(&spec, &part(), 8, &kinds, &SelectParams::default()).unwrap();
-        assert_eq!((s.nodes, s.tasks_per_node), (2, 1), "-N 2 implies one task per node");
+        assert_eq!(
+            (s.nodes, s.tasks_per_node),
+            (2, 1),
+            "-N 2 implies one task per node"
+        );
     }
 
     #[test]
@@ -139,7 +160,10 @@ mod tests {
         };
         let s = shape_for(&spec, &part(), 96, &kinds, &SelectParams::default()).unwrap();
         assert_eq!(s.demand.gres, vec![GresNeed { mask: 1, count: 8 }]);
-        let bad = JobSpec { gres_per_node: vec![Gres::new("fpga", None, 1)], ..JobSpec::default() };
+        let bad = JobSpec {
+            gres_per_node: vec![Gres::new("fpga", None, 1)],
+            ..JobSpec::default()
+        };
         assert!(matches!(
             shape_for(&bad, &part(), 96, &kinds, &SelectParams::default()),
             Err(ShapeError::UnknownGres(_))

@@ -1,0 +1,688 @@
+//! Scenario and property tests of the engine's scheduling decisions.
+
+use super::*;
+use crate::config::{ClusterConfig, SchedulerPolicy};
+use crate::model::{
+    ArraySpec, Dependency, DependencySpec, GpuRequest, Gres, JobSpec, NodeConfig, PartitionConfig,
+    PendingReason, TimeLimit,
+};
+use proptest::prelude::*;
+
+const T0: Timestamp = 1_700_000_000;
+
+fn cluster(nodes: &[(&str, u32, u64)], policy: SchedulerPolicy) -> ClusterConfig {
+    let mut c = ClusterConfig::new("test");
+    for (name, cpus, mem) in nodes {
+        c.nodes.push(NodeConfig::simple(*name, *cpus, *mem));
+    }
+    let mut p = PartitionConfig::new("debug", c.nodes.iter().map(|n| n.name.clone()).collect());
+    p.default = true;
+    c.partitions.push(p);
+    c.scheduler.policy = policy;
+    c.scheduler.bf_resolution_s = 1;
+    c
+}
+
+fn engine(c: ClusterConfig) -> (Engine<ManualClock>, ManualClock) {
+    let clock = ManualClock::new(T0);
+    (Engine::new(c, clock.clone()).expect("valid cluster"), clock)
+}
+
+fn job(cpus: u32, minutes: u64) -> JobSpec {
+    JobSpec {
+        name: "job".into(),
+        user: "alice".into(),
+        ntasks: cpus,
+        time_limit: Some(TimeLimit::minutes(minutes)),
+        ..JobSpec::default()
+    }
+}
+
+fn started(starts: &[JobStart]) -> Vec<JobId> {
+    starts.iter().map(|s| s.job_id).collect()
+}
+
+fn reason(e: &Engine<ManualClock>, id: JobId) -> PendingReason {
+    e.job(id).expect("job exists").reason
+}
+
+#[test]
+fn a_job_that_fits_starts_and_completes() {
+    let (mut e, clock) = engine(cluster(&[("n1", 4, 1000)], SchedulerPolicy::Backfill));
+    let id = e.submit(job(2, 10)).unwrap();
+    assert_eq!(
+        e.job(id).unwrap().reason,
+        PendingReason::None,
+        "no reason before the first pass"
+    );
+    let starts = e.schedule();
+    assert_eq!(started(&starts), vec![id]);
+    assert_eq!(starts[0].allocation[0].cpus, 2);
+    assert_eq!(e.node_view("n1").unwrap().state.sinfo_short(), "mix");
+    clock.advance(60);
+    e.job_ended(id, JobEnd::Exited(ExitStatus::SUCCESS))
+        .unwrap();
+    let j = e.job(id).unwrap();
+    assert_eq!(j.state, JobState::Completed);
+    assert_eq!(j.end_time, Some(T0 + 60));
+    assert_eq!(e.node_view("n1").unwrap().state.sinfo_short(), "idle");
+    let failed = e.submit(job(1, 1)).unwrap();
+    e.schedule();
+    e.job_ended(failed, JobEnd::Exited(ExitStatus { code: 3, signal: 0 }))
+        .unwrap();
+    assert_eq!(e.job(failed).unwrap().state, JobState::Failed);
+    assert_eq!(e.job(failed).unwrap().exit.unwrap().to_string(), "3:0");
+}
+
+#[test]
+fn blocked_jobs_show_resources_then_priority_like_slurm() {
+    let (mut e, _) = engine(cluster(&[("n1", 4, 1000)], SchedulerPolicy::Backfill));
+    let running = e.submit(job(4, 60)).unwrap();
+    let big = e.submit(job(4, 60)).unwrap();
+    let big2 = e.submit(job(4, 60)).unwrap();
+    assert_eq!(started(&e.schedule()), vec![running]);
+    assert_eq!(reason(&e, big), PendingReason::Resources);
+    assert_eq!(reason(&e, big2), PendingReason::Priority);
+    assert_eq!(e.job(big).unwrap().planned_start, Some(T0 + 3600));
+    assert_eq!(e.job(big2).unwrap().planned_start, Some(T0 + 7200));
+}
+
+#[test]
+fn backfill_starts_short_jobs_that_delay_no_reservation() {
+    let (mut e, _) = engine(cluster(&[("n1", 4, 1000)], SchedulerPolicy::Backfill));
+    let running = e.submit(job(2, 60)).unwrap();
+    assert_eq!(started(&e.schedule()), vec![running]);
+    let big = e.submit(job(4, 60)).unwrap();
+    let short = e.submit(job(2, 30)).unwrap();
+    let long = e.submit(job(2, 120)).unwrap();
+    let starts = e.schedule();
+    assert_eq!(
+        started(&starts),
+        vec![short],
+        "the short job fits before the big job's reserved start"
+    );
+    assert_eq!(e.job(big).unwrap().planned_start, Some(T0 + 3600));
+    assert_eq!(reason(&e, long), PendingReason::Priority);
+}
+
+#[test]
+fn fcfs_never_lets_a_lower_job_pass_a_blocked_one() {
+    let (mut e, _) = engine(cluster(&[("n1", 4, 1000)], SchedulerPolicy::Fcfs));
+    e.submit(job(2, 60)).unwrap();
+    e.schedule();
+    let big = e.submit(job(4, 60)).unwrap();
+    let short = e.submit(job(1, 1)).unwrap();
+    assert!(e.schedule().is_empty());
+    assert_eq!(reason(&e, big), PendingReason::Resources);
+    assert_eq!(reason(&e, short), PendingReason::Priority);
+}
+
+#[test]
+fn easy_reserves_only_for_the_first_blocked_job() {
+    // 4 CPUs: 2 busy for an hour. J1 (4 cpus) is reserved at +1h. J2 (3 cpus, 10 min) cannot
+    // start now. J3 (2 cpus, 3 h): under EASY only J1's reservation counts, and J3 would
+    // delay it, so it waits; under conservative backfill it waits too. J4 (1 cpu, 2 h) also
+    // delays J1 in both. Then check that EASY lets a job delay J2 where backfill does not.
+    let c = |policy| cluster(&[("n1", 4, 1000)], policy);
+    for policy in [SchedulerPolicy::Easy, SchedulerPolicy::Backfill] {
+        let (mut e, _) = engine(c(policy));
+        e.submit(job(2, 60)).unwrap();
+        e.schedule();
+        let j1 = e.submit(job(4, 10)).unwrap();
+        let j2 = e.submit(job(3, 10)).unwrap();
+        let j3 = e.submit(job(1, 65)).unwrap();
+        let starts = started(&e.schedule());
+        assert_eq!(e.job(j1).unwrap().planned_start, Some(T0 + 3600));
+        match policy {
+            // J3 ends at +65 min: it overlaps J1's reservation at +60 → never allowed.
+            SchedulerPolicy::Easy => {
+                assert!(starts.is_empty());
+                assert_eq!(
+                    e.job(j2).unwrap().planned_start,
+                    None,
+                    "EASY plans only the first job"
+                );
+            }
+            _ => {
+                assert!(starts.is_empty());
+                assert_eq!(e.job(j2).unwrap().planned_start, Some(T0 + 3600 + 600));
+            }
+        }
+        assert_eq!(reason(&e, j3), PendingReason::Priority);
+    }
+}
+
+#[test]
+fn dependencies_follow_their_targets_outcome() {
+    let (mut e, _) = engine(cluster(&[("n1", 8, 1000)], SchedulerPolicy::Backfill));
+    let first = e.submit(job(1, 10)).unwrap();
+    let dep = |d: Dependency| JobSpec {
+        dependency: DependencySpec {
+            conditions: vec![d],
+            any: false,
+        },
+        ..job(1, 10)
+    };
+    let ok = e.submit(dep(Dependency::AfterOk(first))).unwrap();
+    let notok = e.submit(dep(Dependency::AfterNotOk(first))).unwrap();
+    let any = e.submit(dep(Dependency::AfterAny(first))).unwrap();
+    let after = e.submit(dep(Dependency::After(first))).unwrap();
+    assert_eq!(started(&e.schedule()), vec![first]);
+    assert_eq!(
+        reason(&e, after),
+        PendingReason::Dependency,
+        "evaluated before the pass started its target"
+    );
+    assert_eq!(started(&e.schedule()), vec![after]);
+    assert_eq!(reason(&e, ok), PendingReason::Dependency);
+    e.job_ended(first, JobEnd::Exited(ExitStatus { code: 1, signal: 0 }))
+        .unwrap();
+    assert_eq!(started(&e.schedule()), vec![notok, any]);
+    assert_eq!(reason(&e, ok), PendingReason::DependencyNeverSatisfied);
+    assert_eq!(
+        e.submit(dep(Dependency::AfterOk(999))),
+        Err(EngineError::InvalidDependency)
+    );
+}
+
+#[test]
+fn singleton_runs_one_job_per_name_and_user_at_a_time() {
+    let (mut e, _) = engine(cluster(&[("n1", 8, 1000)], SchedulerPolicy::Backfill));
+    let single = || JobSpec {
+        dependency: DependencySpec {
+            conditions: vec![Dependency::Singleton],
+            any: false,
+        },
+        ..job(1, 10)
+    };
+    let a = e.submit(single()).unwrap();
+    let b = e.submit(single()).unwrap();
+    assert_eq!(started(&e.schedule()), vec![a]);
+    assert_eq!(reason(&e, b), PendingReason::Dependency);
+    e.job_ended(a, JobEnd::Exited(ExitStatus::SUCCESS)).unwrap();
+    assert_eq!(started(&e.schedule()), vec![b]);
+}
+
+#[test]
+fn arrays_expand_lazily_and_respect_their_throttle() {
+    let (mut e, _) = engine(cluster(&[("n1", 8, 1000)], SchedulerPolicy::Backfill));
+    let spec = JobSpec {
+        array: Some(ArraySpec {
+            indices: (0..5).collect(),
+            max_running: Some(2),
+        }),
+        ..job(1, 10)
+    };
+    let array = e.submit(spec).unwrap();
+    assert_eq!(
+        e.pending_count(),
+        1,
+        "one record stands for every unstarted task"
+    );
+    let starts = e.schedule();
+    assert_eq!(starts.len(), 2);
+    let tasks: Vec<Option<u32>> = starts
+        .iter()
+        .map(|s| e.job(s.job_id).unwrap().array_task_id)
+        .collect();
+    assert_eq!(tasks, vec![Some(0), Some(1)]);
+    assert_eq!(
+        e.job(starts[0].job_id).unwrap().job_ref().to_string(),
+        format!("{array}_0")
+    );
+    assert_eq!(reason(&e, array), PendingReason::JobArrayTaskLimit);
+    assert_eq!(
+        e.job(array)
+            .unwrap()
+            .array_pending
+            .as_ref()
+            .unwrap()
+            .to_string(),
+        "2-4%2"
+    );
+    e.job_ended(starts[0].job_id, JobEnd::Exited(ExitStatus::SUCCESS))
+        .unwrap();
+    assert_eq!(e.schedule().len(), 1);
+}
+
+#[test]
+fn afterok_on_an_array_waits_for_every_task() {
+    let (mut e, _) = engine(cluster(&[("n1", 2, 1000)], SchedulerPolicy::Backfill));
+    let array = e
+        .submit(JobSpec {
+            array: Some(ArraySpec {
+                indices: vec![1, 2, 3],
+                max_running: None,
+            }),
+            ..job(1, 10)
+        })
+        .unwrap();
+    let after = e
+        .submit(JobSpec {
+            dependency: DependencySpec {
+                conditions: vec![Dependency::AfterOk(array)],
+                any: false,
+            },
+            ..job(1, 10)
+        })
+        .unwrap();
+    let mut ids = started(&e.schedule());
+    while let Some(id) = ids.pop() {
+        assert_ne!(id, after);
+        e.job_ended(id, JobEnd::Exited(ExitStatus::SUCCESS))
+            .unwrap();
+        ids.extend(started(&e.schedule()).into_iter().filter(|&s| s != after));
+        if e.job(after).unwrap().state == JobState::Running {
+            break;
+        }
+    }
+    assert_eq!(e.job(after).unwrap().state, JobState::Running);
+}
+
+#[test]
+fn holds_and_begin_times_keep_jobs_pending() {
+    let (mut e, clock) = engine(cluster(&[("n1", 8, 1000)], SchedulerPolicy::Backfill));
+    let held = e
+        .submit(JobSpec {
+            hold: true,
+            ..job(1, 10)
+        })
+        .unwrap();
+    let later = e
+        .submit(JobSpec {
+            begin: Some(T0 + 100),
+            ..job(1, 10)
+        })
+        .unwrap();
+    assert!(e.schedule().is_empty());
+    assert_eq!(reason(&e, held), PendingReason::JobHeldUser);
+    assert_eq!(reason(&e, later), PendingReason::BeginTime);
+    e.release(held).unwrap();
+    clock.advance(100);
+    assert_eq!(started(&e.schedule()), vec![held, later]);
+}
+
+#[test]
+fn typed_gpus_are_allocated_and_never_shared() {
+    let mut c = ClusterConfig::new("gpu");
+    c.nodes
+        .push(NodeConfig::simple("g1", 96, 1_000_000).with_gres(Gres::new("gpu", Some("a100"), 8)));
+    c.nodes.push(NodeConfig::simple("c1", 96, 1_000_000));
+    let mut p = PartitionConfig::new("gpu", vec!["g1".into(), "c1".into()]);
+    p.default = true;
+    c.partitions.push(p);
+    let (mut e, _) = engine(c);
+    let gpu_job = |n| JobSpec {
+        gpus: GpuRequest {
+            per_node: Some(Gres::new("gpu", None, n)),
+            ..Default::default()
+        },
+        ..job(1, 10)
+    };
+    let a = e.submit(gpu_job(6)).unwrap();
+    let b = e.submit(gpu_job(4)).unwrap();
+    let cpu_only = e.submit(job(4, 10)).unwrap();
+    let starts = e.schedule();
+    assert_eq!(started(&starts), vec![a, cpu_only]);
+    assert_eq!(starts[0].allocation[0].node, "g1");
+    assert_eq!(
+        starts[0].allocation[0].gres,
+        vec![Gres::new("gpu", Some("a100"), 6)]
+    );
+    assert_eq!(reason(&e, b), PendingReason::Resources);
+    let too_many = e.submit(gpu_job(9));
+    assert_eq!(
+        too_many,
+        Err(EngineError::Shape(ShapeError::NodeConfigUnavailable))
+    );
+    let typed = JobSpec {
+        gres_per_node: vec![Gres::new("gpu", Some("h100"), 1)],
+        ..job(1, 1)
+    };
+    assert!(e.submit(typed).is_err(), "no h100 anywhere");
+}
+
+#[test]
+fn multi_node_jobs_get_distinct_nodes() {
+    let (mut e, _) = engine(cluster(
+        &[("n1", 4, 1000), ("n2", 4, 1000), ("n3", 4, 1000)],
+        SchedulerPolicy::Backfill,
+    ));
+    let id = e
+        .submit(JobSpec {
+            min_nodes: 2,
+            ntasks: 8,
+            ..job(1, 10)
+        })
+        .unwrap();
+    let starts = e.schedule();
+    assert_eq!(started(&starts), vec![id]);
+    let nodes: Vec<&str> = starts[0]
+        .allocation
+        .iter()
+        .map(|a| a.node.as_str())
+        .collect();
+    assert_eq!(nodes, vec!["n1", "n2"]);
+    assert!(starts[0].allocation.iter().all(|a| a.cpus == 4));
+}
+
+#[test]
+fn exclusive_jobs_take_whole_nodes() {
+    let (mut e, _) = engine(cluster(
+        &[("n1", 4, 1000), ("n2", 4, 1000)],
+        SchedulerPolicy::Backfill,
+    ));
+    let small = e.submit(job(1, 10)).unwrap();
+    let excl = e
+        .submit(JobSpec {
+            exclusive: true,
+            ..job(1, 10)
+        })
+        .unwrap();
+    let starts = e.schedule();
+    assert_eq!(started(&starts), vec![small, excl]);
+    assert_eq!(starts[1].allocation[0].node, "n2");
+    assert_eq!(starts[1].allocation[0].cpus, 4);
+}
+
+#[test]
+fn partition_limits_and_states_give_slurm_reasons() {
+    let mut c = cluster(&[("n1", 4, 1000)], SchedulerPolicy::Backfill);
+    c.partitions[0].max_time = TimeLimit::minutes(60);
+    let mut down = PartitionConfig::new("maint", vec!["n1".into()]);
+    down.state = crate::model::PartitionState::Down;
+    c.partitions.push(down);
+    let (mut e, _) = engine(c);
+    let too_long = e.submit(job(1, 120)).unwrap();
+    let in_down = e
+        .submit(JobSpec {
+            partitions: vec!["maint".into()],
+            ..job(1, 10)
+        })
+        .unwrap();
+    e.schedule();
+    assert_eq!(reason(&e, too_long), PendingReason::PartitionTimeLimit);
+    assert_eq!(reason(&e, in_down), PendingReason::PartitionDown);
+    assert_eq!(
+        e.submit(JobSpec {
+            partitions: vec!["nope".into()],
+            ..job(1, 1)
+        }),
+        Err(EngineError::InvalidPartition("nope".into()))
+    );
+    let defaulted = e
+        .submit(JobSpec {
+            time_limit: None,
+            ..job(1, 1)
+        })
+        .unwrap();
+    assert_eq!(
+        e.job(defaulted).unwrap().time_limit,
+        TimeLimit::minutes(60),
+        "MaxTime when no DefaultTime"
+    );
+}
+
+#[test]
+fn node_failure_requeues_or_fails_jobs_and_drain_stops_new_work() {
+    let (mut e, _) = engine(cluster(
+        &[("n1", 4, 1000), ("n2", 4, 1000)],
+        SchedulerPolicy::Backfill,
+    ));
+    let requeueable = e.submit(job(4, 10)).unwrap();
+    let no_requeue = e
+        .submit(JobSpec {
+            requeue: Some(false),
+            ..job(4, 10)
+        })
+        .unwrap();
+    e.schedule();
+    let outcomes = e.down_node("n1", "Not responding").unwrap();
+    assert_eq!(outcomes, vec![(requeueable, NodeFailOutcome::Requeued)]);
+    assert_eq!(e.job(requeueable).unwrap().state, JobState::Pending);
+    assert_eq!(e.job(requeueable).unwrap().restarts, 1);
+    e.down_node("n2", "Not responding").unwrap();
+    assert_eq!(e.job(no_requeue).unwrap().state, JobState::NodeFail);
+    e.schedule();
+    assert_eq!(reason(&e, requeueable), PendingReason::ReqNodeNotAvail);
+    e.resume_node("n1").unwrap();
+    e.drain_node("n2", "maintenance").unwrap();
+    e.resume_node("n2").unwrap();
+    e.drain_node("n2", "maintenance").unwrap();
+    assert_eq!(started(&e.schedule()), vec![requeueable]);
+    assert_eq!(e.node_view("n2").unwrap().state.sinfo_short(), "drain");
+}
+
+#[test]
+fn cancel_pending_and_running_jobs() {
+    let (mut e, _) = engine(cluster(&[("n1", 1, 1000)], SchedulerPolicy::Backfill));
+    let run = e.submit(job(1, 10)).unwrap();
+    let wait = e.submit(job(1, 10)).unwrap();
+    e.schedule();
+    assert_eq!(e.cancel(wait, 1001), Ok(CancelEffect::Cancelled));
+    assert_eq!(e.job(wait).unwrap().state, JobState::Cancelled);
+    assert_eq!(e.cancel(run, 1001), Ok(CancelEffect::SignalRunning));
+    e.job_ended(
+        run,
+        JobEnd::Exited(ExitStatus {
+            code: 0,
+            signal: 15,
+        }),
+    )
+    .unwrap();
+    assert_eq!(e.job(run).unwrap().state, JobState::Cancelled);
+    assert_eq!(e.job(run).unwrap().cancelled_by, Some(1001));
+    assert_eq!(e.cancel(run, 1001), Ok(CancelEffect::AlreadyFinished));
+}
+
+#[test]
+fn multifactor_priority_favours_low_usage_users() {
+    let mut c = cluster(&[("n1", 1, 1000)], SchedulerPolicy::Backfill);
+    c.priority.multifactor = true;
+    c.priority.weight_fairshare = 10_000;
+    let (mut e, clock) = engine(c);
+    let heavy = e
+        .submit(JobSpec {
+            user: "heavy".into(),
+            ..job(1, 600)
+        })
+        .unwrap();
+    e.schedule();
+    clock.advance(36_000);
+    e.job_ended(heavy, JobEnd::Exited(ExitStatus::SUCCESS))
+        .unwrap();
+    let blocker = e
+        .submit(JobSpec {
+            user: "x".into(),
+            ..job(1, 10)
+        })
+        .unwrap();
+    e.schedule();
+    let from_heavy = e
+        .submit(JobSpec {
+            user: "heavy".into(),
+            ..job(1, 10)
+        })
+        .unwrap();
+    let from_light = e
+        .submit(JobSpec {
+            user: "light".into(),
+            ..job(1, 10)
+        })
+        .unwrap();
+    e.schedule();
+    assert!(e.job(from_light).unwrap().priority > e.job(from_heavy).unwrap().priority);
+    e.job_ended(blocker, JobEnd::Exited(ExitStatus::SUCCESS))
+        .unwrap();
+    assert_eq!(started(&e.schedule()), vec![from_light]);
+}
+
+#[test]
+fn overdue_jobs_are_reported_and_time_out() {
+    let (mut e, clock) = engine(cluster(&[("n1", 1, 1000)], SchedulerPolicy::Backfill));
+    let id = e.submit(job(1, 1)).unwrap();
+    e.schedule();
+    clock.advance(59);
+    assert!(e.overdue_jobs().is_empty());
+    clock.advance(1);
+    assert_eq!(e.overdue_jobs(), vec![id]);
+    e.job_ended(id, JobEnd::TimedOut).unwrap();
+    assert_eq!(e.job(id).unwrap().state, JobState::Timeout);
+}
+
+// ----- properties -----
+
+#[derive(Debug, Clone)]
+struct Req {
+    cpus: u32,
+    nodes: u32,
+    gpus: u32,
+    minutes: u64,
+    run_fraction: u32,
+}
+
+fn req() -> impl Strategy<Value = Req> {
+    (1u32..=8, 1u32..=3, 0u32..=4, 1u64..=120, 1u32..=100).prop_map(
+        |(cpus, nodes, gpus, minutes, run_fraction)| Req {
+            cpus,
+            nodes,
+            gpus,
+            minutes,
+            run_fraction,
+        },
+    )
+}
+
+fn gpu_cluster(policy: SchedulerPolicy) -> ClusterConfig {
+    let mut c = ClusterConfig::new("prop");
+    for i in 0..4 {
+        c.nodes.push(NodeConfig::simple(format!("c{i}"), 8, 16_000));
+    }
+    for i in 0..2 {
+        c.nodes.push(
+            NodeConfig::simple(format!("g{i}"), 16, 32_000).with_gres(Gres::new(
+                "gpu",
+                Some("a100"),
+                4,
+            )),
+        );
+    }
+    let mut p = PartitionConfig::new("all", c.nodes.iter().map(|n| n.name.clone()).collect());
+    p.default = true;
+    c.partitions.push(p);
+    c.scheduler.policy = policy;
+    c.scheduler.bf_resolution_s = 60;
+    c
+}
+
+fn spec_of(r: &Req) -> JobSpec {
+    JobSpec {
+        min_nodes: r.nodes,
+        ntasks: r.nodes * r.cpus,
+        mem: crate::model::MemRequest::PerCpu(500),
+        gpus: GpuRequest {
+            per_node: (r.gpus > 0).then(|| Gres::new("gpu", None, u64::from(r.gpus))),
+            ..Default::default()
+        },
+        ..job(1, r.minutes)
+    }
+}
+
+/// Replays a workload to completion, checking capacity after every pass. Returns each job's
+/// (id, start time).
+fn replay(policy: SchedulerPolicy, reqs: &[Req]) -> Vec<(JobId, Timestamp)> {
+    let (mut e, clock) = engine(gpu_cluster(policy));
+    let mut runtime = HashMap::new();
+    for r in reqs {
+        if let Ok(id) = e.submit(spec_of(r)) {
+            runtime.insert(
+                id,
+                (r.minutes * 60 * u64::from(r.run_fraction) / 100).max(1) as i64,
+            );
+        }
+    }
+    let mut ends: std::collections::BTreeMap<(Timestamp, JobId), ()> = Default::default();
+    let mut starts = Vec::new();
+    for _ in 0..10_000 {
+        for s in e.schedule() {
+            starts.push((s.job_id, clock.now()));
+            ends.insert((clock.now() + runtime[&s.job_id], s.job_id), ());
+        }
+        assert_capacity_respected(&e);
+        let Some(((t, id), ())) = ends.pop_first() else {
+            break;
+        };
+        clock.set(t);
+        e.job_ended(id, JobEnd::Exited(ExitStatus::SUCCESS))
+            .unwrap();
+    }
+    assert_eq!(e.pending_count(), 0, "every feasible job eventually runs");
+    starts
+}
+
+fn assert_capacity_respected(e: &Engine<ManualClock>) {
+    for n in e.nodes() {
+        assert!(
+            n.alloc_cpus <= n.config.cpus,
+            "{} over-allocated CPUs",
+            n.config.name
+        );
+        assert!(
+            n.alloc_mem_mb <= n.config.real_memory_mb,
+            "{} over-allocated memory",
+            n.config.name
+        );
+        let gpus: u64 = n.alloc_gres.iter().map(|g| g.count).sum();
+        let have: u64 = n.config.gres.iter().map(|g| g.count).sum();
+        assert!(gpus <= have, "{} over-allocated GPUs", n.config.name);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn never_over_allocates_and_everything_runs(
+        reqs in proptest::collection::vec(req(), 1..40),
+        policy in prop_oneof![Just(SchedulerPolicy::Fcfs), Just(SchedulerPolicy::Easy), Just(SchedulerPolicy::Backfill)],
+    ) {
+        replay(policy, &reqs);
+    }
+
+    #[test]
+    fn decisions_are_deterministic(reqs in proptest::collection::vec(req(), 1..30)) {
+        prop_assert_eq!(replay(SchedulerPolicy::Backfill, &reqs), replay(SchedulerPolicy::Backfill, &reqs));
+    }
+
+    /// With every job running exactly its time limit and no new arrivals, the first blocked
+    /// job starts no later than the start backfill planned for it: backfilled jobs never
+    /// delay it.
+    #[test]
+    fn backfill_never_delays_the_top_reservation(reqs in proptest::collection::vec(req(), 2..30)) {
+        let (mut e, clock) = engine(gpu_cluster(SchedulerPolicy::Backfill));
+        let ids: Vec<JobId> = reqs.iter().filter_map(|r| e.submit(spec_of(r)).ok()).collect();
+        let mut ends: std::collections::BTreeSet<(Timestamp, JobId)> = Default::default();
+        let mut started_at: HashMap<JobId, Timestamp> = HashMap::new();
+        let mut promised: Option<(JobId, Timestamp)> = None;
+        for _ in 0..10_000 {
+            for s in e.schedule() {
+                started_at.insert(s.job_id, clock.now());
+                let limit = e.job(s.job_id).unwrap().time_limit.as_secs().unwrap() as i64;
+                ends.insert((clock.now() + limit, s.job_id));
+            }
+            if promised.is_none() {
+                promised = ids.iter()
+                    .filter_map(|id| e.job(*id))
+                    .filter(|j| j.state == JobState::Pending && j.reason == PendingReason::Resources)
+                    .find_map(|j| j.planned_start.map(|t| (j.id, t)));
+            }
+            let Some((t, id)) = ends.pop_first() else { break };
+            clock.set(t);
+            e.job_ended(id, JobEnd::Exited(ExitStatus::SUCCESS)).unwrap();
+        }
+        if let Some((id, planned)) = promised {
+            let actual = started_at[&id];
+            prop_assert!(actual <= planned, "job {} planned at {} started at {}", id, planned, actual);
+        }
+    }
+}
