@@ -3,11 +3,19 @@
 //! [`ClusterConfig`] is the one output of loading; the engine, the daemons and
 //! `slinky conf check` all consume it.
 //!
-//! TODO(helper): the loader (`slurm_conf.rs`, `gres_conf.rs`) and the check report.
 
+pub mod gres_conf;
 mod params;
+pub mod report;
+pub mod slurm_conf;
 
+pub use gres_conf::{GresConf, GresConfEntry, apply_gres_conf, load_gres_conf, parse_gres_conf};
 pub use params::*;
+pub use report::render_report;
+pub use slurm_conf::{
+    ConfigError, ConfigWarning, LoadedConfig, Location, load_slurm_conf, parse_slurm_conf,
+    render_slurm_conf,
+};
 
 use crate::model::{NodeConfig, PartitionConfig, Qos};
 

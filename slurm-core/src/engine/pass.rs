@@ -10,7 +10,7 @@
 use super::deps::DepStatus;
 use super::priority::{self, JobFacts, Norms};
 use super::profile::{NEVER, Profile};
-use super::resources::Res;
+use super::resources::{NodeDemand, Res};
 use super::shape::{Shape, shape_for};
 use super::{Clock, Engine, JobStart};
 use crate::config::SchedulerPolicy;
@@ -29,8 +29,10 @@ pub struct PassStats {
     pub tested: usize,
     pub started: usize,
     pub reservations: usize,
-    /// Placement searches actually run (the rest were answered from the shape cache).
+    /// Placement searches actually run (the rest were answered from the shape caches).
     pub searches: usize,
+    /// Node profiles examined by those searches.
+    pub node_scans: usize,
 }
 
 /// An eligible job's placement options for this pass.
@@ -54,6 +56,19 @@ struct Plan {
     profiles: Vec<Option<Profile>>,
     /// Earliest start already known impossible to beat, per (partition, shape, duration).
     cache: HashMap<(usize, Shape, i64), Option<Timestamp>>,
+    /// Shapes with no start within the window: any shape needing at least as much fails too.
+    failed: Vec<(usize, Shape, i64)>,
+    /// Nodes of a partition that could ever hold a demand (schedulable, big enough).
+    eligible: HashMap<(usize, NodeDemand), std::rc::Rc<Vec<usize>>>,
+    searches: usize,
+    node_scans: usize,
+}
+
+/// How many failed shapes are remembered for dominance checks (bounds the check's cost).
+const FAILED_SHAPES_KEPT: usize = 64;
+
+fn shape_dominates(a: &Shape, a_duration: i64, b: &Shape, b_duration: i64) -> bool {
+    a.nodes >= b.nodes && a_duration >= b_duration && a.demand.dominates(&b.demand)
 }
 
 impl Plan {
@@ -104,6 +119,10 @@ impl<C: Clock> Engine<C> {
             resolution: self.cluster.scheduler.bf_resolution_s.max(1) as i64,
             profiles: vec![None; self.nodes.len()],
             cache: HashMap::new(),
+            failed: Vec::new(),
+            eligible: HashMap::new(),
+            searches: 0,
+            node_scans: 0,
         };
         // Smallest per-node CPU demand among the candidates from each position on: once no
         // node has that many CPUs free, nothing further can start.
@@ -130,7 +149,7 @@ impl<C: Clock> Engine<C> {
             let out_of_budget = stats.tested >= max_test;
             let nothing_fits = !self.plan_all && max_free < suffix_min[index];
             if out_of_budget || nothing_fits {
-                self.mark_blocked(cand, &mut blocked, None);
+                self.mark_blocked(&mut plan, cand, &mut blocked, None);
                 continue;
             }
             stats.tested += 1;
@@ -152,7 +171,6 @@ impl<C: Clock> Engine<C> {
                         SchedulerPolicy::Fcfs => false,
                     } && !started_any;
                     let horizon = if wants_reservation { plan.horizon } else { now };
-                    stats.searches += 1;
                     match self.earliest_start(&mut plan, *pi, shape, *duration, horizon) {
                         Some((t, nodes)) if t == now => {
                             started = Some((*pi, opt, nodes));
@@ -195,12 +213,14 @@ impl<C: Clock> Engine<C> {
                             stats.reservations += 1;
                             t
                         });
-                        self.mark_blocked(cand, &mut blocked, planned);
+                        self.mark_blocked(&mut plan, cand, &mut blocked, planned);
                         break;
                     }
                 }
             }
         }
+        stats.searches = plan.searches;
+        stats.node_scans = plan.node_scans;
         (starts, stats)
     }
 
@@ -415,12 +435,17 @@ impl<C: Clock> Engine<C> {
     }
 
     /// Sets Resources for the first blocked job of a partition, Priority for the rest.
-    fn mark_blocked(&mut self, cand: &Candidate, blocked: &mut [bool], planned: Option<Timestamp>) {
+    fn mark_blocked(
+        &mut self,
+        plan: &mut Plan,
+        cand: &Candidate,
+        blocked: &mut [bool],
+        planned: Option<Timestamp>,
+    ) {
         let first = cand.options.first().map(|(pi, _, _)| *pi);
-        let nodes_missing = cand
-            .options
-            .iter()
-            .all(|(pi, shape, _)| self.usable_nodes(*pi, shape) < shape.nodes as usize);
+        let nodes_missing = cand.options.iter().all(|(pi, shape, _)| {
+            self.eligible_nodes(plan, *pi, &shape.demand).len() < shape.nodes as usize
+        });
         let reason = if nodes_missing {
             PendingReason::ReqNodeNotAvail
         } else if first.is_some_and(|pi| blocked[pi]) {
@@ -446,15 +471,27 @@ impl<C: Clock> Engine<C> {
         }
     }
 
-    /// Schedulable nodes of a partition that could ever hold this shape.
-    fn usable_nodes(&self, pi: usize, shape: &Shape) -> usize {
-        self.parts[pi]
+    /// Schedulable nodes of a partition that could ever hold `demand`, in allocation order.
+    fn eligible_nodes(
+        &self,
+        plan: &mut Plan,
+        pi: usize,
+        demand: &NodeDemand,
+    ) -> std::rc::Rc<Vec<usize>> {
+        if let Some(list) = plan.eligible.get(&(pi, demand.clone())) {
+            return list.clone();
+        }
+        let list: Vec<usize> = self.parts[pi]
             .nodes
             .iter()
-            .filter(|&&i| {
-                self.nodes[i].schedulable() && shape.demand.fits_capacity(&self.nodes[i].capacity)
+            .copied()
+            .filter(|&i| {
+                self.nodes[i].schedulable() && demand.fits_capacity(&self.nodes[i].capacity)
             })
-            .count()
+            .collect();
+        let list = std::rc::Rc::new(list);
+        plan.eligible.insert((pi, demand.clone()), list.clone());
+        list
     }
 
     fn max_free_cpus(&self) -> u32 {
@@ -485,13 +522,32 @@ impl<C: Clock> Engine<C> {
                 Some(t) => from = *t,
             }
         }
+        if plan
+            .failed
+            .iter()
+            .any(|(fpi, f, fd)| *fpi == pi && shape_dominates(shape, duration, f, *fd))
+        {
+            plan.cache.insert(key, None);
+            return None;
+        }
+        plan.searches += 1;
         let found = self.search(plan, pi, shape, duration, from, horizon);
         // Availability only shrinks during a pass, so this is a lower bound for later jobs
         // of the same shape. A search cut short by a smaller horizon proves less.
-        if horizon >= plan.horizon || found.is_some() {
-            plan.cache.insert(key, found.as_ref().map(|(t, _)| *t));
-        } else {
-            plan.cache.insert(key, Some(horizon + 1));
+        match &found {
+            Some((t, _)) => {
+                plan.cache.insert(key, Some(*t));
+            }
+            None if horizon >= plan.horizon => {
+                if plan.failed.len() == FAILED_SHAPES_KEPT {
+                    plan.failed.remove(0);
+                }
+                plan.failed.push((pi, shape.clone(), duration));
+                plan.cache.insert(key, None);
+            }
+            None => {
+                plan.cache.insert(key, Some(horizon + 1));
+            }
         }
         found
     }
@@ -506,20 +562,19 @@ impl<C: Clock> Engine<C> {
         horizon: Timestamp,
     ) -> Option<Placement> {
         let k = shape.nodes as usize;
-        let eligible: Vec<usize> = self.parts[pi]
-            .nodes
-            .iter()
-            .copied()
-            .filter(|&i| self.node_usable_for(i, shape))
-            .collect();
+        let eligible = self.eligible_nodes(plan, pi, &shape.demand);
         if eligible.len() < k {
             return None;
+        }
+        if k == 1 {
+            return self.search_one(plan, &eligible, shape, duration, t, horizon);
         }
         loop {
             let mut fit_now = Vec::with_capacity(k);
             let mut later: Vec<(Timestamp, usize)> = Vec::new();
-            for &i in &eligible {
+            for &i in eligible.iter() {
                 let cap = self.nodes[i].capacity;
+                plan.node_scans += 1;
                 let profile = self.profile(plan, i);
                 match profile.earliest_fit(&shape.demand, &cap, t, duration, horizon) {
                     Some(e) if e == t => {
@@ -536,9 +591,6 @@ impl<C: Clock> Engine<C> {
                 return None;
             }
             later.sort_unstable();
-            if k == 1 {
-                return later.first().map(|&(e, i)| (e, vec![i]));
-            }
             // No k nodes share a start at t; none can before the k-th earliest node start.
             t = later[k - 1 - fit_now.len()].0;
             if t > horizon {
@@ -547,9 +599,34 @@ impl<C: Clock> Engine<C> {
         }
     }
 
-    fn node_usable_for(&self, i: usize, shape: &Shape) -> bool {
-        let node = &self.nodes[i];
-        node.schedulable() && shape.demand.fits_capacity(&node.capacity)
+    /// Single-node search: the earliest start over all nodes, first node in allocation order
+    /// on ties. Each node's scan stops at the best start found so far.
+    fn search_one(
+        &self,
+        plan: &mut Plan,
+        eligible: &[usize],
+        shape: &Shape,
+        duration: i64,
+        t: Timestamp,
+        horizon: Timestamp,
+    ) -> Option<Placement> {
+        let mut best: Option<(Timestamp, usize)> = None;
+        let mut limit = horizon;
+        for &i in eligible {
+            let cap = self.nodes[i].capacity;
+            plan.node_scans += 1;
+            if let Some(e) =
+                self.profile(plan, i)
+                    .earliest_fit(&shape.demand, &cap, t, duration, limit)
+            {
+                if e == t {
+                    return Some((t, vec![i]));
+                }
+                best = Some((e, i));
+                limit = e - 1;
+            }
+        }
+        best.map(|(e, i)| (e, vec![i]))
     }
 
     fn profile<'p>(&self, plan: &'p mut Plan, i: usize) -> &'p mut Profile {

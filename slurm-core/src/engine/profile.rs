@@ -65,7 +65,7 @@ impl Profile {
         for i in first..self.points.len() {
             let seg_start = self.points[i].0.max(from);
             let seg_end = self.points.get(i + 1).map_or(NEVER, |p| p.0);
-            if demand.take_from(&self.points[i].1, capacity).is_some() {
+            if demand.fits(&self.points[i].1, capacity) {
                 let start = *run_start.get_or_insert(seg_start);
                 if start > horizon {
                     return None;

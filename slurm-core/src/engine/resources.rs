@@ -193,6 +193,49 @@ impl NodeDemand {
         Some(taken)
     }
 
+    /// True when the demand fits in `free` on a node of `capacity` (same rules as
+    /// [`NodeDemand::take_from`], without building the result).
+    pub fn fits(&self, free: &Res, capacity: &Res) -> bool {
+        if self.exclusive {
+            return free == capacity;
+        }
+        let mem = if self.whole_memory {
+            capacity.mem_mb
+        } else {
+            self.mem_mb
+        };
+        if free.cpus < self.cpus || free.mem_mb < mem {
+            return false;
+        }
+        if self.gres.is_empty() {
+            return true;
+        }
+        let mut left = free.gres;
+        self.gres.iter().all(|need| {
+            let mut remaining = need.count;
+            for (i, avail) in left.iter_mut().enumerate() {
+                if need.mask & (1 << i) != 0 {
+                    let n = remaining.min(*avail);
+                    *avail -= n;
+                    remaining -= n;
+                }
+            }
+            remaining == 0
+        })
+    }
+
+    /// True when every node that can hold `self` can also hold `other`, at any time: `self`
+    /// needs at least as much of everything.
+    pub fn dominates(&self, other: &NodeDemand) -> bool {
+        let mem_ok = self.whole_memory || (!other.whole_memory && self.mem_mb >= other.mem_mb);
+        let gres_ok = other.gres.iter().all(|o| {
+            self.gres
+                .iter()
+                .any(|s| s.mask == o.mask && s.count >= o.count)
+        });
+        (self.exclusive || !other.exclusive) && self.cpus >= other.cpus && mem_ok && gres_ok
+    }
+
     /// True when the demand could ever fit on a node of this capacity.
     pub fn fits_capacity(&self, capacity: &Res) -> bool {
         let as_free = NodeDemand {
