@@ -121,6 +121,10 @@ struct JobEntry {
 struct PartSlot {
     config: crate::model::PartitionConfig,
     nodes: Vec<usize>,
+    /// Position of each node (by node index) in `nodes`; `u32::MAX` when not a member.
+    rank: Vec<u32>,
+    /// Distinct node capacities with how many nodes have each (feasibility checks).
+    capacities: Vec<(Res, usize)>,
     max_node_cpus: u32,
 }
 
@@ -181,11 +185,18 @@ impl<C: Clock> Engine<C> {
             idx.sort_by_key(|&i| (nodes[i].config.weight, i));
             idx.dedup();
             let max_node_cpus = idx.iter().map(|&i| nodes[i].config.cpus).max().unwrap_or(0);
-            parts.push(PartSlot {
-                config: p.clone(),
-                nodes: idx,
-                max_node_cpus,
-            });
+            let mut rank = vec![u32::MAX; nodes.len()];
+            for (pos, &i) in idx.iter().enumerate() {
+                rank[i] = pos as u32;
+            }
+            let mut capacities: Vec<(Res, usize)> = Vec::new();
+            for &i in &idx {
+                match capacities.iter_mut().find(|(c, _)| *c == nodes[i].capacity) {
+                    Some((_, n)) => *n += 1,
+                    None => capacities.push((nodes[i].capacity, 1)),
+                }
+            }
+            parts.push(PartSlot { config: p.clone(), nodes: idx, rank, capacities, max_node_cpus });
         }
         let part_by_name = parts
             .iter()
@@ -362,11 +373,8 @@ impl<C: Clock> Engine<C> {
 
     /// Rejects requests no node in the partition could ever hold.
     fn check_feasible(&self, p: &PartSlot, shape: &Shape) -> Result<(), EngineError> {
-        let capable = p
-            .nodes
-            .iter()
-            .filter(|&&i| shape.demand.fits_capacity(&self.nodes[i].capacity))
-            .count();
+        let capable: usize =
+            p.capacities.iter().filter(|(cap, _)| shape.demand.fits_capacity(cap)).map(|(_, n)| n).sum();
         if capable < shape.nodes as usize {
             return Err(ShapeError::NodeConfigUnavailable.into());
         }

@@ -60,12 +60,70 @@ struct Plan {
     failed: Vec<(usize, Shape, i64)>,
     /// Nodes of a partition that could ever hold a demand (schedulable, big enough).
     eligible: HashMap<(usize, NodeDemand), std::rc::Rc<Vec<usize>>>,
+    /// Per shape: lower bounds of each eligible node's earliest fit (see [`Bounds`]).
+    bounds: HashMap<(usize, Shape, i64), Bounds>,
+    /// Recently searched shapes, candidates to seed a new shape's bounds.
+    seeds: Vec<(usize, Shape, i64)>,
     searches: usize,
     node_scans: usize,
 }
 
+/// Lower bounds on the earliest fit of one shape on each eligible node, as
+/// (time, position in the eligible list), smallest first. Reservations and starts only take
+/// resources away during a pass, so a bound computed earlier never overstates a node.
+///
+/// Entries are (bound, rank of the node in the partition's allocation order). Bounds hold
+/// for queries starting at or after `valid_from`. A shape needing at least as much as another
+/// may start from the other's bounds, since it cannot fit anywhere sooner.
+struct Bounds {
+    valid_from: Timestamp,
+    entries: BoundEntries,
+}
+
+enum BoundEntries {
+    /// Single-node shapes: a min-heap, refreshed lazily from the top.
+    One(std::collections::BinaryHeap<std::cmp::Reverse<(Timestamp, usize)>>),
+    /// Multi-node shapes: a plain list, refreshed where bounds reach the candidate time.
+    Many(Vec<(Timestamp, usize)>),
+}
+
+impl BoundEntries {
+    fn new(single: bool, entries: Vec<(Timestamp, usize)>) -> Self {
+        if single {
+            Self::One(entries.into_iter().map(std::cmp::Reverse).collect())
+        } else {
+            Self::Many(entries)
+        }
+    }
+
+    fn to_vec(&self) -> Vec<(Timestamp, usize)> {
+        match self {
+            Self::One(heap) => heap.iter().map(|r| r.0).collect(),
+            Self::Many(list) => list.clone(),
+        }
+    }
+}
+
+/// How many recent shapes are considered as seeds for a new shape's bounds.
+const SEED_SHAPES_KEPT: usize = 32;
+
 /// How many failed shapes are remembered for dominance checks (bounds the check's cost).
 const FAILED_SHAPES_KEPT: usize = 64;
+
+/// Merges two sorted lists into `out`.
+fn merge_sorted(out: &mut Vec<(Timestamp, usize)>, a: Vec<(Timestamp, usize)>, b: Vec<(Timestamp, usize)>) {
+    out.reserve(a.len() + b.len());
+    let (mut a, mut b) = (a.into_iter().peekable(), b.into_iter().peekable());
+    loop {
+        let next = match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) => if x <= y { a.next() } else { b.next() },
+            (Some(_), None) => a.next(),
+            (None, Some(_)) => b.next(),
+            (None, None) => break,
+        };
+        out.extend(next);
+    }
+}
 
 fn shape_dominates(a: &Shape, a_duration: i64, b: &Shape, b_duration: i64) -> bool {
     a.nodes >= b.nodes && a_duration >= b_duration && a.demand.dominates(&b.demand)
@@ -121,6 +179,8 @@ impl<C: Clock> Engine<C> {
             cache: HashMap::new(),
             failed: Vec::new(),
             eligible: HashMap::new(),
+            bounds: HashMap::new(),
+            seeds: Vec::new(),
             searches: 0,
             node_scans: 0,
         };
@@ -558,7 +618,7 @@ impl<C: Clock> Engine<C> {
         pi: usize,
         shape: &Shape,
         duration: i64,
-        mut t: Timestamp,
+        from: Timestamp,
         horizon: Timestamp,
     ) -> Option<Placement> {
         let k = shape.nodes as usize;
@@ -566,67 +626,172 @@ impl<C: Clock> Engine<C> {
         if eligible.len() < k {
             return None;
         }
-        if k == 1 {
-            return self.search_one(plan, &eligible, shape, duration, t, horizon);
+        if horizon < plan.horizon {
+            // A "can it start now?" probe (FCFS, or EASY after its reservation): a plain scan.
+            return self.probe_now(plan, &eligible, shape, duration, from, horizon);
         }
-        loop {
-            let mut fit_now = Vec::with_capacity(k);
-            let mut later: Vec<(Timestamp, usize)> = Vec::new();
-            for &i in eligible.iter() {
-                let cap = self.nodes[i].capacity;
-                plan.node_scans += 1;
-                let profile = self.profile(plan, i);
-                match profile.earliest_fit(&shape.demand, &cap, t, duration, horizon) {
-                    Some(e) if e == t => {
-                        fit_now.push(i);
-                        if fit_now.len() == k {
-                            return Some((t, fit_now));
-                        }
-                    }
-                    Some(e) => later.push((e, i)),
-                    None => {}
+        let key = (pi, shape.clone(), duration);
+        let mut bounds = match plan.bounds.remove(&key) {
+            Some(b) => b,
+            None => {
+                let b = self.initial_bounds(plan, pi, &eligible, shape, duration, from);
+                if plan.seeds.len() == SEED_SHAPES_KEPT {
+                    plan.seeds.remove(0);
                 }
+                plan.seeds.push(key.clone());
+                b
             }
-            if fit_now.len() + later.len() < k {
+        };
+        let nodes = &self.parts[pi].nodes;
+        let found = match &mut bounds.entries {
+            BoundEntries::One(heap) => self.first_fit(plan, heap, nodes, shape, duration, from, horizon),
+            BoundEntries::Many(list) => self.first_common_fit(plan, list, nodes, shape, duration, from, horizon),
+        };
+        plan.bounds.insert(key, bounds);
+        found
+    }
+
+    /// Starting bounds for a shape: a dominated shape's bounds when one was searched this
+    /// pass, else `from` for every eligible node (refreshed lazily).
+    fn initial_bounds(
+        &self,
+        plan: &Plan,
+        pi: usize,
+        eligible: &[usize],
+        shape: &Shape,
+        duration: i64,
+        from: Timestamp,
+    ) -> Bounds {
+        let single = shape.nodes == 1;
+        let seed = plan.seeds.iter().rev().find_map(|key| {
+            let (spi, sshape, sdur) = key;
+            let usable = *spi == pi && *sdur <= duration && shape.demand.dominates(&sshape.demand);
+            plan.bounds.get(key).filter(|b| usable && b.valid_from <= from)
+        });
+        let entries = match seed {
+            Some(b) => b.entries.to_vec(),
+            None => eligible.iter().map(|&i| (from, self.parts[pi].rank[i] as usize)).collect(),
+        };
+        Bounds { valid_from: from, entries: BoundEntries::new(single, entries) }
+    }
+
+    fn node_fit(
+        &self,
+        plan: &mut Plan,
+        i: usize,
+        shape: &Shape,
+        from: Timestamp,
+        duration: i64,
+        horizon: Timestamp,
+    ) -> Option<Timestamp> {
+        plan.node_scans += 1;
+        let cap = self.nodes[i].capacity;
+        self.profile(plan, i).earliest_fit(&shape.demand, &cap, from, duration, horizon)
+    }
+
+    /// Single node: pop stale lower bounds, refreshing each, until the smallest is exact.
+    #[allow(clippy::too_many_arguments)]
+    fn first_fit(
+        &self,
+        plan: &mut Plan,
+        heap: &mut std::collections::BinaryHeap<std::cmp::Reverse<(Timestamp, usize)>>,
+        nodes: &[usize],
+        shape: &Shape,
+        duration: i64,
+        from: Timestamp,
+        horizon: Timestamp,
+    ) -> Option<Placement> {
+        let window = plan.horizon;
+        while let Some(mut top) = heap.peek_mut() {
+            let std::cmp::Reverse((lb, pos)) = *top;
+            if lb > horizon {
                 return None;
             }
-            later.sort_unstable();
-            // No k nodes share a start at t; none can before the k-th earliest node start.
-            t = later[k - 1 - fit_now.len()].0;
+            let start = lb.max(from);
+            match self.node_fit(plan, nodes[pos], shape, start, duration, window) {
+                Some(e) if e == start => {
+                    *top = std::cmp::Reverse((e, pos));
+                    return Some((e, vec![nodes[pos]]));
+                }
+                Some(e) => *top = std::cmp::Reverse((e, pos)),
+                None => {
+                    std::collections::binary_heap::PeekMut::pop(top);
+                }
+            }
+        }
+        None
+    }
+
+    /// Several nodes: the earliest time at which `k` nodes fit together. No start can
+    /// precede the k-th smallest lower bound, so only nodes whose bound is at or before the
+    /// candidate time are re-examined.
+    #[allow(clippy::too_many_arguments)]
+    fn first_common_fit(
+        &self,
+        plan: &mut Plan,
+        entries: &mut Vec<(Timestamp, usize)>,
+        nodes: &[usize],
+        shape: &Shape,
+        duration: i64,
+        from: Timestamp,
+        horizon: Timestamp,
+    ) -> Option<Placement> {
+        let k = shape.nodes as usize;
+        let window = plan.horizon;
+        if !entries.is_sorted() {
+            entries.sort_unstable();
+        }
+        let mut t = from;
+        loop {
+            // Bounds at or before t are stale: refresh them (they can only move later), then
+            // merge them back into the sorted list.
+            let split = entries.partition_point(|(lb, _)| *lb <= t);
+            let mut fresh: Vec<(Timestamp, usize)> = Vec::with_capacity(split);
+            for &(_, pos) in &entries[..split] {
+                if let Some(e) = self.node_fit(plan, nodes[pos], shape, t, duration, window) {
+                    fresh.push((e, pos));
+                }
+            }
+            fresh.sort_unstable();
+            let rest = entries.split_off(split);
+            entries.clear();
+            merge_sorted(entries, fresh, rest);
+            if entries.len() < k {
+                return None;
+            }
+            let at_t = entries.partition_point(|(lb, _)| *lb <= t);
+            if at_t >= k {
+                return Some((t, entries[..k].iter().map(|&(_, pos)| nodes[pos]).collect()));
+            }
+            t = entries[k - 1].0;
             if t > horizon {
                 return None;
             }
         }
     }
 
-    /// Single-node search: the earliest start over all nodes, first node in allocation order
-    /// on ties. Each node's scan stops at the best start found so far.
-    fn search_one(
+    /// Whether the shape fits from `from` to within `horizon` (normally: right now), scanning
+    /// nodes in allocation order.
+    fn probe_now(
         &self,
         plan: &mut Plan,
         eligible: &[usize],
         shape: &Shape,
         duration: i64,
-        t: Timestamp,
-        horizon: Timestamp,
+        from: Timestamp,
+        _horizon: Timestamp,
     ) -> Option<Placement> {
-        let mut best: Option<(Timestamp, usize)> = None;
-        let mut limit = horizon;
+        let k = shape.nodes as usize;
+        let mut chosen = Vec::with_capacity(k);
         for &i in eligible {
-            let cap = self.nodes[i].capacity;
-            plan.node_scans += 1;
-            if let Some(e) =
-                self.profile(plan, i)
-                    .earliest_fit(&shape.demand, &cap, t, duration, limit)
-            {
-                if e == t {
-                    return Some((t, vec![i]));
+            if self.node_fit(plan, i, shape, from, duration, from) == Some(from) {
+                chosen.push(i);
+                if chosen.len() == k {
+                    return Some((from, chosen));
                 }
-                best = Some((e, i));
-                limit = e - 1;
             }
         }
-        best.map(|(e, i)| (e, vec![i]))
+        None
     }
 
     fn profile<'p>(&self, plan: &'p mut Plan, i: usize) -> &'p mut Profile {

@@ -207,21 +207,7 @@ impl NodeDemand {
         if free.cpus < self.cpus || free.mem_mb < mem {
             return false;
         }
-        if self.gres.is_empty() {
-            return true;
-        }
-        let mut left = free.gres;
-        self.gres.iter().all(|need| {
-            let mut remaining = need.count;
-            for (i, avail) in left.iter_mut().enumerate() {
-                if need.mask & (1 << i) != 0 {
-                    let n = remaining.min(*avail);
-                    *avail -= n;
-                    remaining -= n;
-                }
-            }
-            remaining == 0
-        })
+        self.gres.is_empty() || self.gres_fit(&free.gres)
     }
 
     /// True when every node that can hold `self` can also hold `other`, at any time: `self`
@@ -238,11 +224,24 @@ impl NodeDemand {
 
     /// True when the demand could ever fit on a node of this capacity.
     pub fn fits_capacity(&self, capacity: &Res) -> bool {
-        let as_free = NodeDemand {
-            exclusive: false,
-            ..self.clone()
-        };
-        as_free.take_from(capacity, capacity).is_some()
+        let mem = if self.whole_memory { 0 } else { self.mem_mb };
+        let shared = NodeDemand { cpus: self.cpus, mem_mb: mem, whole_memory: false, gres: Vec::new(), exclusive: false };
+        shared.fits(capacity, capacity) && self.gres_fit(&capacity.gres)
+    }
+
+    fn gres_fit(&self, free: &[u32; MAX_GRES_KINDS]) -> bool {
+        let mut left = *free;
+        self.gres.iter().all(|need| {
+            let mut remaining = need.count;
+            for (i, avail) in left.iter_mut().enumerate() {
+                if need.mask & (1 << i) != 0 {
+                    let n = remaining.min(*avail);
+                    *avail -= n;
+                    remaining -= n;
+                }
+            }
+            remaining == 0
+        })
     }
 }
 
