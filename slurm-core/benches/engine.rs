@@ -73,7 +73,7 @@ fn cluster(nodes: usize) -> ClusterConfig {
 }
 
 fn random_job(rng: &mut Lcg, users: u64) -> JobSpec {
-    let gpu = rng.next() % 4 == 0;
+    let gpu = rng.next().is_multiple_of(4);
     let user = format!("user{}", rng.next() % users);
     let minutes = rng.pick(&[10, 30, 60, 120, 240, 720, 1440]);
     let mut spec = JobSpec {
@@ -122,7 +122,7 @@ fn full_pass(nodes: usize, pending: usize) {
     while engine.running_count() < nodes * 2 && submitted < nodes * 4 {
         let _ = engine.submit(random_job(&mut rng, 200));
         submitted += 1;
-        if submitted % 1000 == 0 {
+        if submitted.is_multiple_of(1000) {
             engine.schedule();
         }
     }
