@@ -41,6 +41,10 @@ pub enum EngineError {
     PartitionClosed(String, PartitionState),
     #[error("invalid qos specification: {0}")]
     InvalidQos(String),
+    #[error("Job's account not permitted to use this partition ({partition} allows {allowed} not {account})")]
+    AccountNotAllowed { partition: String, allowed: String, account: String },
+    #[error("Job's QOS not permitted to use this partition ({partition} allows {allowed} not {qos})")]
+    QosNotAllowed { partition: String, allowed: String, qos: String },
     #[error("Job dependency problem")]
     InvalidDependency,
     #[error("Invalid job array specification (size {0} exceeds MaxArraySize {1})")]
@@ -273,9 +277,27 @@ impl<C: Clock> Engine<C> {
                 .ok_or_else(|| EngineError::InvalidPartition("(null)".into()))?;
             spec.partitions.push(default.name.clone());
         }
+        if spec.qos.is_empty() {
+            spec.qos = "normal".into();
+        }
         let mut part_limit = None;
         for name in &spec.partitions {
             let p = self.part(name)?;
+            let account = if spec.account.is_empty() { fairshare::ROOT } else { &spec.account };
+            if !p.config.allow_accounts.allows(account) {
+                return Err(EngineError::AccountNotAllowed {
+                    partition: name.clone(),
+                    allowed: p.config.allow_accounts.to_string(),
+                    account: account.to_owned(),
+                });
+            }
+            if !p.config.allow_qos.allows(&spec.qos) {
+                return Err(EngineError::QosNotAllowed {
+                    partition: name.clone(),
+                    allowed: p.config.allow_qos.to_string(),
+                    qos: spec.qos.clone(),
+                });
+            }
             if matches!(
                 p.config.state,
                 PartitionState::Drain | PartitionState::Inactive
@@ -291,9 +313,6 @@ impl<C: Clock> Engine<C> {
             )?;
             self.check_feasible(p, &shape)?;
             part_limit.get_or_insert(p.config.default_time.unwrap_or(p.config.max_time));
-        }
-        if spec.qos.is_empty() {
-            spec.qos = "normal".into();
         }
         if !self.qos.contains_key(&spec.qos) {
             return Err(EngineError::InvalidQos(spec.qos.clone()));
