@@ -41,10 +41,22 @@ pub enum EngineError {
     PartitionClosed(String, PartitionState),
     #[error("invalid qos specification: {0}")]
     InvalidQos(String),
-    #[error("Job's account not permitted to use this partition ({partition} allows {allowed} not {account})")]
-    AccountNotAllowed { partition: String, allowed: String, account: String },
-    #[error("Job's QOS not permitted to use this partition ({partition} allows {allowed} not {qos})")]
-    QosNotAllowed { partition: String, allowed: String, qos: String },
+    #[error(
+        "Job's account not permitted to use this partition ({partition} allows {allowed} not {account})"
+    )]
+    AccountNotAllowed {
+        partition: String,
+        allowed: String,
+        account: String,
+    },
+    #[error(
+        "Job's QOS not permitted to use this partition ({partition} allows {allowed} not {qos})"
+    )]
+    QosNotAllowed {
+        partition: String,
+        allowed: String,
+        qos: String,
+    },
     #[error("Job dependency problem")]
     InvalidDependency,
     #[error("Invalid job array specification (size {0} exceeds MaxArraySize {1})")]
@@ -200,7 +212,13 @@ impl<C: Clock> Engine<C> {
                     None => capacities.push((nodes[i].capacity, 1)),
                 }
             }
-            parts.push(PartSlot { config: p.clone(), nodes: idx, rank, capacities, max_node_cpus });
+            parts.push(PartSlot {
+                config: p.clone(),
+                nodes: idx,
+                rank,
+                capacities,
+                max_node_cpus,
+            });
         }
         let part_by_name = parts
             .iter()
@@ -283,7 +301,11 @@ impl<C: Clock> Engine<C> {
         let mut part_limit = None;
         for name in &spec.partitions {
             let p = self.part(name)?;
-            let account = if spec.account.is_empty() { fairshare::ROOT } else { &spec.account };
+            let account = if spec.account.is_empty() {
+                fairshare::ROOT
+            } else {
+                &spec.account
+            };
             if !p.config.allow_accounts.allows(account) {
                 return Err(EngineError::AccountNotAllowed {
                     partition: name.clone(),
@@ -392,8 +414,12 @@ impl<C: Clock> Engine<C> {
 
     /// Rejects requests no node in the partition could ever hold.
     fn check_feasible(&self, p: &PartSlot, shape: &Shape) -> Result<(), EngineError> {
-        let capable: usize =
-            p.capacities.iter().filter(|(cap, _)| shape.demand.fits_capacity(cap)).map(|(_, n)| n).sum();
+        let capable: usize = p
+            .capacities
+            .iter()
+            .filter(|(cap, _)| shape.demand.fits_capacity(cap))
+            .map(|(_, n)| n)
+            .sum();
         if capable < shape.nodes as usize {
             return Err(ShapeError::NodeConfigUnavailable.into());
         }

@@ -111,12 +111,22 @@ const SEED_SHAPES_KEPT: usize = 32;
 const FAILED_SHAPES_KEPT: usize = 64;
 
 /// Merges two sorted lists into `out`.
-fn merge_sorted(out: &mut Vec<(Timestamp, usize)>, a: Vec<(Timestamp, usize)>, b: Vec<(Timestamp, usize)>) {
+fn merge_sorted(
+    out: &mut Vec<(Timestamp, usize)>,
+    a: Vec<(Timestamp, usize)>,
+    b: Vec<(Timestamp, usize)>,
+) {
     out.reserve(a.len() + b.len());
     let (mut a, mut b) = (a.into_iter().peekable(), b.into_iter().peekable());
     loop {
         let next = match (a.peek(), b.peek()) {
-            (Some(x), Some(y)) => if x <= y { a.next() } else { b.next() },
+            (Some(x), Some(y)) => {
+                if x <= y {
+                    a.next()
+                } else {
+                    b.next()
+                }
+            }
             (Some(_), None) => a.next(),
             (None, Some(_)) => b.next(),
             (None, None) => break,
@@ -644,8 +654,12 @@ impl<C: Clock> Engine<C> {
         };
         let nodes = &self.parts[pi].nodes;
         let found = match &mut bounds.entries {
-            BoundEntries::One(heap) => self.first_fit(plan, heap, nodes, shape, duration, from, horizon),
-            BoundEntries::Many(list) => self.first_common_fit(plan, list, nodes, shape, duration, from, horizon),
+            BoundEntries::One(heap) => {
+                self.first_fit(plan, heap, nodes, shape, duration, from, horizon)
+            }
+            BoundEntries::Many(list) => {
+                self.first_common_fit(plan, list, nodes, shape, duration, from, horizon)
+            }
         };
         plan.bounds.insert(key, bounds);
         found
@@ -666,13 +680,21 @@ impl<C: Clock> Engine<C> {
         let seed = plan.seeds.iter().rev().find_map(|key| {
             let (spi, sshape, sdur) = key;
             let usable = *spi == pi && *sdur <= duration && shape.demand.dominates(&sshape.demand);
-            plan.bounds.get(key).filter(|b| usable && b.valid_from <= from)
+            plan.bounds
+                .get(key)
+                .filter(|b| usable && b.valid_from <= from)
         });
         let entries = match seed {
             Some(b) => b.entries.to_vec(),
-            None => eligible.iter().map(|&i| (from, self.parts[pi].rank[i] as usize)).collect(),
+            None => eligible
+                .iter()
+                .map(|&i| (from, self.parts[pi].rank[i] as usize))
+                .collect(),
         };
-        Bounds { valid_from: from, entries: BoundEntries::new(single, entries) }
+        Bounds {
+            valid_from: from,
+            entries: BoundEntries::new(single, entries),
+        }
     }
 
     fn node_fit(
@@ -686,7 +708,8 @@ impl<C: Clock> Engine<C> {
     ) -> Option<Timestamp> {
         plan.node_scans += 1;
         let cap = self.nodes[i].capacity;
-        self.profile(plan, i).earliest_fit(&shape.demand, &cap, from, duration, horizon)
+        self.profile(plan, i)
+            .earliest_fit(&shape.demand, &cap, from, duration, horizon)
     }
 
     /// Single node: pop stale lower bounds, refreshing each, until the smallest is exact.

@@ -427,13 +427,35 @@ fn partition_limits_and_states_give_slurm_reasons() {
 fn partitions_admit_only_their_allowed_accounts_and_qos() {
     let mut c = cluster(&[("n1", 4, 1000)], SchedulerPolicy::Backfill);
     c.partitions[0].allow_accounts = crate::model::AccessList::Only(vec!["physics".into()]);
-    c.qos.push(crate::model::Qos { name: "high".into(), priority: 10, max_wall: None });
+    c.qos.push(crate::model::Qos {
+        name: "high".into(),
+        priority: 10,
+        max_wall: None,
+    });
     let (mut e, _) = engine(c);
-    let err = e.submit(JobSpec { account: "chem".into(), ..job(1, 1) }).unwrap_err();
-    assert_eq!(err.to_string(), "Job's account not permitted to use this partition (debug allows physics not chem)");
-    assert!(e.submit(JobSpec { account: "physics".into(), ..job(1, 1) }).is_ok());
+    let err = e
+        .submit(JobSpec {
+            account: "chem".into(),
+            ..job(1, 1)
+        })
+        .unwrap_err();
     assert_eq!(
-        e.submit(JobSpec { account: "physics".into(), qos: "nope".into(), ..job(1, 1) }),
+        err.to_string(),
+        "Job's account not permitted to use this partition (debug allows physics not chem)"
+    );
+    assert!(
+        e.submit(JobSpec {
+            account: "physics".into(),
+            ..job(1, 1)
+        })
+        .is_ok()
+    );
+    assert_eq!(
+        e.submit(JobSpec {
+            account: "physics".into(),
+            qos: "nope".into(),
+            ..job(1, 1)
+        }),
         Err(EngineError::InvalidQos("nope".into()))
     );
 }
