@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod engine;
+pub mod format;
 pub mod model;
 pub mod parse;
 pub mod sim;
