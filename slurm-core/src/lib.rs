@@ -3,9 +3,11 @@
 //! Architecture invariant: nothing under [`engine`] does I/O or reads the system clock; time
 //! comes in through [`engine::Clock`], so the same engine runs live and in simulation.
 
+pub mod client;
 pub mod config;
 pub mod engine;
 pub mod format;
 pub mod model;
 pub mod parse;
+pub mod proto;
 pub mod sim;

@@ -14,6 +14,7 @@ mod pass;
 mod priority;
 mod profile;
 mod resources;
+mod restore;
 mod shape;
 
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -63,6 +64,8 @@ pub enum EngineError {
     ArrayTooLarge(usize, u32),
     #[error("Invalid job id specified")]
     UnknownJob(JobId),
+    #[error("job {0} is already known")]
+    DuplicateJob(JobId),
     #[error("Invalid node name specified: {0}")]
     UnknownNode(String),
     #[error("Job is not pending: {0}")]
@@ -78,7 +81,7 @@ pub enum EngineError {
 }
 
 /// How a running job ended, as its node reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum JobEnd {
     /// The batch script exited (COMPLETED if status is 0:0, else FAILED).
     Exited(ExitStatus),

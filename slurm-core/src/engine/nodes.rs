@@ -87,7 +87,7 @@ impl NodeSlot {
 }
 
 /// A read-only view of a node for commands (`sinfo`, `scontrol show node`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct NodeView {
     pub config: NodeConfig,
     pub state: NodeState,
@@ -99,7 +99,7 @@ pub struct NodeView {
 }
 
 impl<C: Clock> Engine<C> {
-    fn node_index(&self, name: &str) -> Result<usize, EngineError> {
+    pub(super) fn node_index(&self, name: &str) -> Result<usize, EngineError> {
         self.node_by_name
             .get(name)
             .copied()

@@ -7,7 +7,9 @@ use std::fmt;
 pub type JobId = u32;
 
 /// How a job names itself in `squeue`/`sacct`: `123`, or `123_4` for array task 4 of 123.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct JobRef {
     pub job_id: JobId,
     pub array_task: Option<u32>,
@@ -23,7 +25,7 @@ impl fmt::Display for JobRef {
 }
 
 /// `--mem`, `--mem-per-cpu`, or nothing (partition default).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum MemRequest {
     /// No request: the partition's DefMemPerCPU applies, else nothing is reserved.
     #[default]
@@ -38,7 +40,7 @@ pub enum MemRequest {
 
 /// GPUs requested through `--gpus`, `--gpus-per-node` or `--gpus-per-task` (`--gres` lands in
 /// [`JobSpec::gres_per_node`]).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct GpuRequest {
     pub per_job: Option<Gres>,
     pub per_node: Option<Gres>,
@@ -46,7 +48,7 @@ pub struct GpuRequest {
 }
 
 /// One dependency condition (`afterok:123`, `singleton`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Dependency {
     /// `after:ID`: once the job has started (or was cancelled).
     After(JobId),
@@ -73,7 +75,7 @@ impl fmt::Display for Dependency {
 }
 
 /// A `--dependency` expression: all conditions (`,`) or any of them (`?`).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct DependencySpec {
     pub conditions: Vec<Dependency>,
     /// True for `?`-separated lists: any one satisfied condition is enough.
@@ -95,7 +97,7 @@ impl fmt::Display for DependencySpec {
 }
 
 /// `--array=0-15:2%4`: the task indices and an optional throttle (`%4`: at most 4 running).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ArraySpec {
     /// Task indices in ascending order, without duplicates.
     pub indices: Vec<u32>,
@@ -132,7 +134,7 @@ impl fmt::Display for ArraySpec {
 
 /// What a user asks for: everything the scheduler needs, plus what the batch runtime needs
 /// to launch the job (paths, environment), which the engine carries but does not interpret.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct JobSpec {
     pub name: String,
     pub user: String,
@@ -231,7 +233,7 @@ impl Default for JobSpec {
 }
 
 /// How a job's run ended, as reported by the node that ran it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ExitStatus {
     /// Process exit code (0-255).
     pub code: i32,
@@ -255,14 +257,14 @@ impl fmt::Display for ExitStatus {
 }
 
 /// Who holds a job: the user (`JobHeldUser`) or an operator (`JobHeldAdmin`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Hold {
     User,
     Admin,
 }
 
 /// The pieces of a running job's allocation on one node.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct NodeAllocation {
     pub node: String,
     pub cpus: u32,
@@ -272,7 +274,7 @@ pub struct NodeAllocation {
 }
 
 /// A job as the controller tracks it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Job {
     pub id: JobId,
     /// Set for array tasks: the array's job id (`%A`) and this task's index (`%a`).

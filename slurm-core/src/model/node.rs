@@ -4,7 +4,7 @@ use super::Gres;
 use std::fmt;
 
 /// A node's hardware as configured (`NodeName=` lines) or registered by its agent.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct NodeConfig {
     pub name: String,
     pub cpus: u32,
@@ -49,7 +49,7 @@ impl NodeConfig {
 }
 
 /// The base state of a node, from its allocations and health.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum NodeBaseState {
     /// Never registered since the controller started.
     Unknown,
@@ -61,7 +61,9 @@ pub enum NodeBaseState {
 }
 
 /// Flags layered on the base state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
 pub struct NodeFlags {
     /// An admin or the system asked for no new work (DRAIN / DRAINING once jobs are gone).
     pub drain: bool,
@@ -80,7 +82,7 @@ pub struct NodeFlags {
 }
 
 /// A node state as Slurm reports it: base state plus flags.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct NodeState {
     pub base: NodeBaseState,
     pub flags: NodeFlags,

@@ -3,7 +3,7 @@
 use super::{OverSubscribe, PartitionState, TimeLimit};
 
 /// Who may use a partition: `ALL` or an explicit list.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum AccessList {
     #[default]
     All,
@@ -29,7 +29,7 @@ impl std::fmt::Display for AccessList {
 }
 
 /// A partition's configuration.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PartitionConfig {
     pub name: String,
     /// Node names (expanded; `Nodes=ALL` is resolved by the config loader).

@@ -3,7 +3,7 @@
 
 use super::TimeLimit;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Qos {
     pub name: String,
     /// `Priority=` of the QOS; normalised against the largest QOS priority.

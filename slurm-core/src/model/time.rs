@@ -5,7 +5,19 @@ use std::fmt;
 pub type Timestamp = i64;
 
 /// A job or partition time limit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub enum TimeLimit {
     /// A finite limit in seconds.
     Seconds(u64),

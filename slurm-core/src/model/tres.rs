@@ -1,7 +1,9 @@
 use std::fmt;
 
 /// One generic resource: `gpu`, `gpu:a100:2`. A count of 1 is implied when omitted.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct Gres {
     /// The GRES name, e.g. `gpu`, `shard`, `mps`.
     pub name: String,
@@ -36,7 +38,9 @@ impl fmt::Display for Gres {
 }
 
 /// A trackable resource type, as named in TRES strings.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum TresKind {
     Cpu,
     /// Memory, counted in MiB.
@@ -72,7 +76,7 @@ impl fmt::Display for TresKind {
 }
 
 /// A TRES list such as `cpu=10,mem=20G,node=1,billing=10,gres/gpu=2`, in insertion order.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct TresList(pub Vec<(TresKind, u64)>);
 
 impl TresList {

@@ -1,0 +1,76 @@
+//! Generates the gRPC clients and servers of the controller's two services. The message types
+//! are plain Rust (serde) types in `src/proto/messages.rs`; they travel with the JSON codec in
+//! `src/proto/codec.rs` (`application/grpc+json`), so the model has one definition.
+
+use tonic_build::manual::{Builder, Method, Service};
+
+const CODEC: &str = "crate::proto::codec::JsonCodec";
+
+fn method(name: &str, route: &str, input: &str, output: &str) -> Method {
+    Method::builder()
+        .name(name)
+        .route_name(route)
+        .input_type(format!("crate::proto::Authed<crate::proto::{input}>"))
+        .output_type(format!("crate::proto::{output}"))
+        .codec_path(CODEC)
+        .build()
+}
+
+fn main() {
+    let slurmctld = Service::builder()
+        .name("Slurmctld")
+        .package("slinky.v1")
+        .comment("What the commands (sbatch, squeue, scancel, ...) ask of the controller.")
+        .method(method("submit", "Submit", "SubmitRequest", "SubmitReply"))
+        .method(method("list_jobs", "ListJobs", "JobQuery", "JobList"))
+        .method(method(
+            "cluster_info",
+            "ClusterInfo",
+            "ClusterQuery",
+            "ClusterInfo",
+        ))
+        .method(method(
+            "cancel",
+            "Cancel",
+            "CancelRequest",
+            "TargetOutcomes",
+        ))
+        .method(method(
+            "control_jobs",
+            "ControlJobs",
+            "JobControlRequest",
+            "TargetOutcomes",
+        ))
+        .method(method(
+            "update_nodes",
+            "UpdateNodes",
+            "NodeUpdateRequest",
+            "NodeOutcomes",
+        ))
+        .method(method(
+            "show_config",
+            "ShowConfig",
+            "ConfigQuery",
+            "ConfigReply",
+        ))
+        .build();
+    let agents = Service::builder()
+        .name("SlurmdGateway")
+        .package("slinky.v1")
+        .comment("What worker agents (slurmd) tell the controller, and the stream of work it sends them.")
+        .method(method("register", "Register", "NodeRegistration", "RegisterReply"))
+        .method(
+            Method::builder()
+                .name("commands")
+                .route_name("Commands")
+                .input_type("crate::proto::Authed<crate::proto::CommandStreamRequest>")
+                .output_type("crate::proto::AgentCommand")
+                .codec_path(CODEC)
+                .server_streaming()
+                .build(),
+        )
+        .method(method("heartbeat", "Heartbeat", "Heartbeat", "HeartbeatReply"))
+        .method(method("report_job", "ReportJob", "JobReport", "Ack"))
+        .build();
+    Builder::new().compile(&[slurmctld, agents]);
+}

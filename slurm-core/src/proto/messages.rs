@@ -1,0 +1,278 @@
+//! Request and reply bodies. Jobs, nodes and partitions travel as the model's own types.
+
+use crate::engine::{JobEnd, NodeView};
+use crate::model::{Job, JobId, JobRef, JobSpec, PartitionConfig, TimeLimit, Timestamp};
+use serde::{Deserialize, Serialize};
+
+/// Who is asking. Today it is what the client process says of itself; the authentication
+/// issue adds a signed token that the controller verifies.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Credential {
+    pub uid: u32,
+    pub gid: u32,
+    pub user: String,
+    /// A signed credential (MUNGE-style); `None` until authentication exists.
+    pub token: Option<String>,
+}
+
+/// Every request: a credential and the body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Authed<T> {
+    pub credential: Credential,
+    pub body: T,
+}
+
+impl<T> Authed<T> {
+    pub fn new(credential: Credential, body: T) -> Self {
+        Self { credential, body }
+    }
+}
+
+// ----- commands -> controller -----
+
+/// What a batch job runs: the script, its arguments and the environment it was submitted
+/// with (`--export`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchScript {
+    pub script: String,
+    pub args: Vec<String>,
+    pub environment: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SubmitRequest {
+    pub spec: JobSpec,
+    pub batch: BatchScript,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubmitReply {
+    pub job_id: JobId,
+    pub cluster: String,
+}
+
+/// Which jobs to list; empty means all.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobQuery {
+    pub job_ids: Vec<JobId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobList {
+    /// The controller's clock when the list was taken.
+    pub now: Timestamp,
+    pub jobs: Vec<Job>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterQuery {}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClusterInfo {
+    pub now: Timestamp,
+    pub cluster_name: String,
+    pub nodes: Vec<NodeView>,
+    pub partitions: Vec<PartitionConfig>,
+    /// Cluster-wide DefMemPerCPU (MiB), for formatting jobs without a memory request.
+    pub def_mem_per_cpu_mb: Option<u64>,
+}
+
+/// `scancel`: the jobs (or array tasks) to cancel, or to signal when `signal` is set.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CancelRequest {
+    pub targets: Vec<JobRef>,
+    /// `-s SIGNAL`: deliver this signal instead of cancelling.
+    pub signal: Option<i32>,
+    /// `--batch`: only the batch shell, not its children.
+    pub batch_only: bool,
+}
+
+/// What happened to each target of a request; `error` is Slurm's message when it failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetOutcome {
+    pub target: JobRef,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetOutcomes {
+    pub outcomes: Vec<TargetOutcome>,
+}
+
+/// `scontrol update JobId=...` fields; unset ones are left alone.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobUpdate {
+    pub time_limit: Option<TimeLimit>,
+    pub partition: Option<String>,
+    pub nice: Option<i32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum JobAction {
+    Hold,
+    Release,
+    Requeue,
+    Update(JobUpdate),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobControlRequest {
+    pub targets: Vec<JobRef>,
+    pub action: JobAction,
+}
+
+/// `scontrol update NodeName=... State=...`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NodeAction {
+    Drain,
+    Resume,
+    Down,
+    Undrain,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeUpdateRequest {
+    pub names: Vec<String>,
+    pub action: NodeAction,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeOutcome {
+    pub node: String,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeOutcomes {
+    pub outcomes: Vec<NodeOutcome>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfigQuery {}
+
+/// `scontrol show config`: `Key = Value` pairs in Slurm's order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfigReply {
+    pub now: Timestamp,
+    pub entries: Vec<(String, String)>,
+}
+
+// ----- agents <-> controller -----
+
+/// A GPU as the agent found it (NVML, gres.conf).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GpuInfo {
+    /// GRES type (`a100`), if known.
+    pub kind: Option<String>,
+    /// Device minor number (`/dev/nvidiaN`), the index CUDA_VISIBLE_DEVICES uses.
+    pub index: u32,
+    pub uuid: Option<String>,
+    pub memory_mb: Option<u64>,
+    pub model: Option<String>,
+}
+
+/// What an agent found on its host.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeHardware {
+    pub cpus: u32,
+    pub sockets: u32,
+    pub cores_per_socket: u32,
+    pub threads_per_core: u32,
+    pub real_memory_mb: u64,
+    pub gpus: Vec<GpuInfo>,
+}
+
+/// Sent when an agent (re)connects: its hardware, the jobs it still runs, and how the jobs
+/// that ended while it could not reach the controller ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NodeRegistration {
+    pub node: String,
+    pub hardware: NodeHardware,
+    pub running: Vec<JobId>,
+    pub finished: Vec<JobReport>,
+    pub version: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisterReply {
+    pub cluster_name: String,
+    /// How often the agent should send heartbeats.
+    pub heartbeat_interval_ms: u64,
+    /// Jobs the agent runs that the controller does not know (or knows as ended): kill them.
+    pub orphans: Vec<JobId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommandStreamRequest {
+    pub node: String,
+}
+
+/// Why the controller ends a job on a node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TerminateReason {
+    Cancelled,
+    TimeLimit,
+    Requeue,
+    NodeFail,
+}
+
+/// Work for an agent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum AgentCommand {
+    /// Run the job's batch script on this node (its first node).
+    Launch(Box<LaunchBatch>),
+    /// Deliver a signal (`scancel -s`).
+    Signal {
+        job_id: JobId,
+        signal: i32,
+        batch_only: bool,
+    },
+    /// End the job: SIGCONT+SIGTERM, KillWait, SIGKILL.
+    Terminate {
+        job_id: JobId,
+        reason: TerminateReason,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LaunchBatch {
+    pub job: Job,
+    pub batch: BatchScript,
+    pub cluster_name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Heartbeat {
+    pub node: String,
+    pub running: Vec<JobId>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeartbeatReply {
+    /// False when the controller does not know this agent's stream (it should re-register).
+    pub registered: bool,
+}
+
+/// What a job used, as measured on its batch node.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobUsage {
+    pub elapsed_s: u64,
+    pub cpu_time_ms: u64,
+    pub max_rss_kb: u64,
+}
+
+/// How a job ended on a node.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobReport {
+    pub node: String,
+    pub job_id: JobId,
+    pub end: JobEnd,
+    pub usage: JobUsage,
+    /// Set when the node could not kill the job (UnkillableStepTimeout): the controller
+    /// drains the node with this reason.
+    pub drain_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ack {}
