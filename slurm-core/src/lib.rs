@@ -5,6 +5,7 @@
 
 pub mod client;
 pub mod config;
+pub mod controller;
 pub mod engine;
 pub mod format;
 pub mod model;

@@ -6,6 +6,7 @@
 //! The controller (or the simulator) feeds it events — submissions, job ends, node changes —
 //! and calls [`Engine::schedule`], which returns the jobs to start with their allocations.
 
+mod arrays;
 mod clock;
 mod deps;
 mod fairshare;
@@ -78,6 +79,36 @@ pub enum EngineError {
     Gres(#[from] TooManyGresKinds),
     #[error("Requested time limit is invalid (missing or exceeds some limit)")]
     TimeLimitExceedsPartition,
+}
+
+impl EngineError {
+    /// The text of the Slurm error code this maps to, as Slurm's commands print it after
+    /// "Batch job submission failed: " and the like.
+    pub fn slurm_error(&self) -> &'static str {
+        match self {
+            Self::InvalidPartition(_) => "Invalid partition name specified",
+            Self::PartitionClosed(..) => "Required partition not available (inactive or drain)",
+            Self::InvalidQos(_) | Self::QosNotAllowed { .. } => "Invalid qos specification",
+            Self::AccountNotAllowed { .. } => {
+                "Invalid account or account/partition combination specified"
+            }
+            Self::InvalidDependency => "Job dependency problem",
+            Self::ArrayTooLarge(..) => "Invalid job array specification",
+            Self::UnknownJob(_) | Self::DuplicateJob(_) => "Invalid job id specified",
+            Self::UnknownNode(_) => "Invalid node name specified",
+            Self::NotPending(_) => "Job is no longer pending execution",
+            Self::NotRunning(_) => "Job is pending execution",
+            Self::Shape(ShapeError::UnknownGres(_)) => {
+                "Invalid generic resource (gres) specification"
+            }
+            Self::Shape(ShapeError::NodeConfigUnavailable) | Self::Gres(_) => {
+                "Requested node configuration is not available"
+            }
+            Self::TimeLimitExceedsPartition => {
+                "Requested time limit is invalid (missing or exceeds some limit)"
+            }
+        }
+    }
 }
 
 /// How a running job ended, as its node reports it.

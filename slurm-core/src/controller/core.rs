@@ -1,0 +1,741 @@
+//! The controller's state behind one lock: the engine, the durable store and per-job usage.
+//! Every method that changes something journals it before returning, so whatever a caller
+//! acknowledges is on disk. Methods return what must be sent to agents ([`Dispatch`]); the
+//! caller sends it after releasing the lock.
+
+use super::state_store::{Record, Recovered, StateError, StateStore};
+use crate::config::ClusterConfig;
+use crate::engine::{CancelEffect, Engine, EngineError, JobEnd, NodeFailOutcome, SystemClock};
+use crate::model::{Hold, Job, JobId, JobRef, JobState, NodeBaseState, Timestamp};
+use crate::proto::{
+    AgentCommand, BatchScript, Credential, JobAction, JobReport, JobUsage, LaunchBatch, NodeAction,
+    NodeOutcome, SubmitRequest, TargetOutcome, TerminateReason,
+};
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use tonic::Status;
+
+/// A command for the agent of `node`.
+#[derive(Debug, Clone)]
+pub struct Dispatch {
+    pub node: String,
+    pub command: AgentCommand,
+}
+
+/// The reason a node gets when it stops answering.
+pub const NOT_RESPONDING: &str = "Not responding";
+
+pub struct Core {
+    engine: Engine<SystemClock>,
+    store: StateStore,
+    usage: HashMap<JobId, JobUsage>,
+    /// Running jobs already told to stop for their time limit.
+    timeout_sent: HashSet<JobId>,
+    /// uids allowed to act on any job and on nodes: root and SlurmUser.
+    operators: Vec<u32>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error("restoring saved state: {0}")]
+    Restore(#[from] EngineError),
+}
+
+fn persist_failed(e: StateError) -> Status {
+    tracing::error!("state save failed: {e}");
+    Status::unavailable(format!("Unable to save controller state: {e}"))
+}
+
+/// Slurm's messages travel as the status message; the code tells the kind.
+pub fn engine_status(e: EngineError) -> Status {
+    tracing::debug!("request refused: {e}");
+    let msg = e.slurm_error();
+    match e {
+        EngineError::UnknownJob(_) | EngineError::UnknownNode(_) => Status::not_found(msg),
+        EngineError::NotPending(_) | EngineError::NotRunning(_) => Status::failed_precondition(msg),
+        _ => Status::invalid_argument(msg),
+    }
+}
+
+const ACCESS_DENIED: &str = "Access/permission denied";
+
+impl Core {
+    /// Builds the engine for `cluster` and restores what `state_dir` holds.
+    pub fn open(cluster: ClusterConfig, state_dir: &Path) -> Result<Self, CoreError> {
+        let (store, recovered) = StateStore::open(state_dir)?;
+        let mut engine = Engine::new(cluster, SystemClock)?;
+        let operators = operator_uids(&engine.cluster().slurm_user);
+        let restored = recovered.jobs.len();
+        for (_, job) in recovered.jobs {
+            let cancel = recovered.cancels.get(&job.id).copied();
+            engine.restore_job(job, cancel)?;
+        }
+        for (name, (state, reason)) in recovered.nodes {
+            if let Err(e) = engine.restore_node_state(&name, state, reason) {
+                tracing::warn!("saved state of node {name} ignored: {e}");
+            }
+        }
+        engine.set_next_job_id(recovered.next_job_id);
+        // Until each agent registers, its node takes no new work.
+        for node in engine.nodes() {
+            engine.node_not_responding(&node.config.name)?;
+        }
+        tracing::info!(
+            "restored {restored} jobs from {} (next job id {})",
+            state_dir.display(),
+            recovered.next_job_id
+        );
+        Ok(Self {
+            engine,
+            store,
+            usage: recovered.usage,
+            timeout_sent: HashSet::new(),
+            operators,
+        })
+    }
+
+    pub fn engine(&self) -> &Engine<SystemClock> {
+        &self.engine
+    }
+
+    pub fn usage(&self, id: JobId) -> Option<JobUsage> {
+        self.usage.get(&id).copied()
+    }
+
+    pub fn is_operator(&self, cred: &Credential) -> bool {
+        self.operators.contains(&cred.uid)
+    }
+
+    fn may_modify(&self, cred: &Credential, job: &Job) -> bool {
+        self.is_operator(cred) || cred.uid == job.spec.uid
+    }
+
+    fn job_record(&self, id: JobId) -> Option<Record> {
+        self.engine
+            .job(id)
+            .map(|j| Record::Job(Box::new(j.clone())))
+    }
+
+    fn records_for(&self, ids: impl IntoIterator<Item = JobId>) -> Vec<Record> {
+        ids.into_iter()
+            .filter_map(|id| self.job_record(id))
+            .collect()
+    }
+
+    fn save(&mut self, records: &[Record]) -> Result<(), Status> {
+        self.store.append(records).map_err(persist_failed)?;
+        if self.store.wants_compaction() {
+            let snapshot = self.snapshot();
+            if let Err(e) = self.store.compact(snapshot) {
+                tracing::error!("state compaction failed (the journal keeps growing): {e}");
+            }
+        }
+        Ok(())
+    }
+
+    fn snapshot(&self) -> Recovered {
+        let mut state = Recovered::default();
+        for job in self.engine.jobs() {
+            if let Some(uid) = self.engine.pending_cancel(job.id) {
+                state.cancels.insert(job.id, uid);
+            }
+            state.jobs.insert(job.id, job.clone());
+        }
+        state.next_job_id = state.jobs.keys().max().map_or(1, |id| id + 1);
+        state.usage = self.usage.clone();
+        for node in self.engine.nodes() {
+            state
+                .nodes
+                .insert(node.config.name.clone(), (node.state, node.reason.clone()));
+        }
+        state
+    }
+
+    fn node_record(&self, name: &str) -> Option<Record> {
+        self.engine.node_view(name).map(|n| Record::Node {
+            name: n.config.name,
+            state: n.state,
+            reason: n.reason,
+        })
+    }
+
+    // ----- commands -----
+
+    /// `sbatch`: accepted only once the job and its script are on disk.
+    pub fn submit(&mut self, cred: &Credential, req: SubmitRequest) -> Result<JobId, Status> {
+        let mut spec = req.spec;
+        if !self.is_operator(cred) || spec.user.is_empty() {
+            spec.uid = cred.uid;
+            spec.gid = cred.gid;
+            spec.user = cred.user.clone();
+        }
+        let id = self.engine.submit(spec).map_err(engine_status)?;
+        let saved = self
+            .store
+            .save_script(id, &req.batch)
+            .map_err(persist_failed)
+            .and_then(|()| {
+                let records = self.records_for([id]);
+                self.save(&records)
+            });
+        if let Err(status) = saved {
+            // Not acknowledged: take it back out of the queue.
+            let _ = self.engine.cancel(id, cred.uid);
+            return Err(status);
+        }
+        Ok(id)
+    }
+
+    /// Resolves `123`, `123_4` to job records (an array's own record and its tasks).
+    fn resolve(&mut self, target: JobRef) -> Result<Vec<JobId>, String> {
+        let invalid = || "Invalid job id specified".to_owned();
+        match target.array_task {
+            None => {
+                let ids = self.engine.array_members(target.job_id);
+                if ids.is_empty() {
+                    // A task's own id (`scancel 125` for task 123_2).
+                    return Err(invalid());
+                }
+                Ok(ids)
+            }
+            Some(index) => self
+                .engine
+                .split_pending_array_task(target.job_id, index)
+                .map(|id| vec![id])
+                .or_else(|_| {
+                    self.engine
+                        .array_members(target.job_id)
+                        .into_iter()
+                        .find(|id| {
+                            self.engine
+                                .job(*id)
+                                .is_some_and(|j| j.array_task_id == Some(index))
+                        })
+                        .map(|id| vec![id])
+                        .ok_or_else(invalid)
+                }),
+        }
+    }
+
+    /// The node that runs a job's batch script.
+    fn batch_host(&self, id: JobId) -> Option<String> {
+        self.engine
+            .job(id)
+            .and_then(|j| j.allocation.first())
+            .map(|a| a.node.clone())
+    }
+
+    /// `scancel` (or `scancel -s SIG`).
+    pub fn cancel(
+        &mut self,
+        cred: &Credential,
+        targets: &[JobRef],
+        signal: Option<i32>,
+        batch_only: bool,
+    ) -> Result<(Vec<TargetOutcome>, Vec<Dispatch>), Status> {
+        let mut outcomes = Vec::new();
+        let mut dispatches = Vec::new();
+        let mut records = Vec::new();
+        for &target in targets {
+            let error = match self.resolve(target) {
+                Err(msg) => Some(msg),
+                Ok(ids) => {
+                    let mut error = None;
+                    for id in ids {
+                        let Some(job) = self.engine.job(id) else {
+                            continue;
+                        };
+                        if !self.may_modify(cred, job) {
+                            error = Some(ACCESS_DENIED.to_owned());
+                            continue;
+                        }
+                        let state = job.state;
+                        match signal {
+                            Some(sig) if sig != libc_sigkill() => {
+                                if state == JobState::Running {
+                                    if let Some(node) = self.batch_host(id) {
+                                        dispatches.push(Dispatch {
+                                            node,
+                                            command: AgentCommand::Signal {
+                                                job_id: id,
+                                                signal: sig,
+                                                batch_only,
+                                            },
+                                        });
+                                    }
+                                } else if state == JobState::Pending {
+                                    error = Some("Job is pending execution".to_owned());
+                                }
+                            }
+                            _ => match self.engine.cancel(id, cred.uid) {
+                                Ok(CancelEffect::Cancelled) => records.extend(self.job_record(id)),
+                                Ok(CancelEffect::SignalRunning) => {
+                                    records.push(Record::CancelRequested {
+                                        job_id: id,
+                                        uid: cred.uid,
+                                    });
+                                    if let Some(node) = self.batch_host(id) {
+                                        dispatches.push(Dispatch {
+                                            node,
+                                            command: AgentCommand::Terminate {
+                                                job_id: id,
+                                                reason: TerminateReason::Cancelled,
+                                            },
+                                        });
+                                    }
+                                }
+                                Ok(CancelEffect::AlreadyFinished) => {}
+                                Err(e) => error = Some(e.slurm_error().to_owned()),
+                            },
+                        }
+                    }
+                    error
+                }
+            };
+            outcomes.push(TargetOutcome { target, error });
+        }
+        self.save(&records)?;
+        Ok((outcomes, dispatches))
+    }
+
+    /// `scontrol hold|release|requeue|update JobId=`.
+    pub fn control(
+        &mut self,
+        cred: &Credential,
+        targets: &[JobRef],
+        action: &JobAction,
+    ) -> Result<(Vec<TargetOutcome>, Vec<Dispatch>), Status> {
+        let mut outcomes = Vec::new();
+        let mut dispatches = Vec::new();
+        let mut changed = Vec::new();
+        for &target in targets {
+            let error = match self.resolve(target) {
+                Err(msg) => Some(msg),
+                Ok(ids) => {
+                    let mut error = None;
+                    for id in ids {
+                        let Some(job) = self.engine.job(id).cloned() else {
+                            continue;
+                        };
+                        if !self.may_modify(cred, &job) {
+                            error = Some(ACCESS_DENIED.to_owned());
+                            continue;
+                        }
+                        if job.state.is_finished() && !matches!(action, JobAction::Requeue) {
+                            // Finished members of an array are left alone.
+                            if target.array_task.is_some() || job.array_job_id.is_none() {
+                                error = Some("Job/step already completing or completed".into());
+                            }
+                            continue;
+                        }
+                        match self.apply_action(cred, &job, action) {
+                            Ok(dispatch) => {
+                                changed.push(id);
+                                dispatches.extend(dispatch);
+                            }
+                            Err(msg) => error = Some(msg),
+                        }
+                    }
+                    error
+                }
+            };
+            outcomes.push(TargetOutcome { target, error });
+        }
+        let records = self.records_for(changed);
+        self.save(&records)?;
+        Ok((outcomes, dispatches))
+    }
+
+    fn apply_action(
+        &mut self,
+        cred: &Credential,
+        job: &Job,
+        action: &JobAction,
+    ) -> Result<Option<Dispatch>, String> {
+        let id = job.id;
+        let result = match action {
+            JobAction::Hold => {
+                let kind = if self.is_operator(cred) {
+                    Hold::Admin
+                } else {
+                    Hold::User
+                };
+                self.engine.hold(id, kind)
+            }
+            JobAction::Release => {
+                if job.hold == Some(Hold::Admin) && !self.is_operator(cred) {
+                    return Err(ACCESS_DENIED.into());
+                }
+                self.engine.release(id)
+            }
+            JobAction::Requeue => {
+                if job.state != JobState::Running {
+                    return Err("Job is not running".into());
+                }
+                self.engine
+                    .request_requeue(id)
+                    .map_err(|e| e.slurm_error().to_owned())?;
+                return Ok(self.batch_host(id).map(|node| Dispatch {
+                    node,
+                    command: AgentCommand::Terminate {
+                        job_id: id,
+                        reason: TerminateReason::Requeue,
+                    },
+                }));
+            }
+            JobAction::Update(update) => {
+                if let Some(limit) = update.time_limit {
+                    if limit > job.time_limit && !self.is_operator(cred) {
+                        return Err(ACCESS_DENIED.into());
+                    }
+                    self.engine
+                        .update_time_limit(id, limit)
+                        .map_err(|e| e.slurm_error().to_owned())?;
+                    self.timeout_sent.remove(&id);
+                }
+                if let Some(partition) = &update.partition {
+                    self.engine
+                        .update_partition(id, partition)
+                        .map_err(|e| e.slurm_error().to_owned())?;
+                }
+                if let Some(nice) = update.nice {
+                    if nice < 0 && !self.is_operator(cred) {
+                        return Err(ACCESS_DENIED.into());
+                    }
+                    self.engine.update_nice(id, nice)
+                } else {
+                    Ok(())
+                }
+            }
+        };
+        result
+            .map(|()| None)
+            .map_err(|e| e.slurm_error().to_owned())
+    }
+
+    /// `scontrol update NodeName=... State=...`.
+    pub fn update_nodes(
+        &mut self,
+        cred: &Credential,
+        names: &[String],
+        action: NodeAction,
+        reason: Option<&str>,
+    ) -> Result<(Vec<NodeOutcome>, Vec<Dispatch>), Status> {
+        if !self.is_operator(cred) {
+            return Err(Status::permission_denied(ACCESS_DENIED));
+        }
+        let mut outcomes = Vec::new();
+        let mut dispatches = Vec::new();
+        let mut records = Vec::new();
+        for name in names {
+            let result = match action {
+                NodeAction::Drain => match reason {
+                    None => Err(
+                        "You must specify a reason when DOWNING or DRAINING a node. Request denied"
+                            .to_owned(),
+                    ),
+                    Some(r) => self
+                        .engine
+                        .drain_node(name, r)
+                        .map_err(|e| e.slurm_error().to_owned()),
+                },
+                NodeAction::Resume | NodeAction::Undrain => self
+                    .engine
+                    .resume_node(name)
+                    .map_err(|e| e.slurm_error().to_owned()),
+                NodeAction::Down => match reason {
+                    None => Err(
+                        "You must specify a reason when DOWNING or DRAINING a node. Request denied"
+                            .to_owned(),
+                    ),
+                    Some(r) => self
+                        .down_node(name, r, &mut records, &mut dispatches)
+                        .map_err(|e| e.slurm_error().to_owned()),
+                },
+            };
+            records.extend(self.node_record(name));
+            outcomes.push(NodeOutcome {
+                node: name.clone(),
+                error: result.err(),
+            });
+        }
+        self.save(&records)?;
+        Ok((outcomes, dispatches))
+    }
+
+    /// Marks a node DOWN: its jobs are requeued or end NODE_FAIL, and the other nodes of
+    /// those jobs are told to stop them.
+    fn down_node(
+        &mut self,
+        name: &str,
+        reason: &str,
+        records: &mut Vec<Record>,
+        dispatches: &mut Vec<Dispatch>,
+    ) -> Result<(), EngineError> {
+        let hosts: HashMap<JobId, String> = self
+            .engine
+            .jobs_on_node(name)
+            .into_iter()
+            .filter_map(|id| self.batch_host(id).map(|h| (id, h)))
+            .collect();
+        let outcomes = self.engine.down_node(name, reason)?;
+        for (id, outcome) in outcomes {
+            tracing::warn!("job {id} on DOWN node {name}: {outcome:?}");
+            if let Some(host) = hosts.get(&id).filter(|h| h.as_str() != name) {
+                dispatches.push(Dispatch {
+                    node: host.clone(),
+                    command: AgentCommand::Terminate {
+                        job_id: id,
+                        reason: match outcome {
+                            NodeFailOutcome::Requeued => TerminateReason::Requeue,
+                            NodeFailOutcome::Failed => TerminateReason::NodeFail,
+                        },
+                    },
+                });
+            }
+            records.extend(self.job_record(id));
+        }
+        Ok(())
+    }
+
+    // ----- scheduling -----
+
+    /// One scheduling pass; returns the launches for the started jobs' batch hosts.
+    pub fn schedule(&mut self, cluster_name: &str) -> Result<Vec<Dispatch>, Status> {
+        let starts = self.engine.schedule();
+        if starts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut ids: Vec<JobId> = Vec::new();
+        for start in &starts {
+            ids.push(start.job_id);
+            if let Some(array) = self.engine.job(start.job_id).and_then(|j| j.array_job_id)
+                && array != start.job_id
+            {
+                ids.push(array);
+            }
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        let records = self.records_for(ids);
+        self.save(&records)?;
+        let mut dispatches = Vec::new();
+        for start in starts {
+            let Some(job) = self.engine.job(start.job_id).cloned() else {
+                continue;
+            };
+            let Some(node) = job.allocation.first().map(|a| a.node.clone()) else {
+                continue;
+            };
+            let script_id = job.array_job_id.unwrap_or(job.id);
+            let batch = match self.store.load_script(script_id) {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::error!("job {}: batch script lost: {e}", job.id);
+                    BatchScript::default()
+                }
+            };
+            dispatches.push(Dispatch {
+                node,
+                command: AgentCommand::Launch(Box::new(LaunchBatch {
+                    job,
+                    batch,
+                    cluster_name: cluster_name.to_owned(),
+                })),
+            });
+        }
+        Ok(dispatches)
+    }
+
+    /// Running jobs past their limit that their node has not ended yet: tell it again.
+    pub fn overdue(&mut self) -> Vec<Dispatch> {
+        let mut out = Vec::new();
+        for id in self.engine.overdue_jobs() {
+            if self.timeout_sent.insert(id)
+                && let Some(node) = self.batch_host(id)
+            {
+                out.push(Dispatch {
+                    node,
+                    command: AgentCommand::Terminate {
+                        job_id: id,
+                        reason: TerminateReason::TimeLimit,
+                    },
+                });
+            }
+        }
+        out
+    }
+
+    /// Forgets jobs that ended more than MinJobAge ago.
+    pub fn purge(&mut self, now: Timestamp) -> Result<usize, Status> {
+        let before = now - self.engine.cluster().timers.min_job_age as i64;
+        let old: Vec<&Job> = self
+            .engine
+            .jobs()
+            .into_iter()
+            .filter(|j| j.state.is_finished() && j.end_time.is_some_and(|t| t < before))
+            .collect();
+        if old.is_empty() {
+            return Ok(0);
+        }
+        let ids: Vec<JobId> = old.iter().map(|j| j.id).collect();
+        // A script is shared by an array's records: keep it while any of them remains.
+        let scripts: Vec<JobId> = old
+            .iter()
+            .filter(|j| j.array_job_id.is_none() || j.array_job_id == Some(j.id))
+            .map(|j| j.id)
+            .collect();
+        self.engine.purge_finished(before);
+        let records: Vec<Record> = ids.iter().map(|&id| Record::Purged(id)).collect();
+        self.save(&records)?;
+        for id in &ids {
+            self.usage.remove(id);
+            self.timeout_sent.remove(id);
+        }
+        for id in scripts {
+            if self.engine.array_members(id).is_empty() {
+                self.store.remove_script(id);
+            }
+        }
+        Ok(ids.len())
+    }
+
+    // ----- agents -----
+
+    /// A job's end as its node reports it. Reports are idempotent: a repeated one is
+    /// acknowledged and ignored.
+    pub fn job_report(&mut self, report: &JobReport) -> Result<(), Status> {
+        let id = report.job_id;
+        let mut records = Vec::new();
+        let on_this_node = self.engine.job(id).is_some_and(|j| {
+            j.state == JobState::Running
+                && self.batch_host(id).as_deref() == Some(report.node.as_str())
+        });
+        if on_this_node {
+            self.engine
+                .job_ended(id, report.end)
+                .map_err(engine_status)?;
+            self.timeout_sent.remove(&id);
+            self.usage.insert(id, report.usage);
+            records.extend(self.job_record(id));
+            records.push(Record::Usage {
+                job_id: id,
+                usage: report.usage,
+            });
+        } else {
+            tracing::debug!(
+                "ignoring report for job {id} from {}: not running there",
+                report.node
+            );
+        }
+        if let Some(reason) = &report.drain_reason
+            && self.engine.drain_node(&report.node, reason).is_ok()
+        {
+            records.extend(self.node_record(&report.node));
+        }
+        self.save(&records)
+    }
+
+    /// An agent (re)registered. Returns the jobs it runs that should not run (orphans) and
+    /// the jobs this controller believed ran there that the agent no longer has.
+    pub fn node_registered(
+        &mut self,
+        node: &str,
+        running: &[JobId],
+        finished: &[JobReport],
+    ) -> Result<Vec<JobId>, Status> {
+        if self.engine.node_view(node).is_none() {
+            return Err(Status::not_found(format!(
+                "Invalid node name specified: {node}"
+            )));
+        }
+        for report in finished {
+            self.job_report(report)?;
+        }
+        let view = self.engine.node_view(node).expect("checked above");
+        if view.state.base == NodeBaseState::Down && view.reason.as_deref() == Some(NOT_RESPONDING)
+        {
+            // ReturnToService=1: a node that was only silent comes back by itself.
+            self.engine.resume_node(node).map_err(engine_status)?;
+        }
+        self.engine.node_registered(node).map_err(engine_status)?;
+        let mut records: Vec<Record> = self.node_record(node).into_iter().collect();
+        let running_set: HashSet<JobId> = running.iter().copied().collect();
+        let expected: Vec<JobId> = self
+            .engine
+            .jobs_on_node(node)
+            .into_iter()
+            .filter(|id| self.batch_host(*id).as_deref() == Some(node))
+            .collect();
+        for id in expected.iter().filter(|id| !running_set.contains(id)) {
+            tracing::warn!("job {id} lost by node {node} (not running there after registration)");
+            let requeue = self
+                .engine
+                .job(*id)
+                .is_some_and(|j| j.spec.requeue.unwrap_or(true))
+                && self.engine.pending_cancel(*id).is_none();
+            if requeue {
+                let _ = self.engine.request_requeue(*id);
+            }
+            let _ = self.engine.job_ended(*id, JobEnd::NodeFailed);
+            records.extend(self.job_record(*id));
+        }
+        let expected: HashSet<JobId> = expected.into_iter().collect();
+        let orphans: Vec<JobId> = running
+            .iter()
+            .copied()
+            .filter(|id| !expected.contains(id))
+            .collect();
+        self.save(&records)?;
+        Ok(orphans)
+    }
+
+    /// The node has been silent for SlurmdTimeout.
+    pub fn node_silent(&mut self, node: &str) -> Result<Vec<Dispatch>, Status> {
+        let Some(view) = self.engine.node_view(node) else {
+            return Ok(Vec::new());
+        };
+        if view.state.base == NodeBaseState::Down {
+            return Ok(Vec::new());
+        }
+        tracing::warn!("node {node} not responding, setting DOWN");
+        let mut records = Vec::new();
+        let mut dispatches = Vec::new();
+        self.engine
+            .node_not_responding(node)
+            .map_err(engine_status)?;
+        self.down_node(node, NOT_RESPONDING, &mut records, &mut dispatches)
+            .map_err(engine_status)?;
+        records.extend(self.node_record(node));
+        self.save(&records)?;
+        Ok(dispatches)
+    }
+
+    /// Jobs whose batch runs on `node` and that should be running there now.
+    pub fn running_on(&self, node: &str) -> Vec<JobId> {
+        self.engine
+            .jobs_on_node(node)
+            .into_iter()
+            .filter(|id| self.batch_host(*id).as_deref() == Some(node))
+            .collect()
+    }
+}
+
+fn libc_sigkill() -> i32 {
+    nix::sys::signal::Signal::SIGKILL as i32
+}
+
+/// root, SlurmUser, and the user running the controller (who owns a local cluster).
+fn operator_uids(slurm_user: &str) -> Vec<u32> {
+    let mut uids = vec![0, nix::unistd::getuid().as_raw()];
+    if let Ok(Some(user)) = nix::unistd::User::from_name(slurm_user) {
+        uids.push(user.uid.as_raw());
+    } else if let Ok(uid) = slurm_user.parse() {
+        uids.push(uid);
+    }
+    uids.sort_unstable();
+    uids.dedup();
+    uids
+}

@@ -1,0 +1,161 @@
+//! The controller daemon (the slurmctld role): owns the queue and the engine, keeps its state
+//! durable, serves the commands and the agents over gRPC, and schedules on events and on an
+//! interval.
+//!
+//! * [`state_store`]: the journal and snapshot under StateSaveLocation;
+//! * [`core`]: the engine and the store behind one lock; every change is journaled before it
+//!   is acknowledged;
+//! * [`agents`]: command channels to registered agents and their liveness;
+//! * [`service`]: the two gRPC services;
+//! * [`tasks`]: the scheduling loop and the periodic checks (silent nodes, time limits,
+//!   purging old jobs).
+
+pub mod agents;
+pub mod core;
+mod service;
+pub mod state_store;
+mod tasks;
+
+use crate::config::ClusterConfig;
+use crate::proto::slurmctld::slurmctld_server::SlurmctldServer;
+use crate::proto::slurmd_gateway::slurmd_gateway_server::SlurmdGatewayServer;
+use agents::{AgentRegistry, SendOutcome};
+use core::{Core, CoreError, Dispatch};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::sync::Notify;
+
+/// How to run a controller.
+#[derive(Debug, Clone)]
+pub struct ControllerOptions {
+    pub cluster: ClusterConfig,
+    /// StateSaveLocation.
+    pub state_dir: PathBuf,
+    /// Where to listen for commands and agents.
+    pub listen: SocketAddr,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ControllerError {
+    #[error(transparent)]
+    Core(#[from] CoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("gRPC server failed: {0}")]
+    Serve(#[from] tonic::transport::Error),
+}
+
+/// State shared by the services and the background tasks.
+pub struct Shared {
+    core: Mutex<Core>,
+    agents: Mutex<AgentRegistry>,
+    /// Wakes the scheduling loop (a submission, an ended job, a node that came back).
+    wake: Notify,
+    cluster_name: String,
+    /// Heartbeat interval for agents (a third of SlurmdTimeout, between 1 and 30 s).
+    heartbeat_ms: u64,
+}
+
+impl Shared {
+    fn core(&self) -> MutexGuard<'_, Core> {
+        self.core.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn agents(&self) -> MutexGuard<'_, AgentRegistry> {
+        self.agents.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Sends commands to agents; a command for an agent that is gone is dropped (that node
+    /// is handled when it re-registers or times out).
+    fn dispatch(&self, dispatches: Vec<Dispatch>) {
+        if dispatches.is_empty() {
+            return;
+        }
+        let mut agents = self.agents();
+        for d in dispatches {
+            if agents.send(&d.node, d.command) == SendOutcome::NoAgent {
+                tracing::warn!("no agent connected for node {}; command dropped", d.node);
+            }
+        }
+    }
+}
+
+/// Address to listen on: the controller host's address when it is an IP, else all
+/// interfaces, on SlurmctldPort.
+pub fn listen_address(cluster: &ClusterConfig) -> SocketAddr {
+    let ip = cluster
+        .controller_hosts
+        .first()
+        .and_then(|h| h.addr.as_deref())
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
+    SocketAddr::new(ip, cluster.controller_port)
+}
+
+/// Runs a controller until `shutdown` completes.
+pub async fn run_controller(
+    options: ControllerOptions,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), ControllerError> {
+    let listener = tokio::net::TcpListener::bind(options.listen)
+        .await
+        .map_err(|source| ControllerError::Bind {
+            addr: options.listen,
+            source,
+        })?;
+    serve(options, listener, shutdown).await
+}
+
+/// Runs a controller on an already bound listener (tests bind port 0).
+pub async fn serve(
+    options: ControllerOptions,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), ControllerError> {
+    let cluster_name = options.cluster.cluster_name.clone();
+    let heartbeat_ms = (options.cluster.timers.slurmd_timeout * 1000 / 3).clamp(1000, 30_000);
+    let slurmd_timeout = options.cluster.timers.slurmd_timeout;
+    let sched_interval = options.cluster.scheduler.sched_interval_s;
+    let core = Core::open(options.cluster, &options.state_dir)?;
+    let shared = Arc::new(Shared {
+        core: Mutex::new(core),
+        agents: Mutex::new(AgentRegistry::new()),
+        wake: Notify::new(),
+        cluster_name,
+        heartbeat_ms,
+    });
+    let local = listener.local_addr().ok();
+    tracing::info!(
+        "slurmctld listening on {}",
+        local.map_or_else(|| "?".into(), |a| a.to_string())
+    );
+    let background = tasks::spawn(shared.clone(), slurmd_timeout, sched_interval);
+    shared.wake.notify_one();
+    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+    let result = tonic::transport::Server::builder()
+        .tcp_nodelay(true)
+        .add_service(
+            SlurmctldServer::new(service::Commands(shared.clone()))
+                .max_decoding_message_size(usize::MAX)
+                .max_encoding_message_size(usize::MAX),
+        )
+        .add_service(
+            SlurmdGatewayServer::new(service::Gateway(shared.clone()))
+                .max_decoding_message_size(usize::MAX)
+                .max_encoding_message_size(usize::MAX),
+        )
+        .serve_with_incoming_shutdown(incoming, shutdown)
+        .await;
+    for task in background {
+        task.abort();
+    }
+    result?;
+    tracing::info!("slurmctld stopped");
+    Ok(())
+}

@@ -1,0 +1,273 @@
+//! The gRPC services: [`Commands`] for sbatch/squeue/scancel/scontrol, [`Gateway`] for the
+//! agents.
+
+use super::Shared;
+use crate::format;
+use crate::proto::slurmctld::slurmctld_server::Slurmctld;
+use crate::proto::slurmd_gateway::slurmd_gateway_server::SlurmdGateway;
+use crate::proto::*;
+use std::sync::Arc;
+use tokio_stream::wrappers::UnboundedReceiverStream;
+use tonic::{Request, Response, Status};
+
+pub struct Commands(pub Arc<Shared>);
+
+type Reply<T> = Result<Response<T>, Status>;
+
+#[tonic::async_trait]
+impl Slurmctld for Commands {
+    async fn submit(&self, request: Request<Authed<SubmitRequest>>) -> Reply<SubmitReply> {
+        let Authed { credential, body } = request.into_inner();
+        let job_id = self.0.core().submit(&credential, body)?;
+        self.0.wake.notify_one();
+        Ok(Response::new(SubmitReply {
+            job_id,
+            cluster: self.0.cluster_name.clone(),
+        }))
+    }
+
+    async fn list_jobs(&self, request: Request<Authed<JobQuery>>) -> Reply<JobList> {
+        let query = request.into_inner().body;
+        let core = self.0.core();
+        let engine = core.engine();
+        let jobs = if query.job_ids.is_empty() {
+            engine.jobs().into_iter().cloned().collect()
+        } else {
+            let mut ids: Vec<_> = query
+                .job_ids
+                .iter()
+                .flat_map(|id| {
+                    let members = engine.array_members(*id);
+                    if members.is_empty() {
+                        vec![*id]
+                    } else {
+                        members
+                    }
+                })
+                .collect();
+            ids.sort_unstable();
+            ids.dedup();
+            ids.iter()
+                .filter_map(|id| engine.job(*id).cloned())
+                .collect()
+        };
+        Ok(Response::new(JobList {
+            now: engine.now(),
+            jobs,
+        }))
+    }
+
+    async fn cluster_info(&self, _request: Request<Authed<ClusterQuery>>) -> Reply<ClusterInfo> {
+        let core = self.0.core();
+        let engine = core.engine();
+        let cluster = engine.cluster();
+        Ok(Response::new(ClusterInfo {
+            now: engine.now(),
+            cluster_name: cluster.cluster_name.clone(),
+            nodes: engine.nodes(),
+            partitions: cluster.partitions.clone(),
+            // DefMemPerCPU is applied per partition when loading the config.
+            def_mem_per_cpu_mb: None,
+        }))
+    }
+
+    async fn cancel(&self, request: Request<Authed<CancelRequest>>) -> Reply<TargetOutcomes> {
+        let Authed { credential, body } = request.into_inner();
+        let (outcomes, dispatches) =
+            self.0
+                .core()
+                .cancel(&credential, &body.targets, body.signal, body.batch_only)?;
+        self.0.dispatch(dispatches);
+        self.0.wake.notify_one();
+        Ok(Response::new(TargetOutcomes { outcomes }))
+    }
+
+    async fn control_jobs(
+        &self,
+        request: Request<Authed<JobControlRequest>>,
+    ) -> Reply<TargetOutcomes> {
+        let Authed { credential, body } = request.into_inner();
+        let (outcomes, dispatches) =
+            self.0
+                .core()
+                .control(&credential, &body.targets, &body.action)?;
+        self.0.dispatch(dispatches);
+        self.0.wake.notify_one();
+        Ok(Response::new(TargetOutcomes { outcomes }))
+    }
+
+    async fn update_nodes(
+        &self,
+        request: Request<Authed<NodeUpdateRequest>>,
+    ) -> Reply<NodeOutcomes> {
+        let Authed { credential, body } = request.into_inner();
+        let (outcomes, dispatches) = self.0.core().update_nodes(
+            &credential,
+            &body.names,
+            body.action,
+            body.reason.as_deref(),
+        )?;
+        self.0.dispatch(dispatches);
+        self.0.wake.notify_one();
+        Ok(Response::new(NodeOutcomes { outcomes }))
+    }
+
+    async fn show_config(&self, _request: Request<Authed<ConfigQuery>>) -> Reply<ConfigReply> {
+        let core = self.0.core();
+        let engine = core.engine();
+        Ok(Response::new(ConfigReply {
+            now: engine.now(),
+            entries: config_entries(engine.cluster()),
+        }))
+    }
+}
+
+/// `scontrol show config` pairs for what slinky implements, in Slurm's alphabetical order.
+fn config_entries(c: &crate::config::ClusterConfig) -> Vec<(String, String)> {
+    let hosts: Vec<String> = c
+        .controller_hosts
+        .iter()
+        .map(|h| match &h.addr {
+            Some(a) => format!("{}({a})", h.name),
+            None => h.name.clone(),
+        })
+        .collect();
+    let secs = |s: u64| format!("{s} sec");
+    let mut entries = vec![
+        (
+            "AccountingStorageType".to_owned(),
+            match c.accounting.storage {
+                crate::config::AccountingStorage::None => "(null)",
+                crate::config::AccountingStorage::Slurmdbd => "accounting_storage/slurmdbd",
+            }
+            .to_owned(),
+        ),
+        ("AuthType".to_owned(), c.auth_type.clone()),
+        ("ClusterName".to_owned(), c.cluster_name.clone()),
+        (
+            "GresTypes".to_owned(),
+            if c.gres_types.is_empty() {
+                "(null)".to_owned()
+            } else {
+                c.gres_types.join(",")
+            },
+        ),
+        ("KillWait".to_owned(), secs(c.timers.kill_wait)),
+        (
+            "MaxArraySize".to_owned(),
+            c.scheduler.max_array_size.to_string(),
+        ),
+        ("MinJobAge".to_owned(), secs(c.timers.min_job_age)),
+        (
+            "PriorityDecayHalfLife".to_owned(),
+            format::timefmt::hms(c.priority.decay_half_life_s as i64),
+        ),
+        (
+            "PriorityMaxAge".to_owned(),
+            format::timefmt::hms(c.priority.max_age_s as i64),
+        ),
+        (
+            "PriorityType".to_owned(),
+            if c.priority.multifactor {
+                "priority/multifactor"
+            } else {
+                "priority/basic"
+            }
+            .to_owned(),
+        ),
+        (
+            "PriorityWeightAge".to_owned(),
+            c.priority.weight_age.to_string(),
+        ),
+        (
+            "PriorityWeightFairShare".to_owned(),
+            c.priority.weight_fairshare.to_string(),
+        ),
+        (
+            "PriorityWeightJobSize".to_owned(),
+            c.priority.weight_job_size.to_string(),
+        ),
+        (
+            "PriorityWeightPartition".to_owned(),
+            c.priority.weight_partition.to_string(),
+        ),
+        (
+            "PriorityWeightQOS".to_owned(),
+            c.priority.weight_qos.to_string(),
+        ),
+        ("SchedulerType".to_owned(), c.scheduler.policy.to_string()),
+        ("SlurmUser".to_owned(), c.slurm_user.clone()),
+        (
+            "SlurmctldHost[0]".to_owned(),
+            hosts.first().cloned().unwrap_or_default(),
+        ),
+        ("SlurmctldPort".to_owned(), c.controller_port.to_string()),
+        ("SlurmdPort".to_owned(), c.slurmd_port.to_string()),
+        ("SlurmdTimeout".to_owned(), secs(c.timers.slurmd_timeout)),
+        (
+            "StateSaveLocation".to_owned(),
+            c.state_save_location.clone(),
+        ),
+        (
+            "UnkillableStepTimeout".to_owned(),
+            secs(c.timers.unkillable_step_timeout),
+        ),
+    ];
+    entries.sort_by(|a, b| a.0.to_lowercase().cmp(&b.0.to_lowercase()));
+    entries
+}
+
+pub struct Gateway(pub Arc<Shared>);
+
+#[tonic::async_trait]
+impl SlurmdGateway for Gateway {
+    async fn register(&self, request: Request<Authed<NodeRegistration>>) -> Reply<RegisterReply> {
+        let reg = request.into_inner().body;
+        let orphans = self
+            .0
+            .core()
+            .node_registered(&reg.node, &reg.running, &reg.finished)?;
+        self.0.agents().register(&reg.node);
+        tracing::info!(
+            "node {} registered: {} cpus, {} MiB, {} gpus, {} running jobs",
+            reg.node,
+            reg.hardware.cpus,
+            reg.hardware.real_memory_mb,
+            reg.hardware.gpus.len(),
+            reg.running.len()
+        );
+        self.0.wake.notify_one();
+        Ok(Response::new(RegisterReply {
+            cluster_name: self.0.cluster_name.clone(),
+            heartbeat_interval_ms: self.0.heartbeat_ms,
+            orphans,
+        }))
+    }
+
+    type CommandsStream = UnboundedReceiverStream<Result<AgentCommand, Status>>;
+
+    async fn commands(
+        &self,
+        request: Request<Authed<CommandStreamRequest>>,
+    ) -> Reply<Self::CommandsStream> {
+        let node = request.into_inner().body.node;
+        let receiver = self.0.agents().take_stream(&node).ok_or_else(|| {
+            Status::failed_precondition(format!("node {node} must register before streaming"))
+        })?;
+        Ok(Response::new(UnboundedReceiverStream::new(receiver)))
+    }
+
+    async fn heartbeat(&self, request: Request<Authed<Heartbeat>>) -> Reply<HeartbeatReply> {
+        let hb = request.into_inner().body;
+        let registered = self.0.agents().seen(&hb.node);
+        Ok(Response::new(HeartbeatReply { registered }))
+    }
+
+    async fn report_job(&self, request: Request<Authed<JobReport>>) -> Reply<Ack> {
+        let report = request.into_inner().body;
+        self.0.agents().seen(&report.node);
+        self.0.core().job_report(&report)?;
+        self.0.wake.notify_one();
+        Ok(Response::new(Ack {}))
+    }
+}

@@ -1,0 +1,253 @@
+//! `slinky up`: a whole cluster on this machine, in the foreground. A controller (in this
+//! process, the same code the controller pod runs) and one `slinky slurmd` process per node,
+//! all on loopback, with state, logs and the slurm.conf they share under one directory.
+//! Ctrl-C or SIGTERM stops everything; agents also die with this process if it is killed.
+
+use anyhow::{Context, bail};
+use slurm_core::config::{self, ClusterConfig, ControllerHost};
+use slurm_core::controller::{ControllerOptions, serve};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::process::{ExitCode, Stdio};
+use std::time::Duration;
+use tokio::process::{Child, Command};
+
+#[derive(clap::Args, Debug)]
+pub struct UpArgs {
+    /// Directory for the generated slurm.conf, state, spools, logs and command links.
+    #[arg(long, value_name = "DIR", default_value = ".slinky")]
+    pub dir: PathBuf,
+    /// Number of worker nodes when no --config is given (default: 2 on machines with up to
+    /// 4 CPUs, else 4); this machine's CPUs and memory are split between them.
+    #[arg(long, value_name = "N")]
+    pub nodes: Option<u32>,
+    /// Run an existing slurm.conf: its nodes become local agents (as `slurmd -N NAME` would)
+    /// and its controller host is mapped to loopback.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Controller port (default: a free port).
+    #[arg(long)]
+    pub port: Option<u16>,
+}
+
+pub fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
+    std::fs::create_dir_all(&args.dir)
+        .with_context(|| format!("creating {}", args.dir.display()))?;
+    let dir = args
+        .dir
+        .canonicalize()
+        .with_context(|| format!("resolving {}", args.dir.display()))?;
+    let port = match args.port {
+        Some(p) => p,
+        None => free_port()?,
+    };
+    let mut cluster = match &args.config {
+        Some(path) => {
+            let loaded = config::load_slurm_conf(path)?;
+            for w in &loaded.warnings {
+                eprintln!("slinky: {w}");
+            }
+            loaded.cluster
+        }
+        None => default_cluster(args.nodes)?,
+    };
+    if cluster.nodes.is_empty() {
+        bail!("the configuration defines no nodes: nothing to run jobs on");
+    }
+    localize(&mut cluster, &dir, port);
+    let conf_path = dir.join("slurm.conf");
+    std::fs::write(&conf_path, config::render_slurm_conf(&cluster))
+        .with_context(|| format!("writing {}", conf_path.display()))?;
+    // What the commands and agents will read must load back to the same cluster.
+    config::load_slurm_conf(&conf_path)
+        .with_context(|| format!("re-reading {}", conf_path.display()))?;
+    let bin = link_commands(&dir)?;
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(run_cluster(cluster, dir, conf_path, bin, port))
+}
+
+async fn run_cluster(
+    cluster: ClusterConfig,
+    dir: PathBuf,
+    conf_path: PathBuf,
+    bin: PathBuf,
+    port: u16,
+) -> anyhow::Result<ExitCode> {
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let options = ControllerOptions {
+        state_dir: PathBuf::from(&cluster.state_save_location),
+        listen: addr,
+        cluster: cluster.clone(),
+    };
+    let controller = tokio::spawn(serve(options, listener, async {
+        let _ = stop_rx.await;
+    }));
+
+    let exe = std::env::current_exe().context("locating the slinky binary")?;
+    let logs = dir.join("log");
+    std::fs::create_dir_all(&logs)?;
+    let mut agents = Vec::new();
+    for node in &cluster.nodes {
+        agents.push(spawn_agent(&exe, &node.name, &dir, &conf_path, &logs)?);
+    }
+    let names: Vec<&str> = cluster.nodes.iter().map(|n| n.name.as_str()).collect();
+    println!(
+        "slinky: cluster \"{}\" is up: controller on {addr}, {} node(s) ({}), state and logs in {}",
+        cluster.cluster_name,
+        names.len(),
+        slurm_core::parse::hostlist::compress(&names),
+        dir.display()
+    );
+    println!(
+        "Point the Slurm commands at it (in another shell), then try `sbatch --wrap hostname`:"
+    );
+    println!(
+        "  export SLURM_CONF={} PATH={}:$PATH",
+        conf_path.display(),
+        bin.display()
+    );
+    println!("Ctrl-C stops the cluster.");
+
+    let mut controller = controller;
+    let outcome = tokio::select! {
+        () = crate::shutdown_signal() => Ok(()),
+        result = &mut controller => match result {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(anyhow::Error::new(e).context("the controller stopped")),
+            Err(e) => Err(anyhow::anyhow!("the controller task failed: {e}")),
+        },
+    };
+    eprintln!(
+        "slinky: stopping {} agent(s) and the controller",
+        agents.len()
+    );
+    for agent in &agents {
+        if let Some(pid) = agent.id() {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid as i32),
+                nix::sys::signal::Signal::SIGTERM,
+            );
+        }
+    }
+    for mut agent in agents {
+        if tokio::time::timeout(Duration::from_secs(15), agent.wait())
+            .await
+            .is_err()
+        {
+            let _ = agent.kill().await;
+        }
+    }
+    let _ = stop_tx.send(());
+    if !controller.is_finished() {
+        let _ = tokio::time::timeout(Duration::from_secs(5), &mut controller).await;
+    }
+    outcome.map(|()| ExitCode::SUCCESS)
+}
+
+fn spawn_agent(
+    exe: &Path,
+    node: &str,
+    dir: &Path,
+    conf: &Path,
+    logs: &Path,
+) -> anyhow::Result<Child> {
+    let log_path = logs.join(format!("slurmd-{node}.log"));
+    let log = std::fs::File::create(&log_path)
+        .with_context(|| format!("creating {}", log_path.display()))?;
+    let mut cmd = Command::new(exe);
+    cmd.arg("slurmd")
+        .arg("-D")
+        .arg("-N")
+        .arg(node)
+        .arg("--conf")
+        .arg(conf)
+        .arg("--spool")
+        .arg(dir.join("spool").join(node))
+        .arg("--kill-jobs-on-exit")
+        .env("SLURM_CONF", conf)
+        .env("SLINKY_PARENT_PID", std::process::id().to_string())
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .kill_on_drop(true);
+    cmd.spawn()
+        .with_context(|| format!("starting the agent for node {node}"))
+}
+
+/// Points a cluster at this machine: controller on loopback, state under `dir`, run by the
+/// current user.
+fn localize(cluster: &mut ClusterConfig, dir: &Path, port: u16) {
+    let name = cluster
+        .controller_hosts
+        .first()
+        .map_or_else(|| "localhost".to_owned(), |h| h.name.clone());
+    cluster.controller_hosts = vec![ControllerHost {
+        name,
+        addr: Some("127.0.0.1".into()),
+    }];
+    cluster.controller_port = port;
+    cluster.state_save_location = dir.join("state").display().to_string();
+    cluster.slurm_user = slurm_core::client::current_credential().user;
+}
+
+/// This machine split into `nodes` nodes in one partition, `debug`.
+fn default_cluster(nodes: Option<u32>) -> anyhow::Result<ClusterConfig> {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
+    let nodes = nodes.unwrap_or(if cpus <= 4 { 2 } else { 4 }).max(1);
+    let mem_mb = total_memory_mb().unwrap_or(4096);
+    let node_cpus = (cpus / nodes).max(1);
+    let node_mem = (mem_mb / u64::from(nodes)).max(256);
+    let text = format!(
+        "# A local cluster: this machine split into {nodes} node(s).\n\
+         ClusterName=local\n\
+         SlurmctldHost=localhost(127.0.0.1)\n\
+         SchedulerType=sched/backfill\n\
+         SelectType=select/cons_tres\n\
+         SelectTypeParameters=CR_CPU_Memory\n\
+         PriorityType=priority/multifactor\n\
+         SlurmdTimeout=30\n\
+         KillWait=5\n\
+         MinJobAge=300\n\
+         NodeName=node[1-{nodes}] CPUs={node_cpus} RealMemory={node_mem} State=UNKNOWN\n\
+         PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP\n"
+    );
+    Ok(config::parse_slurm_conf(&text, "(default local cluster)")?.cluster)
+}
+
+fn total_memory_mb() -> Option<u64> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = meminfo.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024)
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    let listener =
+        std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).context("finding a free port")?;
+    Ok(listener.local_addr()?.port())
+}
+
+/// `DIR/bin/sbatch` etc., links to this binary.
+fn link_commands(dir: &Path) -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe().context("locating the slinky binary")?;
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin)?;
+    for name in crate::SLURM_COMMANDS
+        .iter()
+        .chain(std::iter::once(&"slinky"))
+    {
+        let link = bin.join(name);
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(&exe, &link)
+            .with_context(|| format!("linking {}", link.display()))?;
+    }
+    Ok(bin)
+}
