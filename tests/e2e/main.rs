@@ -1,0 +1,8 @@
+//! End-to-end: real daemons as processes on loopback, driven by the real commands.
+//! Each test builds its own cluster in a temp directory.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod batch;
+mod failures;
