@@ -4,6 +4,7 @@
 //! comes in through [`engine::Clock`], so the same engine runs live and in simulation.
 
 pub mod client;
+pub mod commands;
 pub mod config;
 pub mod controller;
 pub mod engine;

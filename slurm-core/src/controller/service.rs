@@ -213,7 +213,7 @@ fn config_entries(c: &crate::config::ClusterConfig) -> Vec<(String, String)> {
             secs(c.timers.unkillable_step_timeout),
         ),
     ];
-    entries.sort_by(|a, b| a.0.to_lowercase().cmp(&b.0.to_lowercase()));
+    entries.sort_by_key(|e| e.0.to_lowercase());
     entries
 }
 

@@ -217,7 +217,9 @@ impl StateStore {
 
     /// Writes `state` as the new snapshot and empties the journal.
     pub fn compact(&mut self, mut state: Recovered) -> Result<(), StateError> {
-        state.next_job_id = state.next_job_id.max(self.next_job_id);
+        let past_jobs = state.jobs.keys().max().map_or(1, |id| id.saturating_add(1));
+        state.next_job_id = state.next_job_id.max(self.next_job_id).max(past_jobs);
+        self.next_job_id = state.next_job_id;
         let path = self.dir.join("snapshot.json");
         let tmp = self.dir.join("snapshot.json.tmp");
         let data = serde_json::to_vec(&state).map_err(|e| StateError::Io {

@@ -44,9 +44,15 @@ enum Command {
 pub const SLURM_COMMANDS: &[&str] = &["sbatch", "squeue", "sinfo", "scancel", "scontrol"];
 
 fn slurm_command(name: &str, args: Vec<OsString>) -> Option<ExitCode> {
-    // WIRING: slurm_core::commands::{sbatch,squeue,sinfo,scancel,scontrol}::main (in progress).
-    let _ = args;
-    SLURM_COMMANDS.contains(&name).then_some(ExitCode::FAILURE)
+    use slurm_core::commands;
+    Some(match name {
+        "sbatch" => commands::sbatch::main(args),
+        "squeue" => commands::squeue::main(args),
+        "sinfo" => commands::sinfo::main(args),
+        "scancel" => commands::scancel::main(args),
+        "scontrol" => commands::scontrol::main(args),
+        _ => return None,
+    })
 }
 
 /// Resolves when the process gets SIGINT or SIGTERM.

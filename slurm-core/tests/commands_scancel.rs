@@ -1,0 +1,322 @@
+//! `scancel` without a controller: options, resolving filters over a job list, and how the
+//! controller's answers are reported.
+
+use slurm_core::commands::lookup::{UserDb, numeric_id};
+use slurm_core::commands::rpc::RpcError;
+use slurm_core::commands::scancel::{self, CancelFilter, ScancelArgs};
+use slurm_core::commands::{Output, Step};
+use slurm_core::model::{
+    ArraySpec, Job, JobRef, JobSpec, JobState, NodeAllocation, PendingReason, TimeLimit,
+};
+use slurm_core::proto::{JobList, TargetOutcome, TargetOutcomes};
+use std::collections::BTreeMap;
+
+struct Users;
+
+impl UserDb for Users {
+    fn uid_of(&self, name: &str) -> Option<u32> {
+        numeric_id(name).or(match name {
+            "alice" => Some(1001),
+            "bob" => Some(1002),
+            _ => None,
+        })
+    }
+    fn current_uid(&self) -> u32 {
+        1001
+    }
+    fn group_name(&self, _: u32) -> Option<String> {
+        None
+    }
+}
+
+fn args(s: &[&str]) -> Vec<String> {
+    s.iter().map(|s| (*s).to_owned()).collect()
+}
+
+fn parse_env(argv: &[&str], env: &[(&str, &str)]) -> Step<ScancelArgs> {
+    let env: BTreeMap<String, String> = env
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    scancel::parse_args(&args(argv), &env, &Users)
+}
+
+fn parse(argv: &[&str]) -> ScancelArgs {
+    match parse_env(argv, &[]) {
+        Step::Run(a) => a,
+        Step::Exit(out) => panic!("scancel {argv:?} refused: {out:?}"),
+    }
+}
+
+fn refused(argv: &[&str]) -> Output {
+    match parse_env(argv, &[]) {
+        Step::Exit(out) => out,
+        Step::Run(a) => panic!("scancel {argv:?} accepted: {a:?}"),
+    }
+}
+
+fn r(job_id: u32, task: Option<u32>) -> JobRef {
+    JobRef {
+        job_id,
+        array_task: task,
+    }
+}
+
+fn job(id: u32, user: &str, state: JobState) -> Job {
+    Job {
+        id,
+        array_job_id: None,
+        array_task_id: None,
+        spec: JobSpec {
+            name: "work".into(),
+            user: user.into(),
+            uid: Users.uid_of(user).unwrap_or(0),
+            account: "physics".into(),
+            qos: "normal".into(),
+            ..JobSpec::default()
+        },
+        state,
+        reason: PendingReason::None,
+        priority: 1,
+        partition: "debug".into(),
+        time_limit: TimeLimit::Infinite,
+        submit_time: 0,
+        eligible_time: None,
+        start_time: None,
+        end_time: None,
+        planned_start: None,
+        allocation: Vec::new(),
+        exit: None,
+        restarts: 0,
+        cancelled_by: None,
+        hold: None,
+        array_pending: None,
+    }
+}
+
+/// 1: alice running on n1; 2: alice done; 3: bob pending in gpu; array 20 (alice): task 1
+/// running as job 21, tasks 2-3 pending in the record.
+fn list() -> JobList {
+    let mut running = job(1, "alice", JobState::Running);
+    running.allocation = vec![NodeAllocation {
+        node: "n1".into(),
+        cpus: 1,
+        mem_mb: 1,
+        gres: Vec::new(),
+    }];
+    let mut gpu = job(3, "bob", JobState::Pending);
+    gpu.partition = "gpu".into();
+    let mut record = job(20, "alice", JobState::Pending);
+    record.array_job_id = Some(20);
+    record.array_pending = Some(ArraySpec {
+        indices: vec![2, 3],
+        max_running: None,
+    });
+    let mut task = job(21, "alice", JobState::Running);
+    task.array_job_id = Some(20);
+    task.array_task_id = Some(1);
+    JobList {
+        now: 0,
+        jobs: vec![
+            running,
+            job(2, "alice", JobState::Completed),
+            gpu,
+            record,
+            task,
+        ],
+    }
+}
+
+#[test]
+fn job_ids() {
+    let a = parse(&["5", "6_2", "7_[1-2]", "8,9"]);
+    assert_eq!(
+        a.targets,
+        vec![
+            r(5, None),
+            r(6, Some(2)),
+            r(7, Some(1)),
+            r(7, Some(2)),
+            r(8, None),
+            r(9, None)
+        ]
+    );
+    assert!(!a.filter.is_set());
+    assert_eq!(a.signal, None);
+    // Options may follow the ids.
+    let a = parse(&["5", "-s", "USR1", "--batch"]);
+    assert_eq!(a.signal, Some(10));
+    assert!(a.batch);
+    assert_eq!(parse(&["--signal=9", "5"]).signal, Some(9));
+}
+
+#[test]
+fn argument_errors() {
+    let out = refused(&[]);
+    assert_eq!(
+        out.stderr,
+        "scancel: error: No job identification provided\n"
+    );
+    assert_eq!(out.code, 1);
+    assert_eq!(
+        refused(&["abc"]).stderr,
+        "scancel: error: Invalid job id abc\n"
+    );
+    assert_eq!(
+        refused(&["5.0"]).stderr,
+        "scancel: error: job steps are not supported: 5.0\n"
+    );
+    assert_eq!(
+        refused(&["-s", "FOO", "5"]).stderr,
+        "scancel: error: Unknown job signal: FOO\n"
+    );
+    assert_eq!(
+        refused(&["-u", "nobody"]).stderr,
+        "scancel: error: Invalid user name: nobody\n"
+    );
+    assert_eq!(
+        refused(&["-t", "COMPLETED"]).stderr,
+        "scancel: error: Invalid job state specified: COMPLETED\n\
+         scancel: error: Valid job states are PENDING, RUNNING, and SUSPENDED\n"
+    );
+    assert_eq!(
+        refused(&["--bogus", "5"]).stderr,
+        "scancel: unrecognized option '--bogus'\nTry \"scancel --help\" for more information\n"
+    );
+    assert_eq!(
+        refused(&["-i", "5"]).stderr,
+        "scancel: error: option --interactive is not supported\n"
+    );
+    let out = refused(&["-V"]);
+    assert_eq!((out.code, out.stdout.as_str()), (0, "slurm 22.05.8\n"));
+}
+
+#[test]
+fn filters() {
+    let a = parse(&[
+        "-u", "bob", "-t", "pd", "-p", "gpu", "-n", "x", "-A", "acct", "-q", "q",
+    ]);
+    assert_eq!(
+        a.filter,
+        CancelFilter {
+            account: Some("acct".into()),
+            name: Some("x".into()),
+            partition: Some("gpu".into()),
+            qos: Some("q".into()),
+            state: Some(JobState::Pending),
+            user: Some(1002),
+            nodes: None,
+        }
+    );
+    assert_eq!(parse(&["--me"]).filter.user, Some(1001));
+    assert_eq!(
+        parse(&["-w", "n[1-2]"]).filter.nodes,
+        Some(vec!["n1".to_owned(), "n2".to_owned()])
+    );
+    let env = [("SCANCEL_PARTITION", "gpu"), ("SCANCEL_VERBOSE", "1")];
+    match parse_env(&[], &env) {
+        Step::Run(a) => {
+            assert_eq!(a.filter.partition.as_deref(), Some("gpu"));
+            assert_eq!(a.verbose, 1);
+        }
+        Step::Exit(out) => panic!("{out:?}"),
+    }
+}
+
+#[test]
+fn filters_resolve_to_active_jobs() {
+    let (targets, out) = scancel::filtered_targets(&parse(&["-u", "alice"]), &list());
+    // Job 2 has ended; the array's record is addressed task by task; pending jobs first.
+    assert_eq!(
+        targets,
+        vec![r(20, Some(2)), r(20, Some(3)), r(1, None), r(20, Some(1))]
+    );
+    assert_eq!(out, Output::default());
+    let (targets, _) =
+        scancel::filtered_targets(&parse(&["-u", "alice", "-t", "PENDING"]), &list());
+    assert_eq!(targets, vec![r(20, Some(2)), r(20, Some(3))]);
+    let (targets, _) = scancel::filtered_targets(&parse(&["-p", "gpu"]), &list());
+    assert_eq!(targets, vec![r(3, None)]);
+    let (targets, _) = scancel::filtered_targets(&parse(&["-w", "n1"]), &list());
+    assert_eq!(targets, vec![r(1, None)]);
+    let (targets, _) = scancel::filtered_targets(&parse(&["-n", "none"]), &list());
+    assert!(targets.is_empty());
+}
+
+#[test]
+fn ids_with_filters_must_name_active_jobs() {
+    let (targets, out) =
+        scancel::filtered_targets(&parse(&["-u", "alice", "1", "3", "20_3", "2"]), &list());
+    // 3 is bob's: filtered out silently; 2 has ended: an error.
+    assert_eq!(targets, vec![r(20, Some(3)), r(1, None)]);
+    assert_eq!(
+        out.stderr,
+        "scancel: error: Kill job error on job id 2: Invalid job id specified\n"
+    );
+    assert_eq!(out.code, 1);
+    let (_, quiet) = scancel::filtered_targets(&parse(&["-Q", "-u", "alice", "2"]), &list());
+    assert_eq!((quiet.stderr.as_str(), quiet.code), ("", 1));
+}
+
+fn outcomes(list: &[(JobRef, Option<&str>)]) -> Result<TargetOutcomes, RpcError> {
+    Ok(TargetOutcomes {
+        outcomes: list
+            .iter()
+            .map(|(t, e)| TargetOutcome {
+                target: *t,
+                error: e.map(str::to_owned),
+            })
+            .collect(),
+    })
+}
+
+#[test]
+fn reports() {
+    let a = parse(&["5", "6_1"]);
+    let ok = outcomes(&[(r(5, None), None), (r(6, Some(1)), None)]);
+    assert_eq!(scancel::report(&a, &a.targets, &ok), Output::default());
+
+    let a = parse(&["-v", "5", "6_1"]);
+    let out = scancel::report(&a, &a.targets, &ok);
+    assert_eq!(
+        out.stderr,
+        "scancel: Terminating job 5\nscancel: Terminating job 6_1\n"
+    );
+
+    let a = parse(&["-v", "-s", "USR1", "5"]);
+    let out = scancel::report(&a, &a.targets, &outcomes(&[(r(5, None), None)]));
+    assert_eq!(out.stderr, "scancel: Signal 10 to job 5\n");
+
+    // Signalling a finished job is an error; cancelling it is not.
+    let done = outcomes(&[(r(5, None), Some("Job/step already completing or completed"))]);
+    let a = parse(&["5"]);
+    assert_eq!(scancel::report(&a, &a.targets, &done), Output::default());
+    let a = parse(&["-s", "TERM", "5"]);
+    let out = scancel::report(&a, &a.targets, &done);
+    assert_eq!(out.code, 229, "2021 (already done) truncated to 8 bits");
+    assert_eq!(out.stderr, "");
+
+    // Other errors are always shown, unless -Q.
+    let denied = outcomes(&[(r(5, None), Some("Access/permission denied"))]);
+    let a = parse(&["-Q", "5"]);
+    let out = scancel::report(&a, &a.targets, &denied);
+    assert_eq!((out.stderr.as_str(), out.code), ("", 210));
+}
+
+#[test]
+fn controller_failures() {
+    let a = parse(&["5", "6"]);
+    let out = scancel::report(&a, &a.targets, &Err(RpcError::Unreachable));
+    assert_eq!(
+        out.stderr,
+        "scancel: error: Kill job error on job id 5: \
+         Unable to contact slurm controller (connect failure)\n\
+         scancel: error: Kill job error on job id 6: \
+         Unable to contact slurm controller (connect failure)\n"
+    );
+    assert_eq!(out.code, 1);
+    let req = scancel::request(&parse(&["-b", "-s", "HUP", "5"]), vec![r(5, None)]);
+    assert_eq!(req.signal, Some(1));
+    assert!(req.batch_only);
+    assert_eq!(req.targets, vec![r(5, None)]);
+}
