@@ -17,6 +17,7 @@
 //! The gRPC protocol and the daemon loop are built on top of this.
 
 pub mod cgroup;
+pub mod daemon;
 pub mod env;
 mod exec;
 pub mod gpu;
