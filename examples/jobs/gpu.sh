@@ -7,4 +7,4 @@
 
 # CUDA_VISIBLE_DEVICES names the GPUs this job was given.
 echo "GPUs: $SLURM_JOB_GPUS (CUDA_VISIBLE_DEVICES=$CUDA_VISIBLE_DEVICES)"
-command -v nvidia-smi >/dev/null && nvidia-smi -L
+if command -v nvidia-smi >/dev/null; then nvidia-smi -L; fi

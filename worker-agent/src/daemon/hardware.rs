@@ -183,6 +183,31 @@ fn fit_gpus(node: &str, gpus: Vec<GpuInfo>, cfg: &NodeConfig) -> Vec<GpuInfo> {
     kept
 }
 
+/// Stand-in devices for the GPUs slurm.conf gives `cfg`, numbered from 0 in config order
+/// (see [`super::AgentOptions::emulate_gpus`]).
+pub fn emulated_gpus(node: &str, cfg: &NodeConfig) -> Vec<GpuInfo> {
+    let mut out = Vec::new();
+    for g in cfg.gres.iter().filter(|g| g.name == "gpu") {
+        for _ in 0..g.count {
+            out.push(GpuInfo {
+                kind: g.kind.clone(),
+                index: out.len() as u32,
+                uuid: None,
+                memory_mb: None,
+                model: Some("emulated".to_owned()),
+            });
+        }
+    }
+    if !out.is_empty() {
+        tracing::warn!(
+            node,
+            count = out.len(),
+            "no GPU device found: emulating the GPUs slurm.conf configures (jobs get indices, not devices)"
+        );
+    }
+    out
+}
+
 /// The CPUs this process may run on: `Cpus_allowed_list` of `/proc/self/status`, else
 /// `0..available_parallelism`.
 fn allowed_cpus() -> Vec<u32> {

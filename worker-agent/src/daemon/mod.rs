@@ -75,6 +75,10 @@ pub struct AgentOptions {
     pub sample_interval: Duration,
     /// How long a launch waits for the directory of an output file to appear.
     pub output_dir_wait: Duration,
+    /// When no GPU device is found but slurm.conf gives the node GPUs, register that many
+    /// emulated devices (local clusters replaying a GPU cluster's config on a laptop: jobs get
+    /// CUDA_VISIBLE_DEVICES indices but no real device). Never on real nodes.
+    pub emulate_gpus: bool,
 }
 
 impl AgentOptions {
@@ -98,6 +102,7 @@ impl AgentOptions {
             retry_max: Duration::from_secs(10),
             sample_interval: Duration::from_secs(1),
             output_dir_wait: Duration::from_secs(5),
+            emulate_gpus: false,
         }
     }
 
@@ -204,6 +209,13 @@ pub async fn run_agent(
     let hardware = match options.hardware.clone() {
         Some(hw) => hw,
         None => hardware::detect(&node, node_config, options.gres_conf.as_ref()),
+    };
+    let hardware = match node_config {
+        Some(cfg) if options.emulate_gpus && hardware.gpus.is_empty() => NodeHardware {
+            gpus: hardware::emulated_gpus(&node, cfg),
+            ..hardware
+        },
+        _ => hardware,
     };
     let cgroups = options.cgroup_manager.clone().unwrap_or_else(|| {
         let mut config = options.cgroup.clone();

@@ -30,6 +30,9 @@ pub struct SlurmdArgs {
     /// Track steps through /proc even where cgroup v2 is usable.
     #[arg(long)]
     pub no_cgroups: bool,
+    /// Without GPU devices, emulate the GPUs slurm.conf gives this node (local clusters).
+    #[arg(long)]
+    pub emulate_gpus: bool,
 }
 
 impl SlurmdArgs {
@@ -51,6 +54,7 @@ impl SlurmdArgs {
             .unwrap_or_else(|| daemon::default_spool_dir(&node));
         let mut options = AgentOptions::from_loaded(node, loaded, spool);
         options.kill_jobs_on_exit = self.kill_jobs_on_exit;
+        options.emulate_gpus = self.emulate_gpus;
         options.cgroup.enabled = !self.no_cgroups;
         Ok(options)
     }
