@@ -172,6 +172,7 @@ fn spawn_agent(
         .arg("--spool")
         .arg(dir.join("spool").join(node))
         .arg("--kill-jobs-on-exit")
+        .arg("--emulate-gpus")
         .env("SLURM_CONF", conf)
         .env("SLINKY_PARENT_PID", std::process::id().to_string())
         .stdin(Stdio::null())
