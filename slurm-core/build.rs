@@ -1,4 +1,5 @@
-//! Generates the gRPC clients and servers of the controller's two services. The message types
+//! Generates the gRPC clients and servers of the controller's two services and the
+//! accounting daemon's. The message types
 //! are plain Rust (serde) types in `src/proto/messages.rs`; they travel with the JSON codec in
 //! `src/proto/codec.rs` (`application/grpc+json`), so the model has one definition.
 
@@ -72,5 +73,17 @@ fn main() {
         .method(method("heartbeat", "Heartbeat", "Heartbeat", "HeartbeatReply"))
         .method(method("report_job", "ReportJob", "JobReport", "Ack"))
         .build();
-    Builder::new().compile(&[slurmctld, agents]);
+    let dbd = Service::builder()
+        .name("SlurmDbd")
+        .package("slinky.v1")
+        .comment("The accounting daemon (slurmdbd): job records from the controller, queries from sacct.")
+        .method(method(
+            "record_jobs",
+            "RecordJobs",
+            "RecordJobsRequest",
+            "RecordJobsReply",
+        ))
+        .method(method("query_jobs", "QueryJobs", "AcctJobQuery", "AcctJobList"))
+        .build();
+    Builder::new().compile(&[slurmctld, agents, dbd]);
 }

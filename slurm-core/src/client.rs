@@ -1,6 +1,7 @@
 //! How commands and agents find and reach the controller, the way Slurm's do: `SLURM_CONF`
 //! (else `/etc/slurm/slurm.conf`) names the config, whose `SlurmctldHost` and `SlurmctldPort`
-//! give the address.
+//! give the address. The credential every request carries comes from
+//! [`crate::auth::CredentialSource`] (`AuthType`/`AuthInfo` say which).
 
 use crate::config::{self, ClusterConfig, ConfigError};
 use crate::proto::slurmctld::slurmctld_client::SlurmctldClient;
@@ -105,7 +106,9 @@ pub fn current_credential() -> Credential {
     }
 }
 
-/// Wraps a request body with the caller's credential.
+/// Wraps a request body with the caller's *unsigned* credential: accepted only by a
+/// controller running `AuthType=auth/none`. Commands and agents use
+/// [`crate::auth::CredentialSource`], which signs.
 pub fn authed<T>(body: T) -> Authed<T> {
     Authed::new(current_credential(), body)
 }

@@ -3,10 +3,12 @@
 //! Architecture invariant: nothing under [`engine`] does I/O or reads the system clock; time
 //! comes in through [`engine::Clock`], so the same engine runs live and in simulation.
 
+pub mod auth;
 pub mod client;
 pub mod commands;
 pub mod config;
 pub mod controller;
+pub mod dbd;
 pub mod engine;
 pub mod format;
 pub mod model;

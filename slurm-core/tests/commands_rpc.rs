@@ -112,6 +112,7 @@ fn cluster(port: u16) -> ClusterConfig {
     }];
     c.controller_port = port;
     c.timers.message_timeout = 2;
+    c.auth_type = "auth/none".into();
     c
 }
 

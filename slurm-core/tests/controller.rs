@@ -15,6 +15,7 @@ use tokio::sync::oneshot;
 use tonic::transport::Channel;
 
 const CONF: &str = "ClusterName=test\n\
+AuthType=auth/none\n\
 SlurmctldHost=localhost(127.0.0.1)\n\
 SlurmdTimeout=300\n\
 NodeName=n[1-2] CPUs=4 RealMemory=4000\n\

@@ -4,5 +4,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod accounting;
+mod auth;
 mod batch;
 mod failures;

@@ -1,6 +1,8 @@
-//! A real cluster on loopback for end-to-end tests and benchmarks: `slinky slurmctld` and one
-//! `slinky slurmd` per node as separate processes, driven through the real commands
-//! (`slinky sbatch ...`) with `SLURM_CONF` pointing at a generated slurm.conf.
+//! A real cluster on loopback for end-to-end tests and benchmarks: `slinky slurmctld`, one
+//! `slinky slurmd` per node and the credential signer `slinky authd` as separate processes,
+//! driven through the real commands (`slinky sbatch ...`) with `SLURM_CONF` pointing at a
+//! generated slurm.conf. Every cluster is authenticated (a fresh cluster key, mode 0400)
+//! unless a test asks for `AuthType=auth/none`.
 #![allow(dead_code)]
 
 use std::collections::HashMap;
@@ -29,9 +31,34 @@ pub struct LocalCluster {
     pub conf: PathBuf,
     /// Where commands run (the submit directory).
     pub work: PathBuf,
+    /// The cluster key and the signer's socket (`None` under auth/none).
+    pub auth: Option<Auth>,
     controller: Option<Child>,
     agents: HashMap<String, Child>,
+    authd: Option<Child>,
     nodes: Vec<String>,
+}
+
+pub struct Auth {
+    pub key: PathBuf,
+    pub socket: PathBuf,
+}
+
+/// How to start a cluster.
+pub struct Setup {
+    /// Sign and verify credentials (else `AuthType=auth/none`).
+    pub auth: bool,
+    /// The nodes whose agents start (default: all).
+    pub agents: Option<Vec<String>>,
+}
+
+impl Default for Setup {
+    fn default() -> Self {
+        Self {
+            auth: true,
+            agents: None,
+        }
+    }
 }
 
 fn free_port() -> u16 {
@@ -46,10 +73,20 @@ impl LocalCluster {
     /// `extra` appended to slurm.conf (more partitions, timers). Waits until every node is
     /// registered.
     pub fn start(nodes: &[Node], extra: &str) -> Self {
+        Self::start_with(nodes, extra, Setup::default())
+    }
+
+    /// [`Self::start`] with a choice of authentication and of the agents to start (waits
+    /// for those to register).
+    pub fn start_with(nodes: &[Node], extra: &str, setup: Setup) -> Self {
+        use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::Builder::new()
             .prefix("slinky-e2e")
             .tempdir()
             .expect("temp dir");
+        // Other users (tests that act as them) reach the conf and the signer's socket; the
+        // key itself stays readable by its owner only.
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
         let port = free_port();
         let work = dir.path().join("work");
         std::fs::create_dir_all(&work).unwrap();
@@ -61,6 +98,21 @@ impl LocalCluster {
              SlurmdTimeout=5\nKillWait=2\nMinJobAge=600\n",
             dir.path().join("state").display()
         );
+        let auth = setup.auth.then(|| Auth {
+            key: dir.path().join("slurm.key"),
+            socket: dir.path().join("auth.socket"),
+        });
+        match &auth {
+            Some(a) => {
+                slurm_core::auth::ClusterKey::generate(&a.key).expect("cluster key");
+                text.push_str(&format!(
+                    "AuthType=auth/slurm\nAuthInfo=key={},socket={}\n",
+                    a.key.display(),
+                    a.socket.display()
+                ));
+            }
+            None => text.push_str("AuthType=auth/none\n"),
+        }
         for n in nodes {
             text.push_str(&format!(
                 "NodeName={} CPUs={} RealMemory={} State=UNKNOWN\n",
@@ -75,20 +127,60 @@ impl LocalCluster {
         text.push_str(extra);
         let conf = dir.path().join("slurm.conf");
         std::fs::write(&conf, text).unwrap();
+        let started = setup.agents.unwrap_or_else(|| names.clone());
         let mut cluster = Self {
             conf,
             work,
+            auth,
             controller: None,
             agents: HashMap::new(),
-            nodes: names.clone(),
+            authd: None,
+            nodes: started.clone(),
             dir,
         };
+        if cluster.auth.is_some() {
+            cluster.start_authd();
+        }
         cluster.start_controller();
-        for name in &names {
+        for name in &started {
             cluster.start_agent(name);
         }
         cluster.wait_nodes_up();
         cluster
+    }
+
+    /// Starts `slinky authd` (the signer) and waits for its socket.
+    pub fn start_authd(&mut self) {
+        let auth = self.auth.as_ref().expect("an authenticated cluster");
+        let log = self.log("authd");
+        let child = Command::new(slinky())
+            .arg("authd")
+            .arg("--key")
+            .arg(&auth.key)
+            .arg("--socket")
+            .arg(&auth.socket)
+            .env("SLINKY_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("start authd");
+        self.authd = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::os::unix::net::UnixStream::connect(&auth.socket).is_err() {
+            if Instant::now() > deadline {
+                panic!("authd did not come up\n{}", self.logs());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Stops the signer (commands can no longer get credentials).
+    pub fn kill_authd(&mut self) {
+        if let Some(mut a) = self.authd.take() {
+            let _ = a.kill();
+            let _ = a.wait();
+        }
     }
 
     fn log(&self, name: &str) -> std::fs::File {
@@ -125,14 +217,20 @@ impl LocalCluster {
     }
 
     pub fn start_agent(&mut self, name: &str) {
+        let conf = self.conf.clone();
+        self.start_agent_with_conf(name, &conf);
+    }
+
+    /// Starts a node's agent with another slurm.conf (another key, another AuthType).
+    pub fn start_agent_with_conf(&mut self, name: &str, conf: &Path) {
         let log = self.log(&format!("slurmd-{name}"));
         let child = Command::new(slinky())
             .args(["slurmd", "-D", "-N", name, "--conf"])
-            .arg(&self.conf)
+            .arg(conf)
             .arg("--spool")
             .arg(self.dir.path().join("spool").join(name))
             .arg("--kill-jobs-on-exit")
-            .env("SLURM_CONF", &self.conf)
+            .env("SLURM_CONF", conf)
             .env("SLINKY_LOG", "info")
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
@@ -243,7 +341,13 @@ impl LocalCluster {
         while Instant::now() < deadline {
             let out = self.run("sinfo", &["-h", "-N", "-o", "%N %t"]);
             let text = String::from_utf8_lossy(&out.stdout).into_owned();
-            let lines: Vec<&str> = text.lines().collect();
+            let lines: Vec<&str> = text
+                .lines()
+                .filter(|l| {
+                    let name = l.split_whitespace().next().unwrap_or("");
+                    self.nodes.iter().any(|n| n == name)
+                })
+                .collect();
             if out.status.success()
                 && lines.len() >= self.nodes.len()
                 && lines.iter().all(|l| !l.contains('*') && !l.contains("unk"))
@@ -270,6 +374,75 @@ impl LocalCluster {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// The whole log of a daemon (`slurmctld`, `slurmd-n1`, `authd`).
+    pub fn log_text(&self, name: &str) -> String {
+        std::fs::read_to_string(self.dir.path().join("log").join(format!("{name}.log")))
+            .unwrap_or_default()
+    }
+
+    /// Waits until a daemon's log has a line containing every one of `words`; returns it.
+    pub fn wait_log(&self, name: &str, words: &[&str], timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(line) = self
+                .log_text(name)
+                .lines()
+                .find(|l| words.iter().all(|w| l.contains(w)))
+            {
+                return line.to_owned();
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "no line with {words:?} in the {name} log after {timeout:?}\n{}",
+                    self.logs()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The controller's gRPC address (`http://127.0.0.1:PORT`).
+    pub fn controller_uri(&self) -> String {
+        let loaded = slurm_core::config::load_slurm_conf(&self.conf).expect("conf");
+        slurm_core::client::controller_uri(&loaded.cluster).expect("uri")
+    }
+
+    /// A copy of the slinky binary that every user may run (the build's own lives under the
+    /// builder's home, which other users may not enter).
+    pub fn public_slinky(&self) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let path = self.dir.path().join("bin").join("slinky");
+        if !path.exists() {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::set_permissions(
+                path.parent().unwrap(),
+                std::fs::Permissions::from_mode(0o755),
+            )
+            .unwrap();
+            let tmp = path.with_extension("tmp");
+            std::fs::copy(slinky(), &tmp).expect("copy slinky");
+            std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755)).unwrap();
+            std::fs::rename(&tmp, &path).unwrap();
+        }
+        path
+    }
+
+    /// A command run as another user (`uid`, `gid`) from `work`, through
+    /// [`Self::public_slinky`].
+    pub fn cmd_as(&self, uid: u32, gid: u32, work: &Path, name: &str) -> Command {
+        use std::os::unix::process::CommandExt;
+        let mut c = Command::new(self.public_slinky());
+        c.arg(name)
+            .current_dir(work)
+            .env("SLURM_CONF", &self.conf)
+            .env_remove("SLURM_JOB_ID")
+            .env("HOME", work)
+            .stdin(Stdio::null())
+            .uid(uid)
+            .gid(gid);
+        c
     }
 
     /// All daemon logs, for failure messages.
@@ -329,5 +502,6 @@ impl Drop for LocalCluster {
             let _ = a.wait();
         }
         self.kill_controller();
+        self.kill_authd();
     }
 }

@@ -143,6 +143,7 @@ impl SlurmdGateway for Fake {
             cluster_name: "testcluster".into(),
             heartbeat_interval_ms: 200,
             orphans,
+            controller_proof: None,
         }))
     }
 
@@ -233,6 +234,7 @@ impl TestAgent {
     fn options(&self) -> AgentOptions {
         let text = format!(
             "ClusterName=testcluster\n\
+             AuthType=auth/none\n\
              SlurmctldHost=ctl(127.0.0.1)\n\
              SlurmctldPort={}\n\
              KillWait=1\n\

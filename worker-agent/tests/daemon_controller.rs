@@ -88,7 +88,7 @@ async fn jobs_run_and_cancel_through_the_real_controller() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let conf = format!(
-        "ClusterName=e2e\nSlurmctldHost=localhost(127.0.0.1)\nSlurmctldPort={port}\n\
+        "ClusterName=e2e\nAuthType=auth/none\nSlurmctldHost=localhost(127.0.0.1)\nSlurmctldPort={port}\n\
          KillWait=1\nNodeName=w1 CPUs=1 RealMemory=500\n\
          PartitionName=debug Nodes=ALL Default=YES MaxTime=1:00:00 State=UP\n"
     );

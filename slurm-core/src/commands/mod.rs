@@ -1,5 +1,5 @@
-//! The client side of the Slurm commands: `sbatch`, `squeue`, `sinfo`, `scancel` and
-//! `scontrol`, with Slurm's options, output and error wording.
+//! The client side of the Slurm commands: `sbatch`, `squeue`, `sinfo`, `scancel`,
+//! `scontrol` and `sacct`, with Slurm's options, output and error wording.
 //!
 //! Each command module exposes `main(args) -> ExitCode` (`args[0]` is the program name),
 //! which runs the command against the controller named by `SLURM_CONF`. Everything else in a
@@ -19,6 +19,7 @@ pub mod getopt;
 pub mod jobs;
 pub mod lookup;
 pub mod rpc;
+pub mod sacct;
 pub mod sbatch;
 pub mod scancel;
 pub mod scontrol;

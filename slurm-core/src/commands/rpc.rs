@@ -1,6 +1,7 @@
 //! Talking to the controller: a small current-thread runtime, the connection found through
 //! `SLURM_CONF`, one method per request, and errors reduced to Slurm's wording.
 
+use crate::auth::{AuthError, CredentialSource};
 use crate::client::{self, ClientError};
 use crate::config::ClusterConfig;
 use crate::proto::slurmctld::slurmctld_client::SlurmctldClient;
@@ -61,6 +62,12 @@ impl From<ClientError> for RpcError {
     }
 }
 
+impl From<AuthError> for RpcError {
+    fn from(e: AuthError) -> Self {
+        Self::Setup(e.to_string())
+    }
+}
+
 impl From<tonic::Status> for RpcError {
     fn from(status: tonic::Status) -> Self {
         let message = status.message();
@@ -106,6 +113,8 @@ pub struct Session {
     pub cluster: ClusterConfig,
     client: SlurmctldClient<Channel>,
     timeout: Duration,
+    /// Where each request's credential comes from (the signer's socket, unless auth/none).
+    credentials: CredentialSource,
 }
 
 /// How long one request may take (Slurm's MessageTimeout, with room for large replies).
@@ -127,13 +136,21 @@ impl Session {
 
     /// Connects to the controller of an already loaded configuration.
     pub async fn connect_to(cluster: ClusterConfig) -> Result<Self, RpcError> {
+        let credentials = CredentialSource::for_commands(&cluster)?;
         let client = client::connect_commands(&cluster).await?;
         let timeout = request_timeout(&cluster);
         Ok(Self {
             cluster,
             client,
             timeout,
+            credentials,
         })
+    }
+
+    /// A request body with a fresh credential (one per request: the controller accepts each
+    /// credential once).
+    pub async fn authed<T>(&self, body: T) -> Result<crate::proto::Authed<T>, RpcError> {
+        Ok(self.credentials.authed(body).await?)
     }
 
     async fn call<T, F>(&self, f: F) -> Result<T, RpcError>
@@ -149,23 +166,26 @@ impl Session {
 
     pub async fn submit(&mut self, req: SubmitRequest) -> Result<SubmitReply, RpcError> {
         let mut c = self.client.clone();
-        self.call(c.submit(client::authed(req))).await
+        let req = self.authed(req).await?;
+        self.call(c.submit(req)).await
     }
 
     pub async fn list_jobs(&mut self, query: JobQuery) -> Result<JobList, RpcError> {
         let mut c = self.client.clone();
-        self.call(c.list_jobs(client::authed(query))).await
+        let req = self.authed(query).await?;
+        self.call(c.list_jobs(req)).await
     }
 
     pub async fn cluster_info(&mut self) -> Result<ClusterInfo, RpcError> {
         let mut c = self.client.clone();
-        self.call(c.cluster_info(client::authed(ClusterQuery {})))
-            .await
+        let req = self.authed(ClusterQuery {}).await?;
+        self.call(c.cluster_info(req)).await
     }
 
     pub async fn cancel(&mut self, req: CancelRequest) -> Result<TargetOutcomes, RpcError> {
         let mut c = self.client.clone();
-        self.call(c.cancel(client::authed(req))).await
+        let req = self.authed(req).await?;
+        self.call(c.cancel(req)).await
     }
 
     pub async fn control_jobs(
@@ -173,18 +193,20 @@ impl Session {
         req: JobControlRequest,
     ) -> Result<TargetOutcomes, RpcError> {
         let mut c = self.client.clone();
-        self.call(c.control_jobs(client::authed(req))).await
+        let req = self.authed(req).await?;
+        self.call(c.control_jobs(req)).await
     }
 
     pub async fn update_nodes(&mut self, req: NodeUpdateRequest) -> Result<NodeOutcomes, RpcError> {
         let mut c = self.client.clone();
-        self.call(c.update_nodes(client::authed(req))).await
+        let req = self.authed(req).await?;
+        self.call(c.update_nodes(req)).await
     }
 
     pub async fn show_config(&mut self) -> Result<ConfigReply, RpcError> {
         let mut c = self.client.clone();
-        self.call(c.show_config(client::authed(ConfigQuery {})))
-            .await
+        let req = self.authed(ConfigQuery {}).await?;
+        self.call(c.show_config(req)).await
     }
 }
 

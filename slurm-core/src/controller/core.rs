@@ -33,6 +33,8 @@ pub struct Core {
     timeout_sent: HashSet<JobId>,
     /// uids allowed to act on any job and on nodes: root and SlurmUser.
     operators: Vec<u32>,
+    /// The outbound queue to the dbd (AccountingStorageType=accounting_storage/slurmdbd).
+    accounting: Option<crate::dbd::queue::AcctQueue>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -59,7 +61,10 @@ pub fn engine_status(e: EngineError) -> Status {
     }
 }
 
-const ACCESS_DENIED: &str = "Access/permission denied";
+/// Slurm's ESLURM_ACCESS_DENIED.
+pub const ACCESS_DENIED: &str = "Access/permission denied";
+/// Slurm's ESLURM_USER_ID_MISSING: the uid is unknown, or a request names another user.
+pub const INVALID_USER_ID: &str = "Invalid user id";
 
 impl Core {
     /// Builds the engine for `cluster` and restores what `state_dir` holds.
@@ -93,7 +98,23 @@ impl Core {
             usage: recovered.usage,
             timeout_sent: HashSet::new(),
             operators,
+            accounting: None,
         })
+    }
+
+    /// Hands every journaled job change and job usage to the accounting queue from now on.
+    pub fn set_accounting(&mut self, queue: Option<crate::dbd::queue::AcctQueue>) {
+        self.accounting = queue;
+    }
+
+    /// The accounting queue, when accounting is on.
+    pub fn accounting(&self) -> Option<&crate::dbd::queue::AcctQueue> {
+        self.accounting.as_ref()
+    }
+
+    /// Flushes the state store from outside the lock.
+    pub fn syncer(&self) -> super::state_store::Syncer {
+        self.store.syncer()
     }
 
     pub fn engine(&self) -> &Engine<SystemClock> {
@@ -126,6 +147,9 @@ impl Core {
 
     fn save(&mut self, records: &[Record]) -> Result<(), Status> {
         self.store.append(records).map_err(persist_failed)?;
+        if let Some(queue) = &self.accounting {
+            queue.record(records);
+        }
         if self.store.wants_compaction() {
             let snapshot = self.snapshot();
             if let Err(e) = self.store.compact(snapshot) {
@@ -166,7 +190,26 @@ impl Core {
     /// `sbatch`: accepted only once the job and its script are on disk.
     pub fn submit(&mut self, cred: &Credential, req: SubmitRequest) -> Result<JobId, Status> {
         let mut spec = req.spec;
-        if !self.is_operator(cred) || spec.user.is_empty() {
+        if cred.user.is_empty() {
+            tracing::warn!(
+                "submission from uid {}, which has no user name here",
+                cred.uid
+            );
+            return Err(Status::permission_denied(INVALID_USER_ID));
+        }
+        let operator = self.is_operator(cred);
+        // Only operators may submit for someone else. A spec that names no one (uid 0 and no
+        // user) is filled in with the caller.
+        let unnamed = spec.uid == 0 && spec.user.is_empty();
+        if !operator && !unnamed && spec.uid != cred.uid {
+            tracing::warn!(
+                "Security violation: submission from uid {} for uid {}",
+                cred.uid,
+                spec.uid
+            );
+            return Err(Status::permission_denied(INVALID_USER_ID));
+        }
+        if !operator || spec.user.is_empty() {
             spec.uid = cred.uid;
             spec.gid = cred.gid;
             spec.user = cred.user.clone();
@@ -248,6 +291,11 @@ impl Core {
                             continue;
                         };
                         if !self.may_modify(cred, job) {
+                            tracing::warn!(
+                                "Security violation: cancel of job {id} (uid {}) by uid {}",
+                                job.spec.uid,
+                                cred.uid
+                            );
                             error = Some(ACCESS_DENIED.to_owned());
                             continue;
                         }
@@ -320,6 +368,11 @@ impl Core {
                             continue;
                         };
                         if !self.may_modify(cred, &job) {
+                            tracing::warn!(
+                                "Security violation: {action:?} of job {id} (uid {}) by uid {}",
+                                job.spec.uid,
+                                cred.uid
+                            );
                             error = Some(ACCESS_DENIED.to_owned());
                             continue;
                         }
@@ -424,6 +477,11 @@ impl Core {
         reason: Option<&str>,
     ) -> Result<(Vec<NodeOutcome>, Vec<Dispatch>), Status> {
         if !self.is_operator(cred) {
+            tracing::warn!(
+                "Security violation: node update of {} by uid {}",
+                names.join(","),
+                cred.uid
+            );
             return Err(Status::permission_denied(ACCESS_DENIED));
         }
         let mut outcomes = Vec::new();

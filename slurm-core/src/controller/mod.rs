@@ -6,16 +6,20 @@
 //! * [`core`]: the engine and the store behind one lock; every change is journaled before it
 //!   is acknowledged;
 //! * [`agents`]: command channels to registered agents and their liveness;
+//! * `authn`: every request's credential verified (signature, lifetime, replay) and
+//!   turned into the caller's identity; agents must be root or SlurmUser;
 //! * [`service`]: the two gRPC services;
 //! * [`tasks`]: the scheduling loop and the periodic checks (silent nodes, time limits,
 //!   purging old jobs).
 
 pub mod agents;
+mod authn;
 pub mod core;
 mod service;
 pub mod state_store;
 mod tasks;
 
+use crate::auth::{AuthError, AuthMode, ClusterKey, Verifier};
 use crate::config::ClusterConfig;
 use crate::proto::slurmctld::slurmctld_server::SlurmctldServer;
 use crate::proto::slurmd_gateway::slurmd_gateway_server::SlurmdGatewayServer;
@@ -49,6 +53,8 @@ pub enum ControllerError {
     },
     #[error("gRPC server failed: {0}")]
     Serve(#[from] tonic::transport::Error),
+    #[error("authentication (AuthType/AuthInfo): {0}")]
+    Auth(#[from] AuthError),
 }
 
 /// State shared by the services and the background tasks.
@@ -60,6 +66,8 @@ pub struct Shared {
     cluster_name: String,
     /// Heartbeat interval for agents (a third of SlurmdTimeout, between 1 and 30 s).
     heartbeat_ms: u64,
+    /// Checks credentials; `None` under `AuthType=auth/none`.
+    verifier: Option<Verifier>,
 }
 
 impl Shared {
@@ -122,22 +130,45 @@ pub async fn serve(
     let heartbeat_ms = (options.cluster.timers.slurmd_timeout * 1000 / 3).clamp(1000, 30_000);
     let slurmd_timeout = options.cluster.timers.slurmd_timeout;
     let sched_interval = options.cluster.scheduler.sched_interval_s;
-    let core = Core::open(options.cluster, &options.state_dir)?;
+    let verifier = match AuthMode::from_config(&options.cluster)? {
+        AuthMode::None => {
+            tracing::warn!(
+                "AuthType=auth/none: requests are NOT authenticated; any client may act as any user"
+            );
+            None
+        }
+        AuthMode::Signed(settings) => {
+            let key = ClusterKey::load(&settings.key)?;
+            tracing::info!(
+                "authentication: {}, cluster key {}",
+                options.cluster.auth_type,
+                settings.key.display()
+            );
+            Some(Verifier::new(Arc::new(key)))
+        }
+    };
+    let accounting =
+        crate::dbd::queue::AcctQueue::for_cluster(&options.cluster, &options.state_dir)
+            .map_err(CoreError::from)?;
+    let mut core = Core::open(options.cluster, &options.state_dir)?;
+    core.set_accounting(accounting.clone());
     let shared = Arc::new(Shared {
         core: Mutex::new(core),
         agents: Mutex::new(AgentRegistry::new()),
         wake: Notify::new(),
         cluster_name,
         heartbeat_ms,
+        verifier,
     });
     let local = listener.local_addr().ok();
     tracing::info!(
         "slurmctld listening on {}",
         local.map_or_else(|| "?".into(), |a| a.to_string())
     );
-    let background = tasks::spawn(shared.clone(), slurmd_timeout, sched_interval);
+    let mut background = tasks::spawn(shared.clone(), slurmd_timeout, sched_interval);
+    background.extend(accounting.map(|queue| queue.spawn_delivery()));
     shared.wake.notify_one();
-    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+    let incoming = crate::proto::transport::incoming_nodelay(listener);
     let result = tonic::transport::Server::builder()
         .tcp_nodelay(true)
         .add_service(

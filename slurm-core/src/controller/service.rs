@@ -17,9 +17,20 @@ type Reply<T> = Result<Response<T>, Status>;
 #[tonic::async_trait]
 impl Slurmctld for Commands {
     async fn submit(&self, request: Request<Authed<SubmitRequest>>) -> Reply<SubmitReply> {
-        let Authed { credential, body } = request.into_inner();
-        let job_id = self.0.core().submit(&credential, body)?;
+        let (caller, body) = self.0.authenticate(request, "Submit")?;
+        let (job_id, accounting) = {
+            let mut core = self.0.core();
+            let job_id = core.submit(&caller.cred, body)?;
+            (job_id, core.accounting().map(|q| (q.clone(), q.last_seq())))
+        };
         self.0.wake.notify_one();
+        // Recorded at submit: sacct shows the job once sbatch returns (no wait while the
+        // dbd is unreachable: the record stays spooled).
+        if let Some((queue, seq)) = accounting {
+            queue
+                .wait_stored(seq, std::time::Duration::from_millis(500))
+                .await;
+        }
         Ok(Response::new(SubmitReply {
             job_id,
             cluster: self.0.cluster_name.clone(),
@@ -27,7 +38,7 @@ impl Slurmctld for Commands {
     }
 
     async fn list_jobs(&self, request: Request<Authed<JobQuery>>) -> Reply<JobList> {
-        let query = request.into_inner().body;
+        let (_, query) = self.0.authenticate(request, "ListJobs")?;
         let core = self.0.core();
         let engine = core.engine();
         let jobs = if query.job_ids.is_empty() {
@@ -57,7 +68,8 @@ impl Slurmctld for Commands {
         }))
     }
 
-    async fn cluster_info(&self, _request: Request<Authed<ClusterQuery>>) -> Reply<ClusterInfo> {
+    async fn cluster_info(&self, request: Request<Authed<ClusterQuery>>) -> Reply<ClusterInfo> {
+        self.0.authenticate(request, "ClusterInfo")?;
         let core = self.0.core();
         let engine = core.engine();
         let cluster = engine.cluster();
@@ -72,11 +84,11 @@ impl Slurmctld for Commands {
     }
 
     async fn cancel(&self, request: Request<Authed<CancelRequest>>) -> Reply<TargetOutcomes> {
-        let Authed { credential, body } = request.into_inner();
+        let (caller, body) = self.0.authenticate(request, "Cancel")?;
         let (outcomes, dispatches) =
             self.0
                 .core()
-                .cancel(&credential, &body.targets, body.signal, body.batch_only)?;
+                .cancel(&caller.cred, &body.targets, body.signal, body.batch_only)?;
         self.0.dispatch(dispatches);
         self.0.wake.notify_one();
         Ok(Response::new(TargetOutcomes { outcomes }))
@@ -86,11 +98,11 @@ impl Slurmctld for Commands {
         &self,
         request: Request<Authed<JobControlRequest>>,
     ) -> Reply<TargetOutcomes> {
-        let Authed { credential, body } = request.into_inner();
+        let (caller, body) = self.0.authenticate(request, "ControlJobs")?;
         let (outcomes, dispatches) =
             self.0
                 .core()
-                .control(&credential, &body.targets, &body.action)?;
+                .control(&caller.cred, &body.targets, &body.action)?;
         self.0.dispatch(dispatches);
         self.0.wake.notify_one();
         Ok(Response::new(TargetOutcomes { outcomes }))
@@ -100,9 +112,9 @@ impl Slurmctld for Commands {
         &self,
         request: Request<Authed<NodeUpdateRequest>>,
     ) -> Reply<NodeOutcomes> {
-        let Authed { credential, body } = request.into_inner();
+        let (caller, body) = self.0.authenticate(request, "UpdateNodes")?;
         let (outcomes, dispatches) = self.0.core().update_nodes(
-            &credential,
+            &caller.cred,
             &body.names,
             body.action,
             body.reason.as_deref(),
@@ -112,7 +124,8 @@ impl Slurmctld for Commands {
         Ok(Response::new(NodeOutcomes { outcomes }))
     }
 
-    async fn show_config(&self, _request: Request<Authed<ConfigQuery>>) -> Reply<ConfigReply> {
+    async fn show_config(&self, request: Request<Authed<ConfigQuery>>) -> Reply<ConfigReply> {
+        self.0.authenticate(request, "ShowConfig")?;
         let core = self.0.core();
         let engine = core.engine();
         Ok(Response::new(ConfigReply {
@@ -141,6 +154,10 @@ fn config_entries(c: &crate::config::ClusterConfig) -> Vec<(String, String)> {
                 crate::config::AccountingStorage::Slurmdbd => "accounting_storage/slurmdbd",
             }
             .to_owned(),
+        ),
+        (
+            "AuthInfo".to_owned(),
+            c.auth_info.clone().unwrap_or_else(|| "(null)".to_owned()),
         ),
         ("AuthType".to_owned(), c.auth_type.clone()),
         ("ClusterName".to_owned(), c.cluster_name.clone()),
@@ -222,7 +239,7 @@ pub struct Gateway(pub Arc<Shared>);
 #[tonic::async_trait]
 impl SlurmdGateway for Gateway {
     async fn register(&self, request: Request<Authed<NodeRegistration>>) -> Reply<RegisterReply> {
-        let reg = request.into_inner().body;
+        let (caller, reg) = self.0.authenticate_agent(request, "Register")?;
         let orphans = self
             .0
             .core()
@@ -241,6 +258,7 @@ impl SlurmdGateway for Gateway {
             cluster_name: self.0.cluster_name.clone(),
             heartbeat_interval_ms: self.0.heartbeat_ms,
             orphans,
+            controller_proof: self.0.controller_proof(&caller, &reg.node),
         }))
     }
 
@@ -250,7 +268,7 @@ impl SlurmdGateway for Gateway {
         &self,
         request: Request<Authed<CommandStreamRequest>>,
     ) -> Reply<Self::CommandsStream> {
-        let node = request.into_inner().body.node;
+        let (_, CommandStreamRequest { node }) = self.0.authenticate_agent(request, "Commands")?;
         let receiver = self.0.agents().take_stream(&node).ok_or_else(|| {
             Status::failed_precondition(format!("node {node} must register before streaming"))
         })?;
@@ -258,13 +276,13 @@ impl SlurmdGateway for Gateway {
     }
 
     async fn heartbeat(&self, request: Request<Authed<Heartbeat>>) -> Reply<HeartbeatReply> {
-        let hb = request.into_inner().body;
+        let (_, hb) = self.0.authenticate_agent(request, "Heartbeat")?;
         let registered = self.0.agents().seen(&hb.node);
         Ok(Response::new(HeartbeatReply { registered }))
     }
 
     async fn report_job(&self, request: Request<Authed<JobReport>>) -> Reply<Ack> {
-        let report = request.into_inner().body;
+        let (_, report) = self.0.authenticate_agent(request, "ReportJob")?;
         self.0.agents().seen(&report.node);
         self.0.core().job_report(&report)?;
         self.0.wake.notify_one();

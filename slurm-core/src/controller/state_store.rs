@@ -14,6 +14,13 @@
 //! ```
 //! A torn last journal line (a crash in the middle of a write, never acknowledged) is
 //! dropped; a bad line anywhere else is an error naming the file and line.
+//!
+//! When data reaches the disk is a [`SyncPolicy`]. Either way a record is written to the
+//! file (the kernel's page cache) before the request is acknowledged, so a controller killed
+//! with SIGKILL loses nothing it acknowledged. `Always` also waits for fdatasync, so a host
+//! crash loses nothing either, at one disk flush per request; `Periodic` (the default) flushes
+//! in the background within [`PERIODIC_SYNC`], like slurmctld's periodic state save but
+//! tighter.
 
 use crate::model::{Job, JobId, NodeState};
 use crate::proto::{BatchScript, JobUsage};
@@ -22,6 +29,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// One change, as written to the journal.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -108,11 +117,60 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> StateError + '_ {
 /// Journal records between compactions.
 const COMPACT_AFTER: usize = 20_000;
 
+/// How often `Periodic` state is flushed to disk.
+pub const PERIODIC_SYNC: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// When state reaches the disk (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SyncPolicy {
+    /// fdatasync before every acknowledgement.
+    Always,
+    /// Written before the acknowledgement, flushed within [`PERIODIC_SYNC`].
+    #[default]
+    Periodic,
+}
+
+impl SyncPolicy {
+    /// `SLINKY_STATE_SYNC=always|periodic` (default periodic).
+    pub fn from_env() -> Self {
+        match std::env::var("SLINKY_STATE_SYNC").as_deref() {
+            Ok("always") => Self::Always,
+            _ => Self::Periodic,
+        }
+    }
+}
+
+/// Flushes a store's files from outside the lock that guards the store.
+#[derive(Debug, Clone)]
+pub struct Syncer {
+    journal: Arc<File>,
+    dirty: Arc<AtomicBool>,
+}
+
+impl Syncer {
+    /// Flushes everything written since the last flush (journal and scripts), if anything.
+    pub fn flush(&self) -> io::Result<()> {
+        if !self.dirty.swap(false, Ordering::AcqRel) {
+            return Ok(());
+        }
+        // syncfs covers the script files written without their own fsync as well.
+        let result = nix::unistd::syncfs(&*self.journal)
+            .map_err(io::Error::from)
+            .and_then(|()| self.journal.sync_data());
+        if result.is_err() {
+            self.dirty.store(true, Ordering::Release);
+        }
+        result
+    }
+}
+
 /// The open state directory.
 pub struct StateStore {
     dir: PathBuf,
-    journal: File,
+    journal: Arc<File>,
     records: usize,
+    policy: SyncPolicy,
+    dirty: Arc<AtomicBool>,
     next_job_id: JobId,
 }
 
@@ -176,8 +234,10 @@ impl StateStore {
         }
         let store = Self {
             dir: dir.to_owned(),
-            journal,
+            journal: Arc::new(journal),
             records,
+            policy: SyncPolicy::from_env(),
+            dirty: Arc::new(AtomicBool::new(false)),
             next_job_id: recovered.next_job_id,
         };
         Ok((store, recovered))
@@ -204,8 +264,11 @@ impl StateStore {
             buf.push(b'\n');
         }
         let path = self.journal_path();
-        self.journal.write_all(&buf).map_err(io_err(&path))?;
-        self.journal.sync_data().map_err(io_err(&path))?;
+        (&*self.journal).write_all(&buf).map_err(io_err(&path))?;
+        match self.policy {
+            SyncPolicy::Always => self.journal.sync_data().map_err(io_err(&path))?,
+            SyncPolicy::Periodic => self.dirty.store(true, Ordering::Release),
+        }
         self.records += records.len();
         Ok(())
     }
@@ -226,6 +289,9 @@ impl StateStore {
             path: tmp.display().to_string(),
             source: io::Error::other(e),
         })?;
+        // Scripts written under the periodic policy reach the disk before the journal that
+        // covers them is emptied.
+        nix::unistd::syncfs(&*self.journal).map_err(|e| io_err(&self.dir)(io::Error::from(e)))?;
         write_synced(&tmp, &data)?;
         fs::rename(&tmp, &path).map_err(io_err(&path))?;
         sync_dir(&self.dir)?;
@@ -243,7 +309,32 @@ impl StateStore {
             path: path.display().to_string(),
             source: io::Error::other(e),
         })?;
-        write_synced(&path, &data)
+        match self.policy {
+            SyncPolicy::Always => write_synced(&path, &data),
+            SyncPolicy::Periodic => {
+                fs::write(&path, &data).map_err(io_err(&path))?;
+                self.dirty.store(true, Ordering::Release);
+                Ok(())
+            }
+        }
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> SyncPolicy {
+        self.policy
+    }
+
+    /// Sets the policy (tests; the controller takes it from the environment).
+    pub fn set_policy(&mut self, policy: SyncPolicy) {
+        self.policy = policy;
+    }
+
+    /// A handle that flushes this store in the background.
+    pub fn syncer(&self) -> Syncer {
+        Syncer {
+            journal: self.journal.clone(),
+            dirty: self.dirty.clone(),
+        }
     }
 
     pub fn load_script(&self, job_id: JobId) -> Result<BatchScript, StateError> {
@@ -385,6 +476,28 @@ mod tests {
         let (_, rec) = StateStore::open(dir.path()).unwrap();
         assert_eq!(rec.jobs.keys().copied().collect::<Vec<_>>(), vec![8]);
         assert_eq!(rec.next_job_id, 9);
+    }
+
+    #[test]
+    fn both_sync_policies_keep_what_was_written() {
+        for policy in [SyncPolicy::Always, SyncPolicy::Periodic] {
+            let dir = tempfile::tempdir().unwrap();
+            let (mut store, _) = StateStore::open(dir.path()).unwrap();
+            store.set_policy(policy);
+            let syncer = store.syncer();
+            store
+                .append(&[Record::Job(Box::new(job(4, JobState::Pending)))])
+                .unwrap();
+            store.save_script(4, &BatchScript::default()).unwrap();
+            syncer.flush().unwrap();
+            // Nothing dirty left: a second flush is a no-op.
+            assert!(!syncer.dirty.load(Ordering::Acquire));
+            syncer.flush().unwrap();
+            drop(store);
+            let (store, rec) = StateStore::open(dir.path()).unwrap();
+            assert_eq!(rec.jobs.len(), 1, "{policy:?}");
+            assert!(store.load_script(4).is_ok());
+        }
     }
 
     #[test]

@@ -20,11 +20,13 @@ pub fn spawn(
         shared.clone(),
         Duration::from_secs(sched_interval_s.clamp(1, 60)),
     ));
+    let syncer = shared.core().syncer();
     let tick = tokio::spawn(tick_loop(
         shared,
         Duration::from_secs(slurmd_timeout_s.max(1)),
     ));
-    vec![sched, tick]
+    let sync = tokio::spawn(sync_loop(syncer));
+    vec![sched, tick, sync]
 }
 
 async fn schedule_loop(shared: Arc<Shared>, interval: Duration) {
@@ -45,6 +47,21 @@ async fn schedule_loop(shared: Arc<Shared>, interval: Duration) {
             Err(e) => tracing::error!("scheduling pass not saved: {}", e.message()),
         }
         tokio::time::sleep(MIN_PASS_INTERVAL).await;
+    }
+}
+
+/// Flushes state written under the periodic sync policy (a no-op when nothing is dirty).
+async fn sync_loop(syncer: super::state_store::Syncer) {
+    let mut ticker = tokio::time::interval(super::state_store::PERIODIC_SYNC);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        let s = syncer.clone();
+        match tokio::task::spawn_blocking(move || s.flush()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!("flushing controller state to disk: {e}"),
+            Err(e) => tracing::error!("state flush task failed: {e}"),
+        }
     }
 }
 

@@ -102,7 +102,7 @@ pub(super) fn num_cpus(job: &Job) -> u32 {
     }
 }
 
-fn requested_cpus(job: &Job) -> u32 {
+pub(crate) fn requested_cpus(job: &Job) -> u32 {
     job.spec
         .ntasks
         .max(1)
@@ -237,7 +237,7 @@ pub(super) fn tres_text(job: &Job, env: &FormatEnv) -> String {
     tres_line(cpus, mem, Some(nodes), cpus, &gres)
 }
 
-fn requested_mem(job: &Job, env: &FormatEnv) -> u64 {
+pub(crate) fn requested_mem(job: &Job, env: &FormatEnv) -> u64 {
     let (per_cpu, mb) = mem_request(job, env);
     let times = if per_cpu {
         u64::from(requested_cpus(job))
@@ -247,7 +247,7 @@ fn requested_mem(job: &Job, env: &FormatEnv) -> u64 {
     mb.saturating_mul(times)
 }
 
-fn requested_gres(job: &Job) -> Vec<Gres> {
+pub(crate) fn requested_gres(job: &Job) -> Vec<Gres> {
     let nodes = u64::from(job.spec.min_nodes.max(1));
     let tasks = u64::from(job.spec.ntasks.max(1));
     let per_node = job.spec.gres_per_node.iter().chain(&job.spec.gpus.per_node);
@@ -292,7 +292,7 @@ pub(super) fn tres_line(
 }
 
 /// GRES counts summed by name, in first-seen order.
-pub(super) fn gres_totals(gres: &[Gres]) -> Vec<(String, u64)> {
+pub(crate) fn gres_totals(gres: &[Gres]) -> Vec<(String, u64)> {
     let mut totals: Vec<(String, u64)> = Vec::new();
     for g in gres {
         match totals.iter_mut().find(|(n, _)| *n == g.name) {

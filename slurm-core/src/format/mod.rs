@@ -26,6 +26,8 @@ pub mod timefmt;
 use crate::model::{JobId, Timestamp};
 use std::collections::HashMap;
 
+/// Requested resources of a job (also what accounting records as `ReqTRES`).
+pub(crate) use jobinfo::{gres_totals, requested_cpus, requested_gres, requested_mem};
 pub use jobinfo::{job_id_text, reason_text};
 
 /// The outside facts output depends on: the clock, the local time zone, names, and facts the

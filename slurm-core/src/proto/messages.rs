@@ -4,14 +4,17 @@ use crate::engine::{JobEnd, NodeView};
 use crate::model::{Job, JobId, JobRef, JobSpec, PartitionConfig, TimeLimit, Timestamp};
 use serde::{Deserialize, Serialize};
 
-/// Who is asking. Today it is what the client process says of itself; the authentication
-/// issue adds a signed token that the controller verifies.
+/// Who is asking: what the client says of itself, and the signed credential that proves it
+/// (`crate::auth`). A controller that authenticates trusts only the token: it uses the
+/// token's uid and gid, looks the user name up itself, and refuses a request whose claimed
+/// uid differs from the token's (`Invalid user id`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Credential {
     pub uid: u32,
     pub gid: u32,
     pub user: String,
-    /// A signed credential (MUNGE-style); `None` until authentication exists.
+    /// A signed credential (`slinky1:...`, see `crate::auth::token`); `None` only under
+    /// `AuthType=auth/none`.
     pub token: Option<String>,
 }
 
@@ -201,6 +204,10 @@ pub struct RegisterReply {
     pub heartbeat_interval_ms: u64,
     /// Jobs the agent runs that the controller does not know (or knows as ended): kill them.
     pub orphans: Vec<JobId>,
+    /// The controller's proof that it holds the cluster key: an HMAC over the nonce of the
+    /// registration's credential (`crate::auth::controller_proof`). `None` under auth/none.
+    #[serde(default)]
+    pub controller_proof: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -276,3 +283,146 @@ pub struct JobReport {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ack {}
+
+// ----- controller / commands <-> dbd (accounting) -----
+
+/// A job as the accounting database records it: a flat record the controller derives from
+/// its [`Job`] at every change, and what `sacct` gets back. Times are seconds since the
+/// epoch; text fields hold what sacct prints (TRES strings, the compressed node list).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AcctJob {
+    pub job_id: JobId,
+    /// Set for array tasks and array pending records: the array's job id.
+    pub array_job_id: Option<JobId>,
+    /// Set for a split-off array task.
+    pub array_task_id: Option<u32>,
+    /// For an array's pending record: the tasks not started yet (`5-9%2`).
+    pub array_pending: Option<String>,
+    pub name: String,
+    pub user: String,
+    pub uid: u32,
+    pub gid: u32,
+    pub account: String,
+    pub partition: String,
+    pub qos: String,
+    pub state: crate::model::JobState,
+    /// The state reason as Slurm names it (`None`, `Resources`, `JobHeldUser`, ...).
+    pub reason: String,
+    /// Who cancelled the job (`CANCELLED by N`).
+    pub cancelled_by: Option<u32>,
+    /// How the job ended (`0:0` until it has).
+    pub exit_code: i32,
+    pub exit_signal: i32,
+    pub submit: Timestamp,
+    pub eligible: Option<Timestamp>,
+    pub start: Option<Timestamp>,
+    pub end: Option<Timestamp>,
+    pub time_limit: TimeLimit,
+    /// Compressed host list of the allocation; empty until the job starts.
+    pub nodelist: String,
+    /// The node that runs the batch script.
+    pub batch_host: String,
+    pub alloc_nodes: u32,
+    /// Allocated CPUs (0 until the job starts).
+    pub alloc_cpus: u32,
+    /// CPUs on the batch host (the batch step's allocation).
+    pub batch_cpus: u32,
+    /// The batch step's `AllocTRES` (`cpu=2,mem=2G,node=1`).
+    pub batch_tres: String,
+    pub req_cpus: u32,
+    pub req_nodes: u32,
+    /// `AllocTRES` (`billing=2,cpu=2,mem=2G,node=1`), empty until the job starts.
+    pub alloc_tres: String,
+    /// `ReqTRES`.
+    pub req_tres: String,
+    pub work_dir: String,
+    pub priority: u32,
+    /// Times requeued.
+    pub restarts: u32,
+}
+
+/// A step of a recorded job (`123.batch`, `123.0`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AcctStep {
+    /// `batch`, `extern` or a step number.
+    pub step: String,
+    pub name: String,
+    pub state: crate::model::JobState,
+    pub exit_code: i32,
+    pub exit_signal: i32,
+    pub start: Option<Timestamp>,
+    pub end: Option<Timestamp>,
+    pub nodelist: String,
+    pub alloc_cpus: u32,
+    pub alloc_tres: String,
+    /// Measured usage, once the step has ended.
+    pub usage: Option<JobUsage>,
+}
+
+/// One change to record: a job as it is after a change, or what a job used when it ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AcctEvent {
+    Job(Box<AcctJob>),
+    Usage { job_id: JobId, usage: JobUsage },
+}
+
+/// A spooled event with its place in the controller's outbound queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AcctRecord {
+    /// Strictly increasing within one spool (`epoch`).
+    pub seq: u64,
+    pub event: AcctEvent,
+}
+
+/// `RecordJobs`: a batch of the controller's queue, in order. Applying it is idempotent: the
+/// dbd remembers the last sequence number applied for (cluster, epoch) and skips what it has.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordJobsRequest {
+    pub cluster: String,
+    /// Identifies one spool (created with the controller's state directory): a new state
+    /// directory starts its sequence numbers again under a new epoch.
+    pub epoch: u64,
+    pub records: Vec<AcctRecord>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordJobsReply {
+    /// Everything up to this sequence number is stored.
+    pub acked_seq: u64,
+}
+
+/// `sacct`'s selection; `None` / empty means "any".
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AcctJobQuery {
+    pub clusters: Vec<String>,
+    /// `-j`: jobs, array tasks (`123_4`) and whole arrays (`123`).
+    pub jobs: Vec<JobRef>,
+    /// `-u` (or the caller alone).
+    pub uids: Option<Vec<u32>>,
+    /// `-A` (case-insensitive).
+    pub accounts: Option<Vec<String>>,
+    /// `-r`.
+    pub partitions: Option<Vec<String>>,
+    /// `--name`.
+    pub names: Option<Vec<String>>,
+    /// `-s`: jobs that were in one of these states during the window.
+    pub states: Option<Vec<crate::model::JobState>>,
+    /// `-S` / `-E`: the time window.
+    pub start: Option<Timestamp>,
+    pub end: Option<Timestamp>,
+}
+
+/// A recorded job and its steps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AcctJobRecord {
+    pub cluster: String,
+    pub job: AcctJob,
+    pub steps: Vec<AcctStep>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AcctJobList {
+    /// The dbd's clock when the list was taken (elapsed time of running jobs).
+    pub now: Timestamp,
+    pub jobs: Vec<AcctJobRecord>,
+}

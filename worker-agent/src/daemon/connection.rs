@@ -5,7 +5,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use slurm_core::client::{ClientError, authed, connect_agent};
+use slurm_core::auth::AuthError;
+use slurm_core::client::{ClientError, connect_agent};
 use slurm_core::proto::slurmd_gateway::slurmd_gateway_client::SlurmdGatewayClient;
 use slurm_core::proto::{
     AgentCommand, CommandStreamRequest, Heartbeat, NodeRegistration, RegisterReply,
@@ -35,6 +36,14 @@ pub enum SessionError {
     },
     #[error("the controller closed the command stream")]
     StreamClosed,
+    #[error("cannot sign a credential: {0}")]
+    Auth(#[from] AuthError),
+    /// The controller's answer to the registration does not prove it holds the cluster key
+    /// (another cluster's controller, or an impostor): nothing it says is followed.
+    #[error(
+        "the controller at {0} did not prove it holds the cluster key (Authentication failure); not following it"
+    )]
+    ControllerNotAuthenticated(String),
 }
 
 /// How a session ended without an error.
@@ -108,7 +117,7 @@ impl FailureLog {
             tracing::warn!(
                 error = %error,
                 attempts = self.count,
-                "controller unreachable; retrying"
+                "no session with the controller; retrying"
             );
             true
         } else {
@@ -186,9 +195,12 @@ async fn session(
     failures.recovered();
     agent.jobs.kill_orphans(&reply.orphans);
 
-    let request = authed(CommandStreamRequest {
-        node: agent.node.clone(),
-    });
+    let request = agent
+        .credentials
+        .authed(CommandStreamRequest {
+            node: agent.node.clone(),
+        })
+        .await?;
     let mut stream = call("Commands", agent.message_timeout, client.commands(request)).await?;
 
     let (events_tx, mut events) = mpsc::channel(4);
@@ -233,12 +245,28 @@ async fn register(agent: &Agent, client: &mut Client) -> Result<RegisterReply, S
         version: env!("CARGO_PKG_VERSION").to_owned(),
     };
     let running = registration.running.len();
+    let signed = agent.credentials.signed(registration).await?;
     let reply = call(
         "Register",
         agent.message_timeout,
-        client.register(authed(registration)),
+        client.register(signed.request),
     )
     .await?;
+    // With a key, the controller must prove it has the same one before anything it says
+    // (orphans to kill, report acknowledgements, launches) is taken.
+    if let Some(key) = agent.credentials.key() {
+        let proven = match (&signed.nonce, &reply.controller_proof) {
+            (Some(nonce), Some(proof)) => {
+                slurm_core::auth::check_controller_proof(key, nonce, &agent.node, proof)
+            }
+            _ => false,
+        };
+        if !proven {
+            let controller = slurm_core::client::controller_uri(&agent.cluster)
+                .unwrap_or_else(|_| "?".to_owned());
+            return Err(SessionError::ControllerNotAuthenticated(controller));
+        }
+    }
     for p in &pending {
         agent.outbox.ack(p.report.job_id, p.seq);
     }
@@ -286,10 +314,17 @@ async fn send_reports(agent: Arc<Agent>, mut client: Client, events: mpsc::Sende
     loop {
         for p in agent.outbox.pending() {
             let job_id = p.report.job_id;
+            let request = match agent.credentials.authed(p.report).await {
+                Ok(r) => r,
+                Err(e) => {
+                    let _ = events.send(Event::Failed(e.into())).await;
+                    return;
+                }
+            };
             let result = call(
                 "ReportJob",
                 agent.message_timeout,
-                client.report_job(authed(p.report)),
+                client.report_job(request),
             )
             .await;
             match result {
@@ -329,10 +364,17 @@ async fn send_heartbeats(
             node: agent.node.clone(),
             running: agent.jobs.running(),
         };
+        let request = match agent.credentials.authed(beat).await {
+            Ok(r) => r,
+            Err(e) => {
+                let _ = events.send(Event::Failed(e.into())).await;
+                return;
+            }
+        };
         match call(
             "Heartbeat",
             agent.message_timeout,
-            client.heartbeat(authed(beat)),
+            client.heartbeat(request),
         )
         .await
         {
@@ -361,10 +403,11 @@ pub(crate) async fn flush_reports(agent: &Agent, within: Duration) {
             .map_err(SessionError::Connect)?;
         for p in agent.outbox.pending() {
             let job_id = p.report.job_id;
+            let request = agent.credentials.authed(p.report).await?;
             call(
                 "ReportJob",
                 agent.message_timeout,
-                client.report_job(authed(p.report)),
+                client.report_job(request),
             )
             .await?;
             agent.outbox.ack(job_id, p.seq);

@@ -28,6 +28,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use slurm_core::auth::{AuthError, CredentialSource};
 use slurm_core::client::{ClientError, controller_uri};
 use slurm_core::config::{ClusterConfig, GresConf, LoadedConfig};
 use slurm_core::proto::{NodeHardware, TerminateReason};
@@ -131,6 +132,8 @@ pub enum AgentError {
     },
     #[error("cannot tell where the controller is: {0}")]
     Controller(#[from] ClientError),
+    #[error("authentication (AuthType/AuthInfo): {0}")]
+    Auth(#[from] AuthError),
 }
 
 /// The default spool directory of `node`.
@@ -181,6 +184,8 @@ pub(crate) struct Agent {
     pub(crate) message_timeout: Duration,
     pub(crate) retry_initial: Duration,
     pub(crate) retry_max: Duration,
+    /// Signs this agent's requests with the cluster key (unsigned under auth/none).
+    pub(crate) credentials: CredentialSource,
 }
 
 /// Runs the agent until `shutdown` completes: detects the hardware, re-adopts the steps a
@@ -197,6 +202,7 @@ pub async fn run_agent(
         return Err(AgentError::InvalidNodeName(node));
     }
     let controller = controller_uri(&options.cluster)?;
+    let credentials = CredentialSource::for_daemon(&options.cluster)?;
     let spool = Spool::open(&options.spool_dir)?;
     tracing::info!(
         node = %node,
@@ -253,6 +259,7 @@ pub async fn run_agent(
         outbox,
         retry_initial: options.retry_initial,
         retry_max: options.retry_max,
+        credentials,
     });
 
     tokio::select! {

@@ -1,12 +1,16 @@
 //! `slinky`: one multi-call binary. Called as `sbatch`, `squeue`, `sinfo`, `scancel` or
 //! `scontrol` (a link name) it is that command; otherwise `slinky COMMAND`:
-//! `slinky up` (a local cluster), `slinky slurmctld`, `slinky slurmd`, `slinky sim`,
-//! `slinky conf check`, and the Slurm commands as subcommands (`slinky sbatch ...`).
+//! `slinky up` (a local cluster), `slinky slurmctld`, `slinky slurmd`, `slinky authd`,
+//! `slinky cred`, `slinky sim`, `slinky conf check`, and the Slurm commands as subcommands
+//! (`slinky sbatch ...`).
 
+mod authd_cmd;
 mod conf_cmd;
+mod cred_cmd;
 mod sim_cmd;
 mod slurmctld_cmd;
 mod slurmd_cmd;
+mod slurmdbd_cmd;
 mod up_cmd;
 
 use clap::{Parser, Subcommand};
@@ -33,6 +37,13 @@ enum Command {
     Slurmctld(slurmctld_cmd::SlurmctldArgs),
     /// The worker agent daemon (slurmd role).
     Slurmd(slurmd_cmd::SlurmdArgs),
+    /// The accounting daemon (slurmdbd role): job records in SQLite or MySQL/MariaDB.
+    Slurmdbd(slurmdbd_cmd::SlurmdbdArgs),
+    /// The credential signer (munged role): signs credentials for local users.
+    Authd(authd_cmd::AuthdArgs),
+    /// Print a credential (`encode`, like `munge -n`) or check one (`decode`, like `unmunge`).
+    #[command(subcommand)]
+    Cred(cred_cmd::CredCommand),
     /// Replay a workload trace (SWF) through the scheduling engine.
     Sim(sim_cmd::SimArgs),
     /// Work with slurm.conf files.
@@ -41,7 +52,7 @@ enum Command {
 }
 
 /// The Slurm commands this binary answers to.
-pub const SLURM_COMMANDS: &[&str] = &["sbatch", "squeue", "sinfo", "scancel", "scontrol"];
+pub const SLURM_COMMANDS: &[&str] = &["sbatch", "squeue", "sinfo", "scancel", "scontrol", "sacct"];
 
 fn slurm_command(name: &str, args: Vec<OsString>) -> Option<ExitCode> {
     use slurm_core::commands;
@@ -51,6 +62,7 @@ fn slurm_command(name: &str, args: Vec<OsString>) -> Option<ExitCode> {
         "sinfo" => commands::sinfo::main(args),
         "scancel" => commands::scancel::main(args),
         "scontrol" => commands::scontrol::main(args),
+        "sacct" => commands::sacct::main(args),
         _ => return None,
     })
 }
@@ -121,13 +133,20 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let daemon = matches!(
         cli.command,
-        Command::Up(_) | Command::Slurmctld(_) | Command::Slurmd(_)
+        Command::Up(_)
+            | Command::Slurmctld(_)
+            | Command::Slurmd(_)
+            | Command::Slurmdbd(_)
+            | Command::Authd(_)
     );
     init_logging(if daemon { "info" } else { "warn" });
     let result = match cli.command {
         Command::Up(args) => up_cmd::run(args),
         Command::Slurmctld(args) => slurmctld_cmd::run(args),
         Command::Slurmd(args) => slurmd_cmd::run(args),
+        Command::Slurmdbd(args) => slurmdbd_cmd::run(args),
+        Command::Authd(args) => authd_cmd::run(args),
+        Command::Cred(cmd) => cred_cmd::run(cmd),
         Command::Sim(args) => sim_cmd::run(args),
         Command::Conf(cmd) => conf_cmd::run(cmd),
     };

@@ -1,9 +1,15 @@
 //! `slinky up`: a whole cluster on this machine, in the foreground. A controller (in this
 //! process, the same code the controller pod runs) and one `slinky slurmd` process per node,
 //! all on loopback, with state, logs and the slurm.conf they share under one directory.
+//! Requests are authenticated: a cluster key is generated under the directory on first start
+//! (mode 0400), this process serves the credential signer on a Unix socket for the commands,
+//! and the controller and agents sign with the key (`AuthType=auth/slurm` in the generated
+//! slurm.conf, unless a given config says `auth/none`).
 //! Ctrl-C or SIGTERM stops everything; agents also die with this process if it is killed.
 
 use anyhow::{Context, bail};
+use slurm_core::auth::signer::SignerSocket;
+use slurm_core::auth::{AuthMode, AuthSettings, ClusterKey};
 use slurm_core::config::{self, ClusterConfig, ControllerHost};
 use slurm_core::controller::{ControllerOptions, serve};
 use std::net::{Ipv4Addr, SocketAddr};
@@ -28,6 +34,10 @@ pub struct UpArgs {
     /// Controller port (default: a free port).
     #[arg(long)]
     pub port: Option<u16>,
+    /// The accounting database the local slurmdbd owns: `sqlite:///PATH` (default: under
+    /// DIR/acct), `mysql://USER:PASS@HOST/DB`, or `none` for no accounting.
+    #[arg(long, value_name = "URL")]
+    pub accounting: Option<String>,
 }
 
 pub fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
@@ -55,6 +65,23 @@ pub fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
         bail!("the configuration defines no nodes: nothing to run jobs on");
     }
     localize(&mut cluster, &dir, port);
+    let dbd = local_accounting(&mut cluster, &dir, args.accounting.as_deref())?;
+    let signer = match AuthMode::from_config(&cluster)? {
+        AuthMode::Signed(settings) => {
+            let (key, created) = ClusterKey::load_or_generate(&settings.key)?;
+            if created {
+                eprintln!(
+                    "slinky: generated the cluster key {} (mode 0400)",
+                    settings.key.display()
+                );
+            }
+            Some((key, settings))
+        }
+        AuthMode::None => {
+            eprintln!("slinky: warning: AuthType=auth/none: requests are not authenticated");
+            None
+        }
+    };
     let conf_path = dir.join("slurm.conf");
     std::fs::write(&conf_path, config::render_slurm_conf(&cluster))
         .with_context(|| format!("writing {}", conf_path.display()))?;
@@ -67,7 +94,35 @@ pub fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(run_cluster(cluster, dir, conf_path, bin, port))
+    runtime.block_on(run_cluster(cluster, dir, conf_path, bin, port, signer, dbd))
+}
+
+/// The local slurmdbd: its database URL and address. Accounting is on unless `url` is
+/// `none`: the slurm.conf says `AccountingStorageType=accounting_storage/slurmdbd` with the
+/// dbd on loopback, on a free port.
+fn local_accounting(
+    cluster: &mut ClusterConfig,
+    dir: &Path,
+    url: Option<&str>,
+) -> anyhow::Result<Option<(String, SocketAddr)>> {
+    use slurm_core::config::AccountingStorage;
+    if url.is_some_and(|u| u.eq_ignore_ascii_case("none")) {
+        cluster.accounting.storage = AccountingStorage::None;
+        return Ok(None);
+    }
+    let url = match url {
+        Some(u) => u.to_owned(),
+        None => format!(
+            "sqlite://{}",
+            dir.join("acct").join("slurm_acct_db.sqlite").display()
+        ),
+    };
+    slurm_core::dbd::Backend::of_url(&url)?;
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port()?));
+    cluster.accounting.storage = AccountingStorage::Slurmdbd;
+    cluster.accounting.host = Some(addr.ip().to_string());
+    cluster.accounting.port = Some(addr.port());
+    Ok(Some((url, addr)))
 }
 
 async fn run_cluster(
@@ -76,7 +131,48 @@ async fn run_cluster(
     conf_path: PathBuf,
     bin: PathBuf,
     port: u16,
+    signer: Option<(ClusterKey, AuthSettings)>,
+    dbd: Option<(String, SocketAddr)>,
 ) -> anyhow::Result<ExitCode> {
+    // The accounting daemon (what `slinky slurmdbd` does), in this process.
+    let (stop_dbd, dbd_stopped) = tokio::sync::oneshot::channel::<()>();
+    let dbd = match dbd {
+        Some((url, addr)) => {
+            let store = slurm_core::dbd::Store::open(&url)
+                .await
+                .with_context(|| format!("opening {}", slurm_core::dbd::store::redact(&url)))?;
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr}"))?;
+            println!(
+                "slinky: accounting: slurmdbd on {addr}, database {}",
+                slurm_core::dbd::store::redact(&url)
+            );
+            Some(tokio::spawn(slurm_core::dbd::serve(
+                store,
+                listener,
+                async {
+                    let _ = dbd_stopped.await;
+                },
+            )))
+        }
+        None => None,
+    };
+    // The credential signer for the commands (what `slinky authd` does), in this process.
+    let (stop_signer, signer_stopped) = tokio::sync::oneshot::channel::<()>();
+    let signer = match signer {
+        Some((key, settings)) => {
+            let socket = SignerSocket::bind(&settings.socket)?;
+            Some(tokio::spawn(socket.serve(
+                std::sync::Arc::new(key),
+                settings.ttl_s,
+                async {
+                    let _ = signer_stopped.await;
+                },
+            )))
+        }
+        None => None,
+    };
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -149,6 +245,14 @@ async fn run_cluster(
     if !controller.is_finished() {
         let _ = tokio::time::timeout(Duration::from_secs(5), &mut controller).await;
     }
+    let _ = stop_signer.send(());
+    let _ = stop_dbd.send(());
+    if let Some(dbd) = dbd {
+        let _ = tokio::time::timeout(Duration::from_secs(5), dbd).await;
+    }
+    if let Some(signer) = signer {
+        let _ = tokio::time::timeout(Duration::from_secs(2), signer).await;
+    }
     outcome.map(|()| ExitCode::SUCCESS)
 }
 
@@ -197,6 +301,30 @@ fn localize(cluster: &mut ClusterConfig, dir: &Path, port: u16) {
     cluster.controller_port = port;
     cluster.state_save_location = dir.join("state").display().to_string();
     cluster.slurm_user = slurm_core::client::current_credential().user;
+    if cluster.auth_type.trim() != slurm_core::auth::AUTH_NONE {
+        cluster.auth_type = slurm_core::auth::AUTH_SLURM.to_owned();
+        cluster.auth_info = Some(local_auth(dir).render());
+    }
+}
+
+/// The key and signer socket of a local cluster: both under `dir`, unless the socket path
+/// would be too long for a Unix socket (then it goes to the temp directory, named after a
+/// hash of `dir`).
+fn local_auth(dir: &Path) -> AuthSettings {
+    let mut socket = dir.join("auth.socket");
+    if slurm_core::auth::check_socket_path(&socket).is_err() {
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for byte in dir.as_os_str().as_encoded_bytes() {
+            hash ^= u64::from(*byte);
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        socket = std::env::temp_dir().join(format!("slinky-auth-{hash:016x}.socket"));
+    }
+    AuthSettings {
+        key: dir.join("slurm.key"),
+        socket,
+        ..AuthSettings::default()
+    }
 }
 
 /// This machine split into `nodes` nodes in one partition, `debug`.

@@ -1,0 +1,585 @@
+//! The store's conformance suite: every case runs against SQLite (a fresh file) and against
+//! MySQL/MariaDB (a fresh database on the server `SLINKY_TEST_MYSQL_URL` names, dropped
+//! afterwards).
+//!
+//! Without `SLINKY_TEST_MYSQL_URL`, or with a server that does not answer, the MySQL cases
+//! fail when `CI` is set (CI installs and starts MariaDB: see `.ci/run`) and are skipped
+//! with a printed reason otherwise.
+
+use super::store::{Backend, Store};
+use crate::model::{JobRef, JobState, TimeLimit};
+use crate::proto::{AcctEvent, AcctJob, AcctJobQuery, AcctRecord, JobUsage, RecordJobsRequest};
+use sqlx::Connection;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// The variable naming the MySQL/MariaDB server the tests use.
+pub const MYSQL_URL_VAR: &str = "SLINKY_TEST_MYSQL_URL";
+
+pub struct TestDb {
+    pub store: Store,
+    pub url: String,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    Dir(#[allow(dead_code)] tempfile::TempDir),
+    Database { server: String, name: String },
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// `mysql://u:p@h:port/db?x` → (`mysql://u:p@h:port`, `?x` or "").
+fn split_db(url: &str) -> (String, String) {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let server = match base[scheme_end..].find('/') {
+        Some(i) => &base[..scheme_end + i],
+        None => base,
+    };
+    (server.to_owned(), query)
+}
+
+impl TestDb {
+    pub async fn sqlite() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("acct.db").display());
+        let store = Store::open(&url).await.unwrap();
+        Self {
+            store,
+            url,
+            cleanup: Cleanup::Dir(dir),
+        }
+    }
+
+    /// A fresh database on the test server, or `None` (skip) when there is none outside CI.
+    pub async fn mysql(test: &str) -> Option<Self> {
+        let in_ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false");
+        let unavailable = |why: String| {
+            if in_ci {
+                panic!("MySQL test {test}: {why} (CI must provide MariaDB: see .ci/run)");
+            }
+            eprintln!("skipping MySQL test {test}: {why}");
+            None
+        };
+        let Ok(url) = std::env::var(MYSQL_URL_VAR) else {
+            return unavailable(format!("{MYSQL_URL_VAR} is not set"));
+        };
+        sqlx::any::install_default_drivers();
+        let mut admin = match sqlx::AnyConnection::connect(&url).await {
+            Ok(c) => c,
+            Err(e) => {
+                return unavailable(format!(
+                    "cannot connect to {}: {e}",
+                    super::store::redact(&url)
+                ));
+            }
+        };
+        let name = format!(
+            "slinky_t{}_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed),
+            test
+        );
+        let name: String = name.chars().take(64).collect();
+        sqlx::query(&format!("CREATE DATABASE `{name}`"))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        let _ = admin.close().await;
+        let (server, query) = split_db(&url);
+        let db_url = format!("{server}/{name}{query}");
+        let store = Store::open(&db_url).await.unwrap();
+        assert_eq!(store.backend(), Backend::MySql);
+        Some(Self {
+            store,
+            url: db_url,
+            cleanup: Cleanup::Database { server: url, name },
+        })
+    }
+
+    pub async fn finish(self) {
+        self.store.close().await;
+        if let Cleanup::Database { server, name } = &self.cleanup
+            && let Ok(mut c) = sqlx::AnyConnection::connect(server).await
+        {
+            let _ = sqlx::query(&format!("DROP DATABASE `{name}`"))
+                .execute(&mut c)
+                .await;
+            let _ = c.close().await;
+        }
+    }
+}
+
+// ----- fixtures -----
+
+pub fn job(id: u32, state: JobState) -> AcctJob {
+    AcctJob {
+        job_id: id,
+        array_job_id: None,
+        array_task_id: None,
+        array_pending: None,
+        name: format!("job{id}"),
+        user: "alice".into(),
+        uid: 1001,
+        gid: 100,
+        account: "physics".into(),
+        partition: "debug".into(),
+        qos: "normal".into(),
+        state,
+        reason: "None".into(),
+        cancelled_by: None,
+        exit_code: 0,
+        exit_signal: 0,
+        submit: 1_000,
+        eligible: Some(1_000),
+        start: None,
+        end: None,
+        time_limit: TimeLimit::minutes(30),
+        nodelist: String::new(),
+        batch_host: String::new(),
+        alloc_nodes: 0,
+        alloc_cpus: 0,
+        batch_cpus: 0,
+        batch_tres: String::new(),
+        req_cpus: 2,
+        req_nodes: 1,
+        alloc_tres: String::new(),
+        req_tres: "billing=2,cpu=2,node=1".into(),
+        work_dir: "/home/alice".into(),
+        priority: 4294,
+        restarts: 0,
+    }
+}
+
+pub fn started(mut j: AcctJob, at: i64) -> AcctJob {
+    j.state = JobState::Running;
+    j.start = Some(at);
+    j.nodelist = "node1".into();
+    j.batch_host = "node1".into();
+    j.alloc_nodes = 1;
+    j.alloc_cpus = 2;
+    j.batch_cpus = 2;
+    j.batch_tres = "cpu=2,node=1".into();
+    j.alloc_tres = "billing=2,cpu=2,node=1".into();
+    j
+}
+
+pub fn ended(mut j: AcctJob, state: JobState, at: i64, code: i32) -> AcctJob {
+    j.state = state;
+    j.end = Some(at);
+    j.exit_code = code;
+    j
+}
+
+fn batch(cluster: &str, epoch: u64, first_seq: u64, events: Vec<AcctEvent>) -> RecordJobsRequest {
+    RecordJobsRequest {
+        cluster: cluster.into(),
+        epoch,
+        records: events
+            .into_iter()
+            .enumerate()
+            .map(|(n, event)| AcctRecord {
+                seq: first_seq + n as u64,
+                event,
+            })
+            .collect(),
+    }
+}
+
+fn ev(j: AcctJob) -> AcctEvent {
+    AcctEvent::Job(Box::new(j))
+}
+
+fn all() -> AcctJobQuery {
+    AcctJobQuery::default()
+}
+
+async fn ids(store: &Store, q: &AcctJobQuery) -> Vec<u32> {
+    store
+        .query_jobs(q)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.job.job_id)
+        .collect()
+}
+
+// ----- the cases -----
+
+mod cases {
+    use super::*;
+
+    pub async fn schema_is_versioned_and_reopens(db: &TestDb) {
+        assert_eq!(db.store.schema_version().await.unwrap(), 1);
+        // Opening again applies nothing and checks the recorded checksums.
+        let again = Store::open(&db.url).await.unwrap();
+        assert_eq!(again.schema_version().await.unwrap(), 1);
+        again.close().await;
+    }
+
+    pub async fn a_job_round_trips(db: &TestDb) {
+        let mut j = job(1, JobState::Pending);
+        j.name = "ünïcode name".into();
+        j.time_limit = TimeLimit::Infinite;
+        j.array_job_id = Some(1);
+        j.array_pending = Some("0-9%2".into());
+        j.cancelled_by = Some(0);
+        let acked = db
+            .store
+            .record_jobs(&batch("c1", 7, 1, vec![ev(j.clone())]), 5)
+            .await
+            .unwrap();
+        assert_eq!(acked, 1);
+        let got = db.store.query_jobs(&all()).await.unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].cluster, "c1");
+        assert_eq!(got[0].job, j);
+        assert!(got[0].steps.is_empty());
+        assert_eq!(db.store.feed_position("c1", 7).await.unwrap(), 1);
+        assert_eq!(db.store.feed_position("c1", 8).await.unwrap(), 0);
+    }
+
+    pub async fn a_lifecycle_keeps_one_row_and_a_batch_step(db: &TestDb) {
+        let pending = job(5, JobState::Pending);
+        let running = started(pending.clone(), 1_010);
+        let done = ended(running.clone(), JobState::Failed, 1_070, 3);
+        let usage = JobUsage {
+            elapsed_s: 60,
+            cpu_time_ms: 1_234,
+            max_rss_kb: 1_072,
+        };
+        db.store
+            .record_jobs(&batch("c", 1, 1, vec![ev(pending), ev(running)]), 0)
+            .await
+            .unwrap();
+        let got = db.store.query_jobs(&all()).await.unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].job.state, JobState::Running);
+        assert_eq!(got[0].steps.len(), 1);
+        let step = &got[0].steps[0];
+        assert_eq!(
+            (step.step.as_str(), step.state),
+            ("batch", JobState::Running)
+        );
+        assert_eq!(
+            (step.start, step.end, step.usage),
+            (Some(1_010), None, None)
+        );
+        db.store
+            .record_jobs(
+                &batch(
+                    "c",
+                    1,
+                    3,
+                    vec![ev(done.clone()), AcctEvent::Usage { job_id: 5, usage }],
+                ),
+                0,
+            )
+            .await
+            .unwrap();
+        let got = db.store.query_jobs(&all()).await.unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].job, done);
+        let step = &got[0].steps[0];
+        assert_eq!(step.state, JobState::Failed);
+        assert_eq!((step.exit_code, step.exit_signal), (3, 0));
+        assert_eq!((step.start, step.end), (Some(1_010), Some(1_070)));
+        assert_eq!(step.nodelist, "node1");
+        assert_eq!(
+            (step.alloc_cpus, step.alloc_tres.as_str()),
+            (2, "cpu=2,node=1")
+        );
+        assert_eq!(step.usage, Some(usage));
+    }
+
+    pub async fn replays_are_skipped_and_order_is_kept(db: &TestDb) {
+        let p = job(9, JobState::Pending);
+        let r = started(p.clone(), 1_100);
+        let c = ended(r.clone(), JobState::Completed, 1_200, 0);
+        let first = batch("c", 3, 1, vec![ev(p.clone()), ev(r.clone()), ev(c.clone())]);
+        assert_eq!(db.store.record_jobs(&first, 0).await.unwrap(), 3);
+        // The same batch again (its acknowledgement was lost): nothing changes.
+        assert_eq!(db.store.record_jobs(&first, 0).await.unwrap(), 3);
+        // An overlapping batch: 2 and 3 are skipped (so the job does not go back to
+        // RUNNING), 4 is new.
+        let overlap = batch(
+            "c",
+            3,
+            2,
+            vec![ev(r.clone()), ev(c.clone()), ev(job(10, JobState::Pending))],
+        );
+        assert_eq!(db.store.record_jobs(&overlap, 0).await.unwrap(), 4);
+        let got = db.store.query_jobs(&all()).await.unwrap();
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].job.state, JobState::Completed);
+        assert_eq!(got[0].steps.len(), 1);
+        assert_eq!(got[1].job.job_id, 10);
+        // A stale record of the same spool never overwrites a newer one.
+        let stale = RecordJobsRequest {
+            cluster: "c".into(),
+            epoch: 3,
+            records: vec![AcctRecord {
+                seq: 2,
+                event: ev(r),
+            }],
+        };
+        assert_eq!(db.store.record_jobs(&stale, 0).await.unwrap(), 4);
+        assert_eq!(
+            db.store.query_jobs(&all()).await.unwrap()[0].job.state,
+            JobState::Completed
+        );
+        // A new spool (a new state directory) starts its numbers again.
+        let mut renamed = c;
+        renamed.name = "renamed".into();
+        let fresh = batch("c", 4, 1, vec![ev(renamed)]);
+        assert_eq!(db.store.record_jobs(&fresh, 0).await.unwrap(), 1);
+        let got = db.store.query_jobs(&all()).await.unwrap();
+        assert_eq!(got[0].job.name, "renamed");
+        assert_eq!(got.len(), 2);
+    }
+
+    pub async fn requeue_drops_the_old_step(db: &TestDb) {
+        let p = job(3, JobState::Pending);
+        let r = started(p.clone(), 1_010);
+        let mut again = p.clone();
+        again.restarts = 1;
+        db.store
+            .record_jobs(&batch("c", 1, 1, vec![ev(p), ev(r), ev(again)]), 0)
+            .await
+            .unwrap();
+        let got = db.store.query_jobs(&all()).await.unwrap();
+        assert_eq!(got[0].job.restarts, 1);
+        assert!(got[0].steps.is_empty());
+    }
+
+    pub async fn usage_of_an_unknown_job_is_ignored(db: &TestDb) {
+        let req = batch(
+            "c",
+            1,
+            1,
+            vec![AcctEvent::Usage {
+                job_id: 77,
+                usage: JobUsage::default(),
+            }],
+        );
+        assert_eq!(db.store.record_jobs(&req, 0).await.unwrap(), 1);
+        assert!(db.store.query_jobs(&all()).await.unwrap().is_empty());
+    }
+
+    pub async fn clusters_are_kept_apart(db: &TestDb) {
+        db.store
+            .record_jobs(&batch("a", 1, 1, vec![ev(job(1, JobState::Pending))]), 0)
+            .await
+            .unwrap();
+        db.store
+            .record_jobs(&batch("b", 1, 1, vec![ev(job(1, JobState::Pending))]), 0)
+            .await
+            .unwrap();
+        assert_eq!(ids(&db.store, &all()).await, [1, 1]);
+        let q = AcctJobQuery {
+            clusters: vec!["b".into()],
+            ..all()
+        };
+        let got = db.store.query_jobs(&q).await.unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].cluster, "b");
+    }
+
+    pub async fn filters_select_like_sacct(db: &TestDb) {
+        // 1: alice/physics completed 1000-1100; 2: bob/chem running since 2000;
+        // 3: alice pending since 3000; 4: bob cancelled at 1500 while pending;
+        // 5,6: tasks 0 and 1 of array 5; 7: array 5's pending record (tasks 2-4), listed
+        // before the array's tasks.
+        let mut bob = job(2, JobState::Pending);
+        bob.user = "bob".into();
+        bob.uid = 1002;
+        bob.account = "Chem".into();
+        bob.submit = 1_900;
+        let one = ended(
+            started(job(1, JobState::Pending), 1_000),
+            JobState::Completed,
+            1_100,
+            0,
+        );
+        let two = started(bob.clone(), 2_000);
+        let mut three = job(3, JobState::Pending);
+        three.submit = 3_000;
+        let mut four = bob.clone();
+        four.job_id = 4;
+        four.submit = 1_200;
+        four.state = JobState::Cancelled;
+        four.end = Some(1_500);
+        four.cancelled_by = Some(1002);
+        let task = |id: u32, t: u32| {
+            let mut j = job(id, JobState::Pending);
+            j.array_job_id = Some(5);
+            j.array_task_id = Some(t);
+            j
+        };
+        let mut rest = job(7, JobState::Pending);
+        rest.array_job_id = Some(5);
+        rest.array_pending = Some("2-4".into());
+        let events = vec![
+            ev(one),
+            ev(two),
+            ev(three),
+            ev(four),
+            ev(task(5, 0)),
+            ev(task(6, 1)),
+            ev(rest),
+        ];
+        db.store
+            .record_jobs(&batch("c", 1, 1, events), 0)
+            .await
+            .unwrap();
+        let s = &db.store;
+        assert_eq!(ids(s, &all()).await, [1, 2, 3, 4, 7, 5, 6]);
+        let users = AcctJobQuery {
+            uids: Some(vec![1002]),
+            ..all()
+        };
+        assert_eq!(ids(s, &users).await, [2, 4]);
+        let accounts = AcctJobQuery {
+            accounts: Some(vec!["chem".into()]),
+            ..all()
+        };
+        assert_eq!(ids(s, &accounts).await, [2, 4]);
+        let none = AcctJobQuery {
+            uids: Some(vec![]),
+            ..all()
+        };
+        assert_eq!(ids(s, &none).await, Vec::<u32>::new());
+        let jobs = |refs: &[(u32, Option<u32>)]| AcctJobQuery {
+            jobs: refs
+                .iter()
+                .map(|&(job_id, array_task)| JobRef { job_id, array_task })
+                .collect(),
+            ..all()
+        };
+        assert_eq!(ids(s, &jobs(&[(2, None), (3, None)])).await, [2, 3]);
+        assert_eq!(ids(s, &jobs(&[(5, None)])).await, [7, 5, 6]);
+        assert_eq!(ids(s, &jobs(&[(5, Some(1))])).await, [6]);
+        assert_eq!(ids(s, &jobs(&[(5, Some(3))])).await, [7]);
+        assert_eq!(ids(s, &jobs(&[(5, Some(9))])).await, Vec::<u32>::new());
+        // Time windows: present at some moment of [start, end].
+        let window = |start: i64, end: i64| AcctJobQuery {
+            start: Some(start),
+            end: Some(end),
+            ..all()
+        };
+        assert_eq!(ids(s, &window(1_150, 1_950)).await, [2, 4, 7, 5, 6]);
+        assert_eq!(ids(s, &window(0, 1_000)).await, [1, 7, 5, 6]);
+        // States: in that state during the window.
+        let states = |list: &[JobState], start: i64, end: i64| AcctJobQuery {
+            states: Some(list.to_vec()),
+            start: Some(start),
+            end: Some(end),
+            ..all()
+        };
+        assert_eq!(ids(s, &states(&[JobState::Completed], 0, 5_000)).await, [1]);
+        assert_eq!(
+            ids(s, &states(&[JobState::Completed], 1_101, 5_000)).await,
+            Vec::<u32>::new()
+        );
+        assert_eq!(
+            ids(s, &states(&[JobState::Running], 2_500, 2_600)).await,
+            [2]
+        );
+        assert_eq!(
+            ids(s, &states(&[JobState::Running], 1_050, 1_060)).await,
+            [1]
+        );
+        assert_eq!(
+            ids(s, &states(&[JobState::Cancelled], 1_400, 1_600)).await,
+            [4]
+        );
+        assert_eq!(
+            ids(s, &states(&[JobState::Pending], 3_500, 3_600)).await,
+            [3, 7, 5, 6]
+        );
+        // Without a window, states are the current ones.
+        let current = AcctJobQuery {
+            states: Some(vec![JobState::Running, JobState::Cancelled]),
+            ..all()
+        };
+        assert_eq!(ids(s, &current).await, [2, 4]);
+    }
+
+    pub async fn a_large_batch_is_one_transaction(db: &TestDb) {
+        let events: Vec<AcctEvent> = (1..=1_000)
+            .map(|id| ev(job(id, JobState::Pending)))
+            .collect();
+        let started_at = std::time::Instant::now();
+        assert_eq!(
+            db.store
+                .record_jobs(&batch("c", 1, 1, events), 0)
+                .await
+                .unwrap(),
+            1_000
+        );
+        eprintln!(
+            "{:?}: 1000 records in {:?}",
+            db.store.backend(),
+            started_at.elapsed()
+        );
+        assert_eq!(ids(&db.store, &all()).await.len(), 1_000);
+    }
+}
+
+/// Runs each case on both backends.
+macro_rules! conformance {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let db = super::TestDb::sqlite().await;
+                    super::cases::$case(&db).await;
+                    db.finish().await;
+                }
+            )*
+        }
+        mod mysql {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let Some(db) = super::TestDb::mysql(stringify!($case)).await else {
+                        return;
+                    };
+                    super::cases::$case(&db).await;
+                    db.finish().await;
+                }
+            )*
+        }
+    };
+}
+
+conformance!(
+    schema_is_versioned_and_reopens,
+    a_job_round_trips,
+    a_lifecycle_keeps_one_row_and_a_batch_step,
+    replays_are_skipped_and_order_is_kept,
+    requeue_drops_the_old_step,
+    usage_of_an_unknown_job_is_ignored,
+    clusters_are_kept_apart,
+    filters_select_like_sacct,
+    a_large_batch_is_one_transaction,
+);
+
+#[test]
+fn server_urls() {
+    assert_eq!(
+        split_db("mysql://u:p@h:3306/db?ssl-mode=disabled"),
+        (
+            "mysql://u:p@h:3306".to_owned(),
+            "?ssl-mode=disabled".to_owned()
+        )
+    );
+    assert_eq!(
+        split_db("mysql://u:p@h"),
+        ("mysql://u:p@h".to_owned(), String::new())
+    );
+}
