@@ -11,8 +11,9 @@
 #[path = "../../tests/support/mod.rs"]
 mod support;
 
+use slurm_core::commands::rpc::Session;
 use slurm_core::model::JobSpec;
-use slurm_core::proto::{Authed, BatchScript, SubmitRequest};
+use slurm_core::proto::{BatchScript, SubmitRequest};
 use std::time::{Duration, Instant};
 use support::{LocalCluster, node};
 
@@ -129,15 +130,13 @@ fn main() {
     }
 }
 
-/// Submits `n` trivial jobs over one gRPC connection (held ones when `hold`); returns the
-/// last id.
+/// Submits `n` trivial jobs over one gRPC connection, each with its own signed credential
+/// from the signer, as commands get them (held ones when `hold`); returns the last id.
 async fn submit_many(c: &LocalCluster, n: u32, hold: bool) -> u32 {
     let cluster = slurm_core::config::load_slurm_conf(&c.conf)
         .unwrap()
         .cluster;
-    let mut client = slurm_core::client::connect_commands(&cluster)
-        .await
-        .unwrap();
+    let mut session = Session::connect_to(cluster).await.unwrap();
     let cred = slurm_core::client::current_credential();
     let mut last = 0;
     for _ in 0..n {
@@ -151,20 +150,17 @@ async fn submit_many(c: &LocalCluster, n: u32, hold: bool) -> u32 {
             stdout: Some("/dev/null".into()),
             ..JobSpec::default()
         };
-        let reply = client
-            .submit(Authed::new(
-                cred.clone(),
-                SubmitRequest {
-                    spec,
-                    batch: BatchScript {
-                        script: "#!/bin/sh\ntrue\n".into(),
-                        ..BatchScript::default()
-                    },
+        let reply = session
+            .submit(SubmitRequest {
+                spec,
+                batch: BatchScript {
+                    script: "#!/bin/sh\ntrue\n".into(),
+                    ..BatchScript::default()
                 },
-            ))
+            })
             .await
             .unwrap();
-        last = reply.into_inner().job_id;
+        last = reply.job_id;
     }
     last
 }
