@@ -15,3 +15,4 @@ pub mod model;
 pub mod parse;
 pub mod proto;
 pub mod sim;
+pub mod tls;

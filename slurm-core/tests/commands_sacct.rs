@@ -1,32 +1,15 @@
-//! sacct against Slurm's own output (the samples in `shared/golden`, embedded below): the
-//! same jobs, rendered from the records the dbd returns, byte for byte.
+//! sacct against Slurm's own output (the samples in `shared/golden`, embedded in
+//! `common::golden`): the same jobs, rendered from the records the dbd returns, byte for byte.
 
-use slurm_core::commands::Step;
-use slurm_core::commands::lookup::UserDb;
+mod common;
+
+use common::Users;
+use common::golden::sample;
 use slurm_core::commands::sacct::{self, Context, SacctArgs, Style};
 use slurm_core::model::{JobRef, JobState, TimeLimit};
 use slurm_core::proto::{AcctJob, AcctJobList, AcctJobRecord, AcctStep, JobUsage};
 
 const NOW: i64 = 1_795_000_000;
-
-struct Users(u32);
-
-impl UserDb for Users {
-    fn uid_of(&self, name: &str) -> Option<u32> {
-        match name {
-            "root" => Some(0),
-            "alice" => Some(1001),
-            "bob" => Some(1002),
-            n => n.parse().ok(),
-        }
-    }
-    fn current_uid(&self) -> u32 {
-        self.0
-    }
-    fn group_name(&self, _: u32) -> Option<String> {
-        None
-    }
-}
 
 fn job(id: u32, name: &str, account: &str, cpus: u32, state: JobState) -> AcctJob {
     let (user, uid) = match id {
@@ -158,16 +141,14 @@ fn list() -> AcctJobList {
     AcctJobList { now: NOW, jobs }
 }
 
+const CTX: Context = Context {
+    now: NOW,
+    tz_offset_secs: 0,
+};
+
 fn args(argv: &[&str], uid: u32) -> SacctArgs {
-    let argv: Vec<String> = argv.iter().map(|s| (*s).to_owned()).collect();
-    let ctx = Context {
-        now: NOW,
-        tz_offset_secs: 0,
-    };
-    match sacct::parse_args(&argv, ctx, &Users(uid), "bench") {
-        Step::Run(a) => a,
-        Step::Exit(out) => panic!("sacct {argv:?} refused: {out:?}"),
-    }
+    let step = sacct::parse_args(&common::args(argv), CTX, &Users(uid), "bench");
+    common::accepted("sacct", argv, step)
 }
 
 /// What the dbd would return for a query (the parts these samples exercise).
@@ -184,19 +165,10 @@ fn select(list: &AcctJobList, a: &SacctArgs) -> AcctJobList {
     }
 }
 
-fn golden(name: &str) -> &'static str {
-    let text = GOLDEN
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, t)| *t)
-        .unwrap_or_else(|| panic!("no golden {name}"));
-    text.splitn(3, '\n').nth(2).unwrap_or("")
-}
-
 fn check(argv: &[&str], uid: u32, name: &str) {
     let a = args(argv, uid);
     let out = sacct::render(&select(&list(), &a), &a, 0);
-    assert_eq!(out.stdout, golden(name), "{name}");
+    assert_eq!(out.stdout, sample(name).0, "{name}");
     assert_eq!((out.stderr.as_str(), out.code), ("", 0), "{name}");
 }
 
@@ -341,16 +313,9 @@ fn formats_states_and_cuts() {
 
 #[test]
 fn bad_fields_and_options() {
-    let ctx = Context {
-        now: NOW,
-        tz_offset_secs: 0,
-    };
     let run = |argv: &[&str]| {
-        let argv: Vec<String> = argv.iter().map(|s| (*s).to_owned()).collect();
-        match sacct::parse_args(&argv, ctx, &Users(0), "bench") {
-            Step::Exit(out) => out,
-            Step::Run(_) => panic!("accepted {argv:?}"),
-        }
+        let step = sacct::parse_args(&common::args(argv), CTX, &Users(0), "bench");
+        common::refused("sacct", argv, step)
     };
     let out = run(&["-o", "JobID,Bogus"]);
     assert_eq!(
@@ -395,116 +360,3 @@ fn sizes_and_times() {
         NOW - (NOW + 3600) % 86_400
     );
 }
-
-#[test]
-fn embedded_copies_match_the_shared_goldens() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/golden");
-    if !dir.is_dir() {
-        return;
-    }
-    for (name, text) in GOLDEN {
-        let path = dir.join(format!("{name}.txt"));
-        let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
-        assert_eq!(
-            &on_disk,
-            text,
-            "{} differs from the embedded copy",
-            path.display()
-        );
-    }
-}
-
-/// Copies of the golden samples (name, full file contents).
-const GOLDEN: &[(&str, &str)] = &[
-    (
-        "sacct",
-        r#"# $ sacct
-# exit=0
-JobID           JobName  Partition    Account  AllocCPUS      State ExitCode 
------------- ---------- ---------- ---------- ---------- ---------- -------- 
-1                  wrap      debug       root          1    RUNNING      0:0 
-1.batch           batch                  root          1    RUNNING      0:0 
-2                  wrap      debug       root          1    RUNNING      0:0 
-2.batch           batch                  root          1    RUNNING      0:0 
-3                 myjob      debug       root          2    RUNNING      0:0 
-3.batch           batch                  root          2    RUNNING      0:0 
-4                  wrap      debug    physics          1    RUNNING      0:0 
-4.batch           batch               physics          1    RUNNING      0:0 
-5                  wrap      debug    physics          1    PENDING      0:0 
-6                  wrap      debug    physics          1    RUNNING      0:0 
-6.batch           batch               physics          1    RUNNING      0:0 
-7                  wrap      debug    physics          1    PENDING      0:0 
-8                bigjob      debug       root         64    PENDING      0:0 
-9               bigjob2      debug       root         64    PENDING      0:0 
-10                 held      debug       root          1    PENDING      0:0 
-13             downpart      maint       root          1    PENDING      0:0 
-14                   ok      debug       root          1  COMPLETED      0:0 
-14.batch          batch                  root          1  COMPLETED      0:0 
-15                fails      debug       root          1     FAILED      3:0 
-15.batch          batch                  root          1     FAILED      3:0 
-17             hostname      debug       root          1  COMPLETED      0:0 
-17.0           hostname                  root          1  COMPLETED      0:0 
-"#,
-    ),
-    (
-        "sacct_all",
-        r#"# $ sacct -a -X
-# exit=0
-JobID           JobName  Partition    Account  AllocCPUS      State ExitCode 
------------- ---------- ---------- ---------- ---------- ---------- -------- 
-1                  wrap      debug       root          1    RUNNING      0:0 
-2                  wrap      debug       root          1    RUNNING      0:0 
-3                 myjob      debug       root          2    RUNNING      0:0 
-4                  wrap      debug    physics          1    RUNNING      0:0 
-5                  wrap      debug    physics          1    PENDING      0:0 
-6                  wrap      debug    physics          1    RUNNING      0:0 
-7                  wrap      debug    physics          1    PENDING      0:0 
-8                bigjob      debug       root         64    PENDING      0:0 
-9               bigjob2      debug       root         64    PENDING      0:0 
-10                 held      debug       root          1    PENDING      0:0 
-13             downpart      maint       root          1    PENDING      0:0 
-14                   ok      debug       root          1  COMPLETED      0:0 
-15                fails      debug       root          1     FAILED      3:0 
-17             hostname      debug       root          1  COMPLETED      0:0 
-"#,
-    ),
-    (
-        "sacct_alice",
-        r#"# $ runuser -u alice -- sacct -X -o JobID,JobName,User,Account,State,Reason%20
-# exit=0
-JobID           JobName      User    Account      State               Reason 
------------- ---------- --------- ---------- ---------- -------------------- 
-4                  wrap     alice    physics    RUNNING                 None 
-5                  wrap     alice    physics    PENDING                 None 
-"#,
-    ),
-    (
-        "sacct_parsable2",
-        r#"# $ sacct --parsable2 -o JobID,JobName,Partition,Account,AllocCPUS,State,ExitCode,Elapsed,MaxRSS
-# exit=0
-JobID|JobName|Partition|Account|AllocCPUS|State|ExitCode|Elapsed|MaxRSS
-1|wrap|debug|root|1|RUNNING|0:0|00:00:35|
-1.batch|batch||root|1|RUNNING|0:0|00:00:35|
-2|wrap|debug|root|1|RUNNING|0:0|00:00:35|
-2.batch|batch||root|1|RUNNING|0:0|00:00:35|
-3|myjob|debug|root|2|RUNNING|0:0|00:00:35|
-3.batch|batch||root|2|RUNNING|0:0|00:00:35|
-4|wrap|debug|physics|1|RUNNING|0:0|00:00:09|
-4.batch|batch||physics|1|RUNNING|0:0|00:00:09|
-5|wrap|debug|physics|1|PENDING|0:0|00:00:00|
-6|wrap|debug|physics|1|RUNNING|0:0|00:00:09|
-6.batch|batch||physics|1|RUNNING|0:0|00:00:09|
-7|wrap|debug|physics|1|PENDING|0:0|00:00:00|
-8|bigjob|debug|root|64|PENDING|0:0|00:00:00|
-9|bigjob2|debug|root|64|PENDING|0:0|00:00:00|
-10|held|debug|root|1|PENDING|0:0|00:00:00|
-13|downpart|maint|root|1|PENDING|0:0|00:00:00|
-14|ok|debug|root|1|COMPLETED|0:0|00:00:00|
-14.batch|batch||root|1|COMPLETED|0:0|00:00:00|1072K
-15|fails|debug|root|1|FAILED|3:0|00:00:00|
-15.batch|batch||root|1|FAILED|3:0|00:00:00|1072K
-17|hostname|debug|root|1|COMPLETED|0:0|00:00:00|
-17.0|hostname||root|1|COMPLETED|0:0|00:00:00|808K
-"#,
-    ),
-];

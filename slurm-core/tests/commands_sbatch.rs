@@ -1,20 +1,19 @@
 //! `sbatch` without a controller: from argv, script and environment to the request, and
 //! from the controller's answer to what sbatch prints.
 
+mod common;
+
+use common::args;
 use slurm_core::commands::Output;
 use slurm_core::commands::rpc::RpcError;
 use slurm_core::commands::sbatch::{
     self, Invocation, Plan, Submission, WaitState, accepted_text, exported_environment,
     submit_failure, submitted_text, wait_state,
 };
-use slurm_core::model::{ExitStatus, Job, JobSpec, JobState, PendingReason, TimeLimit};
+use slurm_core::model::{ExitStatus, Job, JobSpec, JobState, TimeLimit};
 use slurm_core::parse::sbatch::{SubmitContext, wrap_script};
 use slurm_core::proto::{Credential, JobList, SubmitReply};
 use std::collections::BTreeMap;
-
-fn args(s: &[&str]) -> Vec<String> {
-    s.iter().map(|s| (*s).to_owned()).collect()
-}
 
 fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     pairs
@@ -341,26 +340,8 @@ fn submission_failures() {
 
 fn job(id: u32, state: JobState, exit: Option<ExitStatus>) -> Job {
     Job {
-        id,
-        array_job_id: None,
-        array_task_id: None,
-        spec: JobSpec::default(),
-        state,
-        reason: PendingReason::None,
-        priority: 1,
-        partition: "debug".into(),
-        time_limit: TimeLimit::Infinite,
-        submit_time: 0,
-        eligible_time: None,
-        start_time: None,
-        end_time: None,
-        planned_start: None,
-        allocation: Vec::new(),
         exit,
-        restarts: 0,
-        cancelled_by: None,
-        hold: None,
-        array_pending: None,
+        ..common::job(id, state, JobSpec::default())
     }
 }
 
@@ -383,12 +364,10 @@ fn waiting_for_a_job() {
     );
     assert_eq!(wait_state(&list(vec![killed]), 5), WaitState::Ended(137));
     // Array tasks: every task must end; the highest status wins.
-    let mut t1 = job(6, JobState::Completed, Some(ExitStatus::SUCCESS));
-    t1.array_job_id = Some(5);
-    t1.array_task_id = Some(1);
-    let mut t2 = job(7, JobState::Failed, Some(ExitStatus { code: 2, signal: 0 }));
-    t2.array_job_id = Some(5);
-    t2.array_task_id = Some(2);
+    let t1 = job(6, JobState::Completed, Some(ExitStatus::SUCCESS));
+    let t1 = common::array_task(t1, 5, 1);
+    let t2 = job(7, JobState::Failed, Some(ExitStatus { code: 2, signal: 0 }));
+    let mut t2 = common::array_task(t2, 5, 2);
     assert_eq!(
         wait_state(&list(vec![t1.clone(), t2.clone()]), 5),
         WaitState::Ended(2)

@@ -1,120 +1,42 @@
 //! `scancel` without a controller: options, resolving filters over a job list, and how the
 //! controller's answers are reported.
 
-use slurm_core::commands::lookup::{UserDb, numeric_id};
+mod common;
+
+use common::{Users, outcomes, r};
 use slurm_core::commands::rpc::RpcError;
 use slurm_core::commands::scancel::{self, CancelFilter, ScancelArgs};
 use slurm_core::commands::{Output, Step};
-use slurm_core::model::{
-    ArraySpec, Job, JobRef, JobSpec, JobState, NodeAllocation, PendingReason, TimeLimit,
-};
-use slurm_core::proto::{JobList, TargetOutcome, TargetOutcomes};
-use std::collections::BTreeMap;
+use slurm_core::model::{Job, JobState};
+use slurm_core::proto::JobList;
 
-struct Users;
-
-impl UserDb for Users {
-    fn uid_of(&self, name: &str) -> Option<u32> {
-        numeric_id(name).or(match name {
-            "alice" => Some(1001),
-            "bob" => Some(1002),
-            _ => None,
-        })
-    }
-    fn current_uid(&self) -> u32 {
-        1001
-    }
-    fn group_name(&self, _: u32) -> Option<String> {
-        None
-    }
-}
-
-fn args(s: &[&str]) -> Vec<String> {
-    s.iter().map(|s| (*s).to_owned()).collect()
-}
+/// The caller is alice.
+const USERS: Users = Users(1001);
 
 fn parse_env(argv: &[&str], env: &[(&str, &str)]) -> Step<ScancelArgs> {
-    let env: BTreeMap<String, String> = env
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    scancel::parse_args(&args(argv), &env, &Users)
+    scancel::parse_args(&common::args(argv), &common::env_map(env), &USERS)
 }
 
 fn parse(argv: &[&str]) -> ScancelArgs {
-    match parse_env(argv, &[]) {
-        Step::Run(a) => a,
-        Step::Exit(out) => panic!("scancel {argv:?} refused: {out:?}"),
-    }
+    common::accepted("scancel", argv, parse_env(argv, &[]))
 }
 
 fn refused(argv: &[&str]) -> Output {
-    match parse_env(argv, &[]) {
-        Step::Exit(out) => out,
-        Step::Run(a) => panic!("scancel {argv:?} accepted: {a:?}"),
-    }
-}
-
-fn r(job_id: u32, task: Option<u32>) -> JobRef {
-    JobRef {
-        job_id,
-        array_task: task,
-    }
+    common::refused("scancel", argv, parse_env(argv, &[]))
 }
 
 fn job(id: u32, user: &str, state: JobState) -> Job {
-    Job {
-        id,
-        array_job_id: None,
-        array_task_id: None,
-        spec: JobSpec {
-            name: "work".into(),
-            user: user.into(),
-            uid: Users.uid_of(user).unwrap_or(0),
-            account: "physics".into(),
-            qos: "normal".into(),
-            ..JobSpec::default()
-        },
-        state,
-        reason: PendingReason::None,
-        priority: 1,
-        partition: "debug".into(),
-        time_limit: TimeLimit::Infinite,
-        submit_time: 0,
-        eligible_time: None,
-        start_time: None,
-        end_time: None,
-        planned_start: None,
-        allocation: Vec::new(),
-        exit: None,
-        restarts: 0,
-        cancelled_by: None,
-        hold: None,
-        array_pending: None,
-    }
+    common::job(id, state, common::spec("work", user))
 }
 
 /// 1: alice running on n1; 2: alice done; 3: bob pending in gpu; array 20 (alice): task 1
 /// running as job 21, tasks 2-3 pending in the record.
 fn list() -> JobList {
-    let mut running = job(1, "alice", JobState::Running);
-    running.allocation = vec![NodeAllocation {
-        node: "n1".into(),
-        cpus: 1,
-        mem_mb: 1,
-        gres: Vec::new(),
-    }];
+    let running = common::allocated(job(1, "alice", JobState::Running), "n1", 1, 1);
     let mut gpu = job(3, "bob", JobState::Pending);
     gpu.partition = "gpu".into();
-    let mut record = job(20, "alice", JobState::Pending);
-    record.array_job_id = Some(20);
-    record.array_pending = Some(ArraySpec {
-        indices: vec![2, 3],
-        max_running: None,
-    });
-    let mut task = job(21, "alice", JobState::Running);
-    task.array_job_id = Some(20);
-    task.array_task_id = Some(1);
+    let record = common::array_record(job(20, "alice", JobState::Pending), &[2, 3]);
+    let task = common::array_task(job(21, "alice", JobState::Running), 20, 1);
     JobList {
         now: 0,
         jobs: vec![
@@ -256,18 +178,6 @@ fn ids_with_filters_must_name_active_jobs() {
     assert_eq!(out.code, 1);
     let (_, quiet) = scancel::filtered_targets(&parse(&["-Q", "-u", "alice", "2"]), &list());
     assert_eq!((quiet.stderr.as_str(), quiet.code), ("", 1));
-}
-
-fn outcomes(list: &[(JobRef, Option<&str>)]) -> Result<TargetOutcomes, RpcError> {
-    Ok(TargetOutcomes {
-        outcomes: list
-            .iter()
-            .map(|(t, e)| TargetOutcome {
-                target: *t,
-                error: e.map(str::to_owned),
-            })
-            .collect(),
-    })
 }
 
 #[test]

@@ -1,29 +1,21 @@
 //! `scontrol` without a controller: command words, update specifications, and what is
 //! printed for the controller's answers.
 
+mod common;
+
+use common::{outcomes, r};
+use slurm_core::commands::Output;
 use slurm_core::commands::rpc::RpcError;
 use slurm_core::commands::scontrol::{self, Command, ScontrolArgs};
-use slurm_core::commands::{Output, Step};
-use slurm_core::engine::NodeView;
 use slurm_core::format::FormatEnv;
-use slurm_core::model::{
-    ArraySpec, Job, JobRef, JobSpec, JobState, NodeBaseState, NodeConfig, NodeState,
-    PartitionConfig, PendingReason, TimeLimit,
-};
+use slurm_core::model::{Job, JobSpec, JobState, NodeBaseState, PartitionConfig, TimeLimit};
 use slurm_core::proto::{
     ClusterInfo, ConfigReply, JobAction, JobControlRequest, JobList, JobUpdate, NodeAction,
-    NodeOutcome, NodeOutcomes, NodeUpdateRequest, TargetOutcome, TargetOutcomes,
+    NodeOutcome, NodeOutcomes, NodeUpdateRequest,
 };
 
-fn args(s: &[&str]) -> Vec<String> {
-    s.iter().map(|s| (*s).to_owned()).collect()
-}
-
 fn parse(argv: &[&str]) -> ScontrolArgs {
-    match scontrol::parse_args(&args(argv)) {
-        Step::Run(a) => a,
-        Step::Exit(out) => panic!("scontrol {argv:?} refused: {out:?}"),
-    }
+    common::accepted("scontrol", argv, scontrol::parse_args(&common::args(argv)))
 }
 
 fn command(argv: &[&str]) -> Command {
@@ -31,17 +23,7 @@ fn command(argv: &[&str]) -> Command {
 }
 
 fn refused(argv: &[&str]) -> Output {
-    match scontrol::parse_args(&args(argv)) {
-        Step::Exit(out) => out,
-        Step::Run(a) => panic!("scontrol {argv:?} accepted: {a:?}"),
-    }
-}
-
-fn r(job_id: u32, task: Option<u32>) -> JobRef {
-    JobRef {
-        job_id,
-        array_task: task,
-    }
+    common::refused("scontrol", argv, scontrol::parse_args(&common::args(argv)))
 }
 
 #[test]
@@ -256,28 +238,15 @@ fn job_updates() {
 
 #[test]
 fn job_reports() {
-    let ok = Ok(TargetOutcomes {
-        outcomes: vec![TargetOutcome {
-            target: r(5, None),
-            error: None,
-        }],
-    });
+    let ok = outcomes(&[(r(5, None), None)]);
     assert_eq!(
         scontrol::report_jobs(&ok, &[r(5, None)], false),
         Output::default()
     );
-    let failed = Ok(TargetOutcomes {
-        outcomes: vec![
-            TargetOutcome {
-                target: r(5, None),
-                error: None,
-            },
-            TargetOutcome {
-                target: r(6, Some(2)),
-                error: Some("Job is no longer pending execution".into()),
-            },
-        ],
-    });
+    let failed = outcomes(&[
+        (r(5, None), None),
+        (r(6, Some(2)), Some("Job is no longer pending execution")),
+    ]);
     let out = scontrol::report_jobs(&failed, &[r(5, None), r(6, Some(2))], false);
     assert_eq!(
         out.stderr,
@@ -323,31 +292,11 @@ fn node_reports() {
 }
 
 fn job(id: u32) -> Job {
-    Job {
-        id,
-        array_job_id: None,
-        array_task_id: None,
-        spec: JobSpec {
-            name: format!("j{id}"),
-            ..JobSpec::default()
-        },
-        state: JobState::Pending,
-        reason: PendingReason::None,
-        priority: 1,
-        partition: "debug".into(),
-        time_limit: TimeLimit::Infinite,
-        submit_time: 0,
-        eligible_time: None,
-        start_time: None,
-        end_time: None,
-        planned_start: None,
-        allocation: Vec::new(),
-        exit: None,
-        restarts: 0,
-        cancelled_by: None,
-        hold: None,
-        array_pending: None,
-    }
+    let spec = JobSpec {
+        name: format!("j{id}"),
+        ..JobSpec::default()
+    };
+    common::job(id, JobState::Pending, spec)
 }
 
 fn first_lines(out: &Output) -> Vec<&str> {
@@ -359,15 +308,8 @@ fn first_lines(out: &Output) -> Vec<&str> {
 
 #[test]
 fn show_job_selection() {
-    let mut record = job(20);
-    record.array_job_id = Some(20);
-    record.array_pending = Some(ArraySpec {
-        indices: vec![2, 3],
-        max_running: None,
-    });
-    let mut task = job(21);
-    task.array_job_id = Some(20);
-    task.array_task_id = Some(1);
+    let record = common::array_record(job(20), &[2, 3]);
+    let task = common::array_task(job(21), 20, 1);
     let list = JobList {
         now: 0,
         jobs: vec![job(5), task, record],
@@ -399,15 +341,7 @@ fn show_job_selection() {
 }
 
 fn cluster() -> ClusterInfo {
-    let node = |name: &str| NodeView {
-        config: NodeConfig::simple(name, 4, 1024),
-        state: NodeState::new(NodeBaseState::Idle),
-        reason: None,
-        alloc_cpus: 0,
-        alloc_mem_mb: 0,
-        alloc_gres: Vec::new(),
-        jobs: Vec::new(),
-    };
+    let node = |name: &str| common::node(name, NodeBaseState::Idle);
     ClusterInfo {
         now: 0,
         cluster_name: "c".into(),

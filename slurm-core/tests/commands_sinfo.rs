@@ -1,50 +1,25 @@
 //! `sinfo` without a controller: options and the partition, node and state filters.
 
+mod common;
+
+use common::node;
 use slurm_core::commands::sinfo::{self, SinfoArgs, state_matches};
 use slurm_core::commands::{Output, Step};
-use slurm_core::engine::NodeView;
 use slurm_core::format::FormatEnv;
 use slurm_core::format::sinfo::Format;
-use slurm_core::model::{NodeBaseState, NodeConfig, NodeState, PartitionConfig};
+use slurm_core::model::{NodeBaseState, NodeState, PartitionConfig};
 use slurm_core::proto::ClusterInfo;
-use std::collections::BTreeMap;
-
-fn args(s: &[&str]) -> Vec<String> {
-    s.iter().map(|s| (*s).to_owned()).collect()
-}
 
 fn parse_env(argv: &[&str], env: &[(&str, &str)]) -> Step<SinfoArgs> {
-    let env: BTreeMap<String, String> = env
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    sinfo::parse_args(&args(argv), &env)
+    sinfo::parse_args(&common::args(argv), &common::env_map(env))
 }
 
 fn parse(argv: &[&str]) -> SinfoArgs {
-    match parse_env(argv, &[]) {
-        Step::Run(a) => a,
-        Step::Exit(out) => panic!("sinfo {argv:?} refused: {out:?}"),
-    }
+    common::accepted("sinfo", argv, parse_env(argv, &[]))
 }
 
 fn refused(argv: &[&str]) -> Output {
-    match parse_env(argv, &[]) {
-        Step::Exit(out) => out,
-        Step::Run(a) => panic!("sinfo {argv:?} accepted: {a:?}"),
-    }
-}
-
-fn node(name: &str, base: NodeBaseState) -> NodeView {
-    NodeView {
-        config: NodeConfig::simple(name, 4, 1024),
-        state: NodeState::new(base),
-        reason: None,
-        alloc_cpus: 0,
-        alloc_mem_mb: 0,
-        alloc_gres: Vec::new(),
-        jobs: Vec::new(),
-    }
+    common::refused("sinfo", argv, parse_env(argv, &[]))
 }
 
 /// n1 idle, n2 mixed, n3 drained (down, not responding), n4 idle; partitions cpu (n1-n3,

@@ -1,116 +1,51 @@
 //! `squeue` without a controller: options, client-side filters, array tasks and errors.
 
-use slurm_core::commands::lookup::{UserDb, numeric_id};
+mod common;
+
+use common::Users;
 use slurm_core::commands::squeue::{self, JobFilter, SqueueArgs, StateFilter};
 use slurm_core::commands::{Output, Step};
 use slurm_core::format::FormatEnv;
 use slurm_core::format::squeue::Style;
-use slurm_core::model::{
-    ArraySpec, Job, JobRef, JobSpec, JobState, NodeAllocation, PendingReason, TimeLimit,
-};
+use slurm_core::model::{Job, JobRef, JobState};
 use slurm_core::proto::JobList;
-use std::collections::BTreeMap;
 
-struct Users;
-
-impl UserDb for Users {
-    fn uid_of(&self, name: &str) -> Option<u32> {
-        numeric_id(name).or(match name {
-            "alice" => Some(1001),
-            "bob" => Some(1002),
-            _ => None,
-        })
-    }
-    fn current_uid(&self) -> u32 {
-        1002
-    }
-    fn group_name(&self, _: u32) -> Option<String> {
-        None
-    }
-}
-
-fn args(s: &[&str]) -> Vec<String> {
-    s.iter().map(|s| (*s).to_owned()).collect()
-}
+/// The caller is bob.
+const USERS: Users = Users(1002);
 
 fn parse_env(argv: &[&str], env: &[(&str, &str)]) -> Step<SqueueArgs> {
-    let env: BTreeMap<String, String> = env
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    squeue::parse_args(&args(argv), &env, &Users)
+    squeue::parse_args(&common::args(argv), &common::env_map(env), &USERS)
 }
 
 fn parse(argv: &[&str]) -> SqueueArgs {
-    match parse_env(argv, &[]) {
-        Step::Run(a) => a,
-        Step::Exit(out) => panic!("squeue {argv:?} refused: {out:?}"),
-    }
+    common::accepted("squeue", argv, parse_env(argv, &[]))
 }
 
 fn refused(argv: &[&str]) -> Output {
-    match parse_env(argv, &[]) {
-        Step::Exit(out) => out,
-        Step::Run(a) => panic!("squeue {argv:?} accepted: {a:?}"),
-    }
+    common::refused("squeue", argv, parse_env(argv, &[]))
 }
 
 const NOW: i64 = 1_800_000_000;
 
 fn job(id: u32, user: &str, state: JobState) -> Job {
     Job {
-        id,
-        array_job_id: None,
-        array_task_id: None,
-        spec: JobSpec {
-            name: format!("job{id}"),
-            user: user.into(),
-            uid: Users.uid_of(user).unwrap_or(0),
-            account: "physics".into(),
-            qos: "normal".into(),
-            ..JobSpec::default()
-        },
-        state,
-        reason: PendingReason::None,
         priority: 100,
-        partition: "debug".into(),
-        time_limit: TimeLimit::Infinite,
         submit_time: NOW - 100,
         eligible_time: Some(NOW - 100),
-        start_time: None,
-        end_time: None,
-        planned_start: None,
-        allocation: Vec::new(),
-        exit: None,
-        restarts: 0,
-        cancelled_by: None,
-        hold: None,
-        array_pending: None,
+        ..common::job(id, state, common::spec(&format!("job{id}"), user))
     }
 }
 
-fn on(mut j: Job, node: &str) -> Job {
+fn on(j: Job, node: &str) -> Job {
+    let mut j = common::allocated(j, node, 1, 100);
     j.start_time = Some(NOW - 50);
-    j.allocation = vec![NodeAllocation {
-        node: node.into(),
-        cpus: 1,
-        mem_mb: 100,
-        gres: Vec::new(),
-    }];
     j
 }
 
 /// Array 20: task 1 running (its own record, id 21), tasks 2-4 pending in the record.
 fn array() -> Vec<Job> {
-    let mut record = job(20, "alice", JobState::Pending);
-    record.array_job_id = Some(20);
-    record.array_pending = Some(ArraySpec {
-        indices: vec![2, 3, 4],
-        max_running: None,
-    });
-    let mut task = on(job(21, "alice", JobState::Running), "n2");
-    task.array_job_id = Some(20);
-    task.array_task_id = Some(1);
+    let record = common::array_record(job(20, "alice", JobState::Pending), &[2, 3, 4]);
+    let task = common::array_task(on(job(21, "alice", JobState::Running), "n2"), 20, 1);
     vec![record, task]
 }
 

@@ -1,9 +1,16 @@
 //! Accounting end to end: `slinky slurmdbd` on SQLite as its own process, the controller's
 //! queue of job records to it, and `sacct`. The dbd is killed mid-run: the controller keeps
 //! scheduling, spools what it cannot deliver, and replays it in order, without duplicates,
-//! when the dbd returns (even after a controller restart in between).
+//! when the dbd returns (even after a controller restart in between). The dbd holds the
+//! cluster's key and refuses requests whose credentials it cannot verify.
 
-use crate::support::{LocalCluster, node, slinky};
+use crate::support::{LocalCluster, Setup, node, slinky};
+use slurm_core::auth::ClusterKey;
+use slurm_core::auth::token::{self, Claims};
+use slurm_core::proto::slurm_dbd::slurm_dbd_client::SlurmDbdClient;
+use slurm_core::proto::{
+    AcctEvent, AcctJobQuery, AcctRecord, Authed, Credential, RecordJobsRequest,
+};
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -11,23 +18,44 @@ use std::time::{Duration, Instant};
 
 const T: Duration = Duration::from_secs(30);
 
-/// A `slinky slurmdbd` process on a fixed loopback port.
-struct Dbd {
-    port: u16,
+/// A `slinky slurmdbd` process on a fixed loopback port, with its own cluster key (the
+/// clusters in these tests share it) and a slurmdbd.conf that names it.
+pub(crate) struct Dbd {
+    pub port: u16,
     url: String,
+    key: PathBuf,
+    conf_file: PathBuf,
     log: PathBuf,
     child: Option<Child>,
 }
 
 impl Dbd {
-    fn start(dir: &std::path::Path) -> Self {
+    pub fn start(dir: &std::path::Path) -> Self {
+        Self::start_with(dir, "")
+    }
+
+    /// [`Self::start`] with `extra` appended to slurmdbd.conf (TLS settings).
+    pub fn start_with(dir: &std::path::Path, extra: &str) -> Self {
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
             .expect("a free port");
+        let key = dir.join("slurm.key");
+        slurm_core::auth::ClusterKey::generate(&key).expect("cluster key");
+        let conf_file = dir.join("slurmdbd.conf");
+        std::fs::write(
+            &conf_file,
+            format!(
+                "AuthType=auth/slurm\nAuthInfo=key={}\nSlurmUser=root\n{extra}",
+                key.display()
+            ),
+        )
+        .unwrap();
         let mut dbd = Self {
             port,
             url: format!("sqlite://{}", dir.join("acct.db").display()),
+            key,
+            conf_file,
             log: dir.join("slurmdbd.log"),
             child: None,
         };
@@ -42,8 +70,11 @@ impl Dbd {
             .open(&self.log)
             .unwrap();
         let child = Command::new(slinky())
-            .args(["slurmdbd", "-D", "--storage", &self.url, "--listen"])
+            .args(["slurmdbd", "-D", "-f"])
+            .arg(&self.conf_file)
+            .args(["--storage", &self.url, "--listen"])
             .arg(format!("127.0.0.1:{}", self.port))
+            .env_remove("SLURM_CONF")
             .env("SLINKY_LOG", "info")
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
@@ -66,6 +97,27 @@ impl Dbd {
         }
     }
 
+    /// A cluster that records its jobs in this dbd (and signs with its key).
+    fn cluster(&self) -> LocalCluster {
+        self.cluster_with("")
+    }
+
+    /// [`Self::cluster`] with `extra` appended to slurm.conf.
+    pub fn cluster_with(&self, extra: &str) -> LocalCluster {
+        LocalCluster::start_with(
+            &[node("n1", 2, 1000)],
+            &format!("{}{extra}", self.conf()),
+            Setup {
+                key: Some(self.key.clone()),
+                ..Setup::default()
+            },
+        )
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
     fn conf(&self) -> String {
         format!(
             "AccountingStorageType=accounting_storage/slurmdbd\n\
@@ -81,7 +133,7 @@ impl Drop for Dbd {
     }
 }
 
-fn dbd_dir() -> tempfile::TempDir {
+pub(crate) fn dbd_dir() -> tempfile::TempDir {
     tempfile::Builder::new()
         .prefix("slinky-e2e-dbd")
         .tempdir()
@@ -125,7 +177,7 @@ fn wait_sacct(c: &LocalCluster, jobs: &str, want: &[(&str, &str, &str)]) {
 fn jobs_are_recorded_from_submit_to_end() {
     let dir = dbd_dir();
     let dbd = Dbd::start(dir.path());
-    let c = LocalCluster::start(&[node("n1", 2, 1000)], &dbd.conf());
+    let c = dbd.cluster();
     let uid = nix::unistd::getuid().as_raw();
     // Recorded at submit: visible as soon as sbatch returns.
     let held = c.sbatch(&["-H", "-J", "held", "--wrap", "true"]);
@@ -216,7 +268,7 @@ fn jobs_are_recorded_from_submit_to_end() {
 fn a_dbd_outage_loses_and_duplicates_nothing() {
     let dir = dbd_dir();
     let mut dbd = Dbd::start(dir.path());
-    let mut c = LocalCluster::start(&[node("n1", 2, 1000)], &dbd.conf());
+    let mut c = dbd.cluster();
     let first = c.sbatch(&["-o", "/dev/null", "--wrap", "true"]);
     c.wait_state(&first.to_string(), &["COMPLETED"], T);
     wait_sacct(
@@ -288,4 +340,196 @@ fn a_dbd_outage_loses_and_duplicates_nothing() {
         "{}",
         c.logs()
     );
+}
+
+/// The message a request was refused with (`accepted` when it was not).
+fn refusal<T>(r: Result<tonic::Response<T>, tonic::Status>) -> String {
+    match r {
+        Ok(_) => "accepted".to_owned(),
+        Err(s) => s.message().to_owned(),
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// A credential for `uid`, signed with `key` now (`None`: unsigned).
+fn credential(key: Option<&ClusterKey>, uid: u32) -> Credential {
+    Credential {
+        uid,
+        gid: uid,
+        user: String::new(),
+        token: key.map(|k| token::encode(k, &Claims::new(uid, uid, 300).unwrap())),
+    }
+}
+
+#[test]
+fn the_dbd_refuses_forged_and_unsigned_requests() {
+    let dir = dbd_dir();
+    let dbd = Dbd::start(dir.path());
+    let c = dbd.cluster();
+    let held = c
+        .sbatch(&["-H", "-J", "real", "--wrap", "true"])
+        .to_string();
+    wait_sacct(&c, &held, &[(&held, "PENDING", "0:0")]);
+
+    let key = ClusterKey::load(&dbd.key).unwrap();
+    let other = ClusterKey::random().unwrap();
+    let me = nix::unistd::getuid().as_raw();
+    let uri = format!("http://127.0.0.1:{}", dbd.port);
+    runtime().block_on(async {
+        let mut client = SlurmDbdClient::connect(uri).await.unwrap();
+        let all = AcctJobQuery::default();
+        // A credential signed with the cluster key reads ...
+        let list = client
+            .query_jobs(Authed::new(credential(Some(&key), me), all.clone()))
+            .await
+            .expect("a signed query")
+            .into_inner();
+        let mut forged = list
+            .jobs
+            .iter()
+            .find(|r| r.job.job_id.to_string() == held)
+            .expect("the held job is recorded")
+            .job
+            .clone();
+        forged.name = "forged".into();
+        forged.state = slurm_core::model::JobState::Completed;
+        let rewrite = RecordJobsRequest {
+            cluster: "e2e".into(),
+            epoch: 1,
+            records: vec![AcctRecord {
+                seq: 1,
+                event: AcctEvent::Job(Box::new(forged)),
+            }],
+        };
+        // ... but without a credential, or with one signed by another key, nothing goes.
+        for cred in [credential(None, me), credential(Some(&other), me)] {
+            let r = client
+                .record_jobs(Authed::new(cred.clone(), rewrite.clone()))
+                .await;
+            assert_eq!(refusal(r), "Authentication failure");
+            let r = client.query_jobs(Authed::new(cred, all.clone())).await;
+            assert_eq!(refusal(r), "Authentication failure");
+        }
+        // A credential is accepted once.
+        let once = credential(Some(&key), me);
+        let r = client
+            .query_jobs(Authed::new(once.clone(), all.clone()))
+            .await;
+        assert!(r.is_ok());
+        let r = client.query_jobs(Authed::new(once, all.clone())).await;
+        assert_eq!(refusal(r), "Authentication failure");
+        // A user's valid credential may query, but not record jobs.
+        let user = credential(Some(&key), 4242);
+        let r = client.query_jobs(Authed::new(user, all.clone())).await;
+        assert!(r.is_ok(), "{r:?}");
+        let user = credential(Some(&key), 4242);
+        let r = client.record_jobs(Authed::new(user, rewrite.clone())).await;
+        assert_eq!(refusal(r), "Access/permission denied");
+        // Nor may it claim to be someone else.
+        let mut claimed = credential(Some(&key), 4242);
+        claimed.uid = 0;
+        let r = client.record_jobs(Authed::new(claimed, rewrite)).await;
+        assert_eq!(refusal(r), "Invalid user id");
+    });
+    // The record is as the controller sent it.
+    let out = c.ok(
+        "sacct",
+        &["-X", "-n", "-P", "-o", "JobName,State", "-j", &held],
+    );
+    assert_eq!(out, "real|PENDING\n");
+    // Each refusal is in the dbd's log with the reason and the peer's address.
+    let log = dbd.log_text();
+    for words in [
+        [
+            "Authentication failure: RecordJobs from 127.0.0.1:",
+            "Missing credential",
+        ],
+        [
+            "Authentication failure: QueryJobs from 127.0.0.1:",
+            "bad signature",
+        ],
+        [
+            "Authentication failure: QueryJobs from 127.0.0.1:",
+            "Replayed credential",
+        ],
+        [
+            "Security violation: RecordJobs from 127.0.0.1:",
+            "by uid 4242",
+        ],
+        [
+            "Security violation: RecordJobs from 127.0.0.1:",
+            "claims uid 0",
+        ],
+    ] {
+        assert!(
+            log.lines().any(|l| words.iter().all(|w| l.contains(w))),
+            "no log line with {words:?}:\n{log}"
+        );
+    }
+    // Another local user reads accounting with the credential the signer gives them.
+    if let Some(alice) = crate::auth::test_user("slinkyalice") {
+        let work = crate::auth::work_dir(&c, &alice);
+        let out = crate::auth::run_as(
+            &c,
+            &alice,
+            &work,
+            "sacct",
+            &["-a", "-X", "-n", "-P", "-o", "JobID,User", "-j", &held],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            format!("{held}|root\n")
+        );
+        // Her own jobs by default: none.
+        let out = crate::auth::run_as(&c, &alice, &work, "sacct", &["-X", "-n"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "");
+    }
+}
+
+#[test]
+fn a_cluster_with_another_key_can_neither_record_nor_read() {
+    let dir = dbd_dir();
+    let dbd = Dbd::start(dir.path());
+    // A fresh key of its own, not the dbd's.
+    let c = LocalCluster::start(&[node("n1", 1, 1000)], &dbd.conf());
+    c.sbatch(&["-H", "--wrap", "true"]);
+    c.wait_log(
+        "slurmctld",
+        &[
+            "did not store accounting records: Authentication failure",
+            "does it hold the same cluster key?",
+        ],
+        T,
+    );
+    let out = c.run("sacct", &["-X"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "sacct: error: Problem talking to the database: Authentication failure\n"
+    );
+    let log = dbd.log_text();
+    for rpc in ["RecordJobs", "QueryJobs"] {
+        assert!(
+            log.lines().any(|l| l
+                .contains(&format!("Authentication failure: {rpc} from 127.0.0.1:"))
+                && l.contains("bad signature")),
+            "no refusal of {rpc} in\n{log}"
+        );
+    }
 }

@@ -19,17 +19,17 @@ use std::time::Duration;
 const T: Duration = Duration::from_secs(30);
 
 /// A local user the tests act as.
-struct User {
-    name: String,
-    uid: u32,
-    gid: u32,
+pub(crate) struct User {
+    pub name: String,
+    pub uid: u32,
+    pub gid: u32,
 }
 
 static USERADD: Mutex<()> = Mutex::new(());
 
 /// `name`, created with `useradd` when missing. `None` (with the reason printed) when the
 /// tests do not run as root, or the user cannot be created.
-fn test_user(name: &str) -> Option<User> {
+pub(crate) fn test_user(name: &str) -> Option<User> {
     if !nix::unistd::geteuid().is_root() {
         eprintln!("skipped: acting as another user needs root (useradd, setuid)");
         return None;
@@ -64,7 +64,7 @@ fn test_user(name: &str) -> Option<User> {
 }
 
 /// A work directory owned by `user` inside the cluster's directory.
-fn work_dir(c: &LocalCluster, user: &User) -> PathBuf {
+pub(crate) fn work_dir(c: &LocalCluster, user: &User) -> PathBuf {
     use std::os::unix::fs::PermissionsExt;
     let dir = c.path().join(format!("work-{}", user.name));
     std::fs::create_dir_all(&dir).unwrap();
@@ -78,7 +78,13 @@ fn work_dir(c: &LocalCluster, user: &User) -> PathBuf {
     dir
 }
 
-fn run_as(c: &LocalCluster, user: &User, work: &Path, name: &str, args: &[&str]) -> Output {
+pub(crate) fn run_as(
+    c: &LocalCluster,
+    user: &User,
+    work: &Path,
+    name: &str,
+    args: &[&str],
+) -> Output {
     c.cmd_as(user.uid, user.gid, work, name)
         .args(args)
         .output()
@@ -486,6 +492,7 @@ fn an_agent_does_not_follow_a_controller_without_the_key() {
         Setup {
             auth: false,
             agents: Some(vec![]),
+            ..Setup::default()
         },
     );
     let key = c.path().join("agent.key");
@@ -540,13 +547,24 @@ fn daemons_refuse_a_missing_or_exposed_key() {
             .output()
             .unwrap()
     };
-    let out = run(&["slurmctld", "-D", "-f"]);
-    assert!(!out.status.success());
-    let err = text(&out.stderr);
-    assert!(
-        err.contains(&format!("cluster key {}", key.display())),
-        "{err}"
-    );
+    // The dbd takes AuthType/AuthInfo from the slurm.conf beside it (no slurmdbd.conf).
+    let dbd = || {
+        std::process::Command::new(crate::support::slinky())
+            .args(["slurmdbd", "-D", "--listen", "127.0.0.1:0", "--storage"])
+            .arg(format!("sqlite://{}", dir.path().join("acct.db").display()))
+            .env("SLURM_CONF", &conf)
+            .env("SLINKY_LOG", "error")
+            .output()
+            .unwrap()
+    };
+    for out in [run(&["slurmctld", "-D", "-f"]), dbd()] {
+        assert!(!out.status.success());
+        let err = text(&out.stderr);
+        assert!(
+            err.contains(&format!("cluster key {}", key.display())),
+            "{err}"
+        );
+    }
 
     ClusterKey::generate(&key).unwrap();
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
@@ -574,4 +592,14 @@ fn daemons_refuse_a_missing_or_exposed_key() {
             "{args:?}: {err}"
         );
     }
+    let out = dbd();
+    assert!(
+        !out.status.success(),
+        "slurmdbd started with an exposed key"
+    );
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("mode 0644") && err.contains("chmod 0400"),
+        "{err}"
+    );
 }

@@ -8,3 +8,4 @@ mod accounting;
 mod auth;
 mod batch;
 mod failures;
+mod tls;

@@ -50,6 +50,8 @@ pub struct Setup {
     pub auth: bool,
     /// The nodes whose agents start (default: all).
     pub agents: Option<Vec<String>>,
+    /// An existing cluster key to use (one the dbd also holds) instead of a fresh one.
+    pub key: Option<PathBuf>,
 }
 
 impl Default for Setup {
@@ -57,6 +59,7 @@ impl Default for Setup {
         Self {
             auth: true,
             agents: None,
+            key: None,
         }
     }
 }
@@ -99,12 +102,17 @@ impl LocalCluster {
             dir.path().join("state").display()
         );
         let auth = setup.auth.then(|| Auth {
-            key: dir.path().join("slurm.key"),
+            key: setup
+                .key
+                .clone()
+                .unwrap_or_else(|| dir.path().join("slurm.key")),
             socket: dir.path().join("auth.socket"),
         });
         match &auth {
             Some(a) => {
-                slurm_core::auth::ClusterKey::generate(&a.key).expect("cluster key");
+                if setup.key.is_none() {
+                    slurm_core::auth::ClusterKey::generate(&a.key).expect("cluster key");
+                }
                 text.push_str(&format!(
                     "AuthType=auth/slurm\nAuthInfo=key={},socket={}\n",
                     a.key.display(),

@@ -5,8 +5,10 @@
 //! * [`key`]: the cluster key file (random bytes, readable only by its owner);
 //! * [`token`]: the credential itself: `slinky1:` + base64 of {version, uid, gid, issued,
 //!   ttl, nonce, host} and its HMAC-SHA256; decoding never panics;
-//! * [`verifier`]: what the controller runs on every request: signature (constant time),
-//!   expiry, clock rewind and replay (nonces remembered until they expire);
+//! * [`verifier`]: what the controller and the dbd run on every request: signature
+//!   (constant time), expiry, clock rewind and replay (nonces remembered until they expire);
+//! * [`server`]: a request's credential turned into the caller's identity, refusals logged
+//!   with the peer's address, operators (root, SlurmUser, the daemon's own uid);
 //! * [`signer`]: the signer daemon (`slinky authd`, the munged role): a Unix socket that
 //!   signs a credential for whoever connects, with the uid/gid the kernel reports for the
 //!   peer, so a client that cannot read the key cannot claim another uid;
@@ -18,6 +20,7 @@
 //! the key can compute.
 
 pub mod key;
+pub mod server;
 pub mod signer;
 pub mod source;
 pub mod token;

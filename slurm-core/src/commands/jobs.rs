@@ -175,7 +175,7 @@ pub fn refs_of(job: &Job) -> Vec<JobRef> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{JobSpec, JobState, PendingReason, TimeLimit};
+    use crate::model::{JobSpec, JobState};
 
     fn r(job_id: u32, task: Option<u32>) -> JobRef {
         JobRef {
@@ -185,28 +185,7 @@ mod tests {
     }
 
     fn job(id: u32) -> Job {
-        Job {
-            id,
-            array_job_id: None,
-            array_task_id: None,
-            spec: JobSpec::default(),
-            state: JobState::Pending,
-            reason: PendingReason::None,
-            priority: 1,
-            partition: "debug".into(),
-            time_limit: TimeLimit::Infinite,
-            submit_time: 0,
-            eligible_time: None,
-            start_time: None,
-            end_time: None,
-            planned_start: None,
-            allocation: Vec::new(),
-            exit: None,
-            restarts: 0,
-            cancelled_by: None,
-            hold: None,
-            array_pending: None,
-        }
+        crate::format::testing::job(id, JobState::Pending, JobSpec::default())
     }
 
     fn array_record(id: u32, tasks: &[u32]) -> Job {

@@ -7,6 +7,7 @@
 //! request), and reply → text ([`Output`]).
 //!
 //! Shared pieces:
+//! * [`common`]: error wording, `--version`, `main`'s prologue and the `-i SECONDS` loop;
 //! * [`getopt`]: GNU `getopt_long` semantics and error wording (`unrecognized option '--x'`);
 //! * [`rpc`]: the tokio runtime, the connection to the controller and its errors;
 //! * [`lookup`]: the user and group database, and the [`FormatEnv`](crate::format::FormatEnv)
@@ -15,6 +16,7 @@
 //! * [`signals`]: signal names (`USR1`, `SIGTERM`, `9`);
 //! * [`jobs`]: job id arguments (`123`, `123_4`, `123_[1-3]`) and job selection.
 
+pub mod common;
 pub mod getopt;
 pub mod jobs;
 pub mod lookup;

@@ -57,6 +57,8 @@ impl From<ClientError> for RpcError {
     fn from(e: ClientError) -> Self {
         match e {
             ClientError::Unreachable(_) => Self::Unreachable,
+            // Reached, but not trusted (or not TLS): this host's TLS setup, said in full.
+            e @ ClientError::TlsHandshake { .. } => Self::Setup(format!("{UNREACHABLE}: {e}")),
             other => Self::Setup(other.to_string()),
         }
     }
@@ -74,6 +76,13 @@ impl From<tonic::Status> for RpcError {
         match status.code() {
             Code::Unavailable if is_transport_failure(message) => Self::Unreachable,
             Code::Unknown if message.starts_with("Service was not ready") => Self::Unreachable,
+            // The connection broke under the call (e.g. a plain client at a TLS server):
+            // statuses made on this side from the transport's errors.
+            Code::Unknown | Code::Internal | Code::Cancelled
+                if !message.is_empty() && is_transport_failure(message) =>
+            {
+                Self::Unreachable
+            }
             Code::DeadlineExceeded => Self::TimedOut,
             _ if message.is_empty() => Self::Rejected(format!("{:?}", status.code())),
             _ => Self::Rejected(message.to_owned()),
@@ -93,6 +102,8 @@ fn is_transport_failure(message: &str) -> bool {
             "tcp",
             "broken pipe",
             "h2 protocol",
+            "http2",
+            "operation was canceled",
             "dns",
         ]
         .iter()
@@ -238,6 +249,14 @@ mod tests {
         assert_eq!(e.to_string(), "Unable to save controller state: x");
         let e = RpcError::from(tonic::Status::unknown("Service was not ready: x"));
         assert_eq!(e, RpcError::Unreachable);
+        let e = RpcError::from(tonic::Status::internal("h2 protocol error: http2 error"));
+        assert_eq!(e, RpcError::Unreachable);
+        let e = RpcError::from(tonic::Status::unknown("transport error"));
+        assert_eq!(e, RpcError::Unreachable);
+        let e = RpcError::from(tonic::Status::cancelled("operation was canceled"));
+        assert_eq!(e, RpcError::Unreachable);
+        let e = RpcError::from(tonic::Status::internal("encoding a message: x"));
+        assert_eq!(e.to_string(), "encoding a message: x");
         let e = RpcError::from(tonic::Status::deadline_exceeded(""));
         assert_eq!(e.to_string(), TIMED_OUT);
         let e = RpcError::from(tonic::Status::invalid_argument("Invalid job id specified"));

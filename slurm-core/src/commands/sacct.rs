@@ -9,17 +9,20 @@
 //! jobs present since 00:00 today (`-s` alone: since now; `-j` alone: any time), the local
 //! cluster.
 
+use super::common;
 use super::getopt::{self, HasArg, Opt, opt};
 use super::jobs::parse_job_list;
 use super::lookup::{SystemUsers, UserDb};
 use super::rpc::{self, RpcError};
-use super::{Output, Step, VERSION_LINE, getopt_failure, split_list};
+use super::{Output, Step, getopt_failure, split_list};
+use crate::auth::CredentialSource;
+use crate::client::ClientError;
 use crate::config::{AccountingStorage, ClusterConfig};
 use crate::format::timefmt;
 use crate::model::{JobState, TimeLimit, Timestamp};
 use crate::parse::hostlist;
 use crate::proto::slurm_dbd::slurm_dbd_client::SlurmDbdClient;
-use crate::proto::{AcctJob, AcctJobList, AcctJobQuery, AcctJobRecord, AcctStep, Authed};
+use crate::proto::{AcctJob, AcctJobList, AcctJobQuery, AcctJobRecord, AcctStep};
 use std::ffi::OsString;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -204,7 +207,7 @@ const OPTIONS: &[Opt<K>] = &[
 ];
 
 fn error(message: impl std::fmt::Display) -> Output {
-    Output::fail(format!("{PROG}: error: {message}"), 1)
+    common::error(PROG, message)
 }
 
 /// Looks a field up the way sacct does: case-insensitively, a unique prefix being enough
@@ -285,10 +288,7 @@ pub fn parse_args(
     users: &dyn UserDb,
     cluster_name: &str,
 ) -> Step<SacctArgs> {
-    match parse_inner(args, ctx, users, cluster_name) {
-        Ok(step) => step,
-        Err(out) => Step::Exit(out),
-    }
+    parse_inner(args, ctx, users, cluster_name).unwrap_or_else(Step::Exit)
 }
 
 fn parse_time(value: &str, ctx: Context, opt: &str) -> Result<Timestamp, Output> {
@@ -338,7 +338,7 @@ fn parse_inner(
             K::EndTime => end = Some(parse_time(&value, ctx, "--endtime")?),
             K::Help => return Ok(Step::Exit(Output::ok(HELP))),
             K::Usage => return Ok(Step::Exit(Output::ok(USAGE))),
-            K::Version => return Ok(Step::Exit(Output::ok(format!("{VERSION_LINE}\n")))),
+            K::Version => return Ok(Step::Exit(common::version())),
             K::Jobs => {
                 let refs = parse_job_list(&value).map_err(error)?;
                 a.query.jobs.extend(refs);
@@ -374,9 +374,8 @@ fn parse_inner(
         }
     }
     if let Some(extra) = m.operands.first() {
-        let mut out = error(format!("Unknown arguments: {extra}"));
-        out.stdout.push_str(USAGE);
-        return Err(out);
+        let message = format!("Unknown arguments: {extra}");
+        return Err(common::usage_error(PROG, message, USAGE));
     }
     let format = match format {
         Some(f) => f,
@@ -721,25 +720,38 @@ pub fn render(list: &AcctJobList, args: &SacctArgs, tz_offset_secs: i32) -> Outp
 /// Slurm's wording when sacct cannot reach the dbd.
 pub const DB_PROBLEM: &str = "Problem talking to the database";
 
-async fn query(cluster: &ClusterConfig, q: AcctJobQuery) -> Result<AcctJobList, String> {
-    let uri = crate::dbd::queue::dbd_uri(cluster);
-    let timeout = Duration::from_secs(cluster.timers.message_timeout.max(1).saturating_mul(6));
-    let endpoint = tonic::transport::Endpoint::from_shared(uri)
-        .map_err(|e| e.to_string())?
-        .connect_timeout(Duration::from_secs(cluster.timers.message_timeout.max(1)))
-        .tcp_nodelay(true);
-    let channel = endpoint
-        .connect()
+/// Why a query failed: this host's setup (no credential to be had), or the dbd.
+enum QueryError {
+    Setup(String),
+    Db(String),
+}
+
+async fn query(cluster: &ClusterConfig, q: AcctJobQuery) -> Result<AcctJobList, QueryError> {
+    // The caller's credential from the signer (the dbd verifies it like the controller).
+    let credentials =
+        CredentialSource::for_commands(cluster).map_err(|e| QueryError::Setup(e.to_string()))?;
+    let request = credentials
+        .authed(q)
         .await
-        .map_err(|_| "Connection refused".to_owned())?;
+        .map_err(|e| QueryError::Setup(e.to_string()))?;
+    let timeout = Duration::from_secs(cluster.timers.message_timeout.max(1).saturating_mul(6));
+    let connect_timeout = Duration::from_secs(cluster.timers.message_timeout.max(1));
+    let endpoint = crate::client::dbd_endpoint(cluster, connect_timeout)
+        .map_err(|e| QueryError::Setup(e.to_string()))?;
+    let channel = crate::client::connect_daemon(&endpoint)
+        .await
+        .map_err(|e| match e {
+            // Slurm's wording for a dbd that cannot be reached.
+            ClientError::Connect { .. } => QueryError::Db("Connection refused".to_owned()),
+            other => QueryError::Db(other.to_string()),
+        })?;
     let mut client = SlurmDbdClient::new(channel)
         .max_decoding_message_size(usize::MAX)
         .max_encoding_message_size(usize::MAX);
-    let call = client.query_jobs(Authed::new(crate::client::current_credential(), q));
-    match tokio::time::timeout(timeout, call).await {
+    match tokio::time::timeout(timeout, client.query_jobs(request)).await {
         Ok(Ok(reply)) => Ok(reply.into_inner()),
-        Ok(Err(status)) => Err(RpcError::from(status).to_string()),
-        Err(_) => Err(rpc::TIMED_OUT.to_owned()),
+        Ok(Err(status)) => Err(QueryError::Db(RpcError::from(status).to_string())),
+        Err(_) => Err(QueryError::Db(rpc::TIMED_OUT.to_owned())),
     }
 }
 
@@ -774,7 +786,8 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
     let result = rpc::block_on(query(&cluster, parsed.query.clone()));
     match result {
         Ok(Ok(list)) => render(&list, &parsed, super::tz::local_offset(list.now)).emit(),
-        Ok(Err(e)) => error(format!("{DB_PROBLEM}: {e}")).emit(),
+        Ok(Err(QueryError::Db(e))) => error(format!("{DB_PROBLEM}: {e}")).emit(),
+        Ok(Err(QueryError::Setup(e))) => error(e).emit(),
         Err(e) => error(e).emit(),
     }
 }

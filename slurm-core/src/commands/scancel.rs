@@ -10,13 +10,14 @@
 //! finished job is only reported with `-v` and does not fail a plain cancel; the exit status
 //! is Slurm's error number truncated to 8 bits (`Access/permission denied` exits 210).
 
+use super::common::{self, UserChoice};
 use super::getopt::{self, HasArg, Opt, opt};
 use super::jobs::{self, parse_job_id};
 use super::lookup::{SystemUsers, UserDb};
 use super::rpc::{self, RpcError, Session};
 use super::signals::{SIGKILL, parse_signal};
 use super::squeue::LOAD_JOBS;
-use super::{Output, Step, VERSION_LINE, getopt_failure};
+use super::{Output, Step, getopt_failure};
 use crate::model::{Job, JobRef, JobState};
 use crate::parse::hostlist;
 use crate::proto::{CancelRequest, JobList, JobQuery, TargetOutcomes};
@@ -167,7 +168,7 @@ const OPTIONS: &[Opt<K>] = &[
 ];
 
 fn error(message: impl std::fmt::Display) -> Output {
-    Output::fail(format!("{PROG}: error: {message}"), 1)
+    common::error(PROG, message)
 }
 
 /// Parses scancel's arguments (without the program name). `env` supplies the `SCANCEL_*`
@@ -177,10 +178,7 @@ pub fn parse_args(
     env: &BTreeMap<String, String>,
     users: &dyn UserDb,
 ) -> Step<ScancelArgs> {
-    match parse_inner(args, env, users) {
-        Ok(step) => step,
-        Err(out) => Step::Exit(out),
-    }
+    parse_inner(args, env, users).unwrap_or_else(Step::Exit)
 }
 
 fn parse_inner(
@@ -199,9 +197,8 @@ fn parse_inner(
     if env.contains_key("SCANCEL_VERBOSE") {
         a.verbose = 1;
     }
-    let mut user_text = get("USER");
+    let mut user = get("USER").map(UserChoice::Named);
     let mut state_text = get("STATE");
-    let mut me = false;
     for (key, value) in m.opts {
         let value = value.unwrap_or_default();
         match key {
@@ -210,15 +207,9 @@ fn parse_inner(
             K::Ctld | K::Full | K::Hurry => {}
             K::Help => return Ok(Step::Exit(Output::ok(HELP))),
             K::Usage => return Ok(Step::Exit(Output::ok(USAGE))),
-            K::Version => return Ok(Step::Exit(Output::ok(format!("{VERSION_LINE}\n")))),
-            K::Me => {
-                me = true;
-                user_text = None;
-            }
-            K::User => {
-                me = false;
-                user_text = Some(value);
-            }
+            K::Version => return Ok(Step::Exit(common::version())),
+            K::Me => user = Some(UserChoice::Me),
+            K::User => user = Some(UserChoice::Named(value)),
             K::Name => a.filter.name = Some(value),
             K::Partition => a.filter.partition = Some(value),
             K::Qos => a.filter.qos = Some(value),
@@ -237,20 +228,19 @@ fn parse_inner(
                 a.filter.nodes = Some(nodes);
             }
             K::Interactive | K::Clusters | K::Reservation | K::Sibling | K::Wckey => {
-                let name = OPTIONS.iter().find(|o| o.key == key).map_or("", |o| o.long);
-                return Err(error(format!("option --{name} is not supported")));
+                return Err(common::unsupported(PROG, OPTIONS, key));
             }
         }
     }
-    if me {
-        a.filter.user = Some(users.current_uid());
-    } else if let Some(name) = user_text {
-        a.filter.user = Some(
+    a.filter.user = match user {
+        None => None,
+        Some(UserChoice::Me) => Some(users.current_uid()),
+        Some(UserChoice::Named(name)) => Some(
             users
                 .uid_of(&name)
                 .ok_or_else(|| error(format!("Invalid user name: {name}")))?,
-        );
-    }
+        ),
+    };
     if let Some(text) = state_text {
         a.filter.state = Some(parse_state(&text)?);
     }
@@ -373,17 +363,14 @@ pub fn report(
 
 /// Runs `scancel`.
 pub fn main(args: Vec<OsString>) -> ExitCode {
-    let args = match super::utf8_args(PROG, args) {
+    let parse = |a: &[String]| parse_args(a, &super::env_map(), &SystemUsers);
+    let parsed = match common::command_line(PROG, args, parse) {
         Ok(a) => a,
         Err(out) => return out.emit(),
     };
-    let parsed = match parse_args(&args, &super::env_map(), &SystemUsers) {
-        Step::Run(a) => a,
-        Step::Exit(out) => return out.emit(),
-    };
     match rpc::block_on(run(parsed)) {
         Ok(out) => out.emit(),
-        Err(e) => Output::fail(format!("{PROG}: error: {e}"), 1).emit(),
+        Err(e) => error(e).emit(),
     }
 }
 

@@ -4,11 +4,12 @@
 //! Commands and entity names are case-insensitive and may be abbreviated as Slurm allows
 //! (`sho j 12`, `update nodename=n1 state=drain reason=x`).
 
+use super::common;
 use super::getopt::{self, HasArg, Opt, opt};
 use super::jobs::{self, parse_job_list};
 use super::rpc::{self, RpcError, Session};
 use super::squeue::LOAD_JOBS;
-use super::{Output, Step, VERSION_LINE, getopt_failure};
+use super::{Output, Step, getopt_failure};
 use crate::engine::NodeView;
 use crate::format::{FormatEnv, scontrol as fmt, timefmt};
 use crate::model::{Job, JobRef, PartitionConfig};
@@ -94,10 +95,7 @@ fn fail(line: impl AsRef<str>) -> Output {
 
 /// Parses scontrol's arguments (without the program name).
 pub fn parse_args(args: &[String]) -> Step<ScontrolArgs> {
-    match parse_inner(args) {
-        Ok(step) => step,
-        Err(out) => Step::Exit(out),
-    }
+    parse_inner(args).unwrap_or_else(Step::Exit)
 }
 
 fn parse_inner(args: &[String]) -> Result<Step<ScontrolArgs>, Output> {
@@ -110,11 +108,9 @@ fn parse_inner(args: &[String]) -> Result<Step<ScontrolArgs>, Output> {
             K::OneLiner => one_liner = true,
             K::Quiet => quiet = true,
             K::Help | K::Usage => return Ok(Step::Exit(Output::ok(HELP))),
-            K::Version => return Ok(Step::Exit(Output::ok(format!("{VERSION_LINE}\n")))),
+            K::Version => return Ok(Step::Exit(common::version())),
             K::Clusters => {
-                return Err(fail(format!(
-                    "{PROG}: error: option --clusters is not supported"
-                )));
+                return Err(common::error(PROG, "option --clusters is not supported"));
             }
         }
     }
@@ -505,23 +501,19 @@ pub fn report_nodes(result: &Result<NodeOutcomes, RpcError>, quiet: bool) -> Out
 
 /// Runs `scontrol`.
 pub fn main(args: Vec<OsString>) -> ExitCode {
-    let args = match super::utf8_args(PROG, args) {
+    let parsed = match common::command_line(PROG, args, parse_args) {
         Ok(a) => a,
         Err(out) => return out.emit(),
     };
-    let parsed = match parse_args(&args) {
-        Step::Run(a) => a,
-        Step::Exit(out) => return out.emit(),
-    };
     match &parsed.command {
-        Command::Version => return Output::ok(format!("{VERSION_LINE}\n")).emit(),
+        Command::Version => return common::version().emit(),
         Command::Help => return Output::ok(HELP).emit(),
         c @ (Command::ShowHostnames(_) | Command::ShowHostlist(_)) => return show_hosts(c).emit(),
         _ => {}
     }
     match rpc::block_on(run(parsed)) {
         Ok(Ok(out) | Err(out)) => out.emit(),
-        Err(e) => fail(format!("{PROG}: error: {e}")).emit(),
+        Err(e) => common::error(PROG, e).emit(),
     }
 }
 

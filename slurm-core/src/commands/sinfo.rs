@@ -4,9 +4,10 @@
 //! responsiveness (`-d`, `-r`) filters apply here, then the layouts of
 //! [`crate::format::sinfo`] (default summary, `-s`, `-N`, `-l`, `-R`, `-o`, `-O`).
 
+use super::common;
 use super::getopt::{self, HasArg, Opt, opt};
-use super::rpc::{self, RpcError, Session};
-use super::{Output, Step, VERSION_LINE, getopt_failure, split_list};
+use super::rpc::{RpcError, Session};
+use super::{Output, Step, getopt_failure, split_list};
 use crate::engine::NodeView;
 use crate::format::FormatEnv;
 use crate::format::sinfo::{self as fmt, Format};
@@ -16,7 +17,6 @@ use crate::proto::ClusterInfo;
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::process::ExitCode;
-use std::time::Duration;
 
 pub const PROG: &str = "sinfo";
 
@@ -133,16 +133,13 @@ const STATE_NAMES: &[&str] = &[
 ];
 
 fn error(message: impl std::fmt::Display) -> Output {
-    Output::fail(format!("{PROG}: error: {message}"), 1)
+    common::error(PROG, message)
 }
 
 /// Parses sinfo's arguments (without the program name). `env` supplies `SINFO_FORMAT`,
 /// `SINFO_PARTITION`.
 pub fn parse_args(args: &[String], env: &BTreeMap<String, String>) -> Step<SinfoArgs> {
-    match parse_inner(args, env) {
-        Ok(step) => step,
-        Err(out) => Step::Exit(out),
-    }
+    parse_inner(args, env).unwrap_or_else(Step::Exit)
 }
 
 fn parse_inner(args: &[String], env: &BTreeMap<String, String>) -> Result<Step<SinfoArgs>, Output> {
@@ -158,11 +155,8 @@ fn parse_inner(args: &[String], env: &BTreeMap<String, String>) -> Result<Step<S
             K::NoHeader => a.output.no_header = true,
             K::Help => return Ok(Step::Exit(Output::ok(HELP))),
             K::Usage => return Ok(Step::Exit(Output::ok(USAGE))),
-            K::Version => return Ok(Step::Exit(Output::ok(format!("{VERSION_LINE}\n")))),
-            K::Iterate => match value.parse::<u64>() {
-                Ok(n) if n > 0 => a.iterate = Some(n),
-                _ => return Err(error(format!("--iterate={value}"))),
-            },
+            K::Version => return Ok(Step::Exit(common::version())),
+            K::Iterate => a.iterate = Some(common::iterate_seconds(PROG, &value)?),
             K::Long => a.output.long = true,
             K::Nodes => {
                 let nodes = hostlist::expand(&value)
@@ -177,15 +171,13 @@ fn parse_inner(args: &[String], env: &BTreeMap<String, String>) -> Result<Step<S
             K::Summarize => a.output.summarize = true,
             K::States => a.states = parse_states(&value)?,
             K::Clusters | K::Sort | K::Reservation => {
-                let name = OPTIONS.iter().find(|o| o.key == key).map_or("", |o| o.long);
-                return Err(error(format!("option --{name} is not supported")));
+                return Err(common::unsupported(PROG, OPTIONS, key));
             }
         }
     }
     if let Some(extra) = m.operands.first() {
-        let mut out = error(format!("Unrecognized option: {extra}"));
-        out.stdout.push_str(USAGE);
-        return Err(out);
+        let message = format!("Unrecognized option: {extra}");
+        return Err(common::usage_error(PROG, message, USAGE));
     }
     if a.dead && a.responding {
         return Err(error(
@@ -283,48 +275,17 @@ pub fn render(info: &ClusterInfo, args: &SinfoArgs, env: &FormatEnv) -> Output {
     if args.iterate.is_some() && !args.output.long && !args.output.no_header {
         out.out_line(env.date_line());
     }
-    let printed = fmt::sinfo(&partitions, &nodes, &args.output, env);
-    out.stdout.push_str(&printed.stdout);
-    for line in printed.stderr {
-        out.err_line(line);
-    }
+    common::append_printed(&mut out, fmt::sinfo(&partitions, &nodes, &args.output, env));
     out
 }
 
 /// Runs `sinfo`.
 pub fn main(args: Vec<OsString>) -> ExitCode {
-    let args = match super::utf8_args(PROG, args) {
+    let parsed = match common::command_line(PROG, args, |a| parse_args(a, &super::env_map())) {
         Ok(a) => a,
         Err(out) => return out.emit(),
     };
-    let parsed = match parse_args(&args, &super::env_map()) {
-        Step::Run(a) => a,
-        Step::Exit(out) => return out.emit(),
-    };
-    match rpc::block_on(run(parsed)) {
-        Ok(out) => out.emit(),
-        Err(e) => Output::fail(e.line(PROG, LOAD_PARTITIONS), 1).emit(),
-    }
-}
-
-async fn run(args: SinfoArgs) -> Output {
-    let mut session = match Session::connect().await {
-        Ok(s) => s,
-        Err(e) => return Output::fail(e.line(PROG, LOAD_PARTITIONS), 1),
-    };
-    loop {
-        let out = match once(&mut session, &args).await {
-            Ok(out) => out,
-            Err(e) => Output::fail(e.line(PROG, LOAD_PARTITIONS), 1),
-        };
-        let Some(secs) = args.iterate else {
-            return out;
-        };
-        let mut out = out;
-        out.stdout.push('\n');
-        let _ = out.emit();
-        tokio::time::sleep(Duration::from_secs(secs)).await;
-    }
+    common::run_query(PROG, LOAD_PARTITIONS, parsed.iterate, &parsed, once)
 }
 
 async fn once(session: &mut Session, args: &SinfoArgs) -> Result<Output, RpcError> {

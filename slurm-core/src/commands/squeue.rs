@@ -5,11 +5,12 @@
 //! squeue does them. Without `-t`, pending, running, suspended and completing jobs are shown;
 //! `--start` shows pending jobs by expected start time.
 
+use super::common::{self, UserChoice};
 use super::getopt::{self, HasArg, Opt, opt};
 use super::jobs::{self, parse_job_list};
 use super::lookup::{SystemUsers, UserDb};
-use super::rpc::{self, RpcError, Session};
-use super::{Output, Step, VERSION_LINE, getopt_failure, split_list};
+use super::rpc::{RpcError, Session};
+use super::{Output, Step, getopt_failure, split_list};
 use crate::format::FormatEnv;
 use crate::format::squeue::{self as fmt, Style};
 use crate::model::{Job, JobRef, JobState};
@@ -18,7 +19,6 @@ use crate::proto::{JobList, JobQuery};
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::process::ExitCode;
-use std::time::Duration;
 
 pub const PROG: &str = "squeue";
 
@@ -192,7 +192,7 @@ const OPTIONS: &[Opt<K>] = &[
 ];
 
 fn error(message: impl std::fmt::Display) -> Output {
-    Output::fail(format!("{PROG}: error: {message}"), 1)
+    common::error(PROG, message)
 }
 
 /// Parses squeue's arguments (without the program name). `env` supplies the `SQUEUE_*`
@@ -203,10 +203,7 @@ pub fn parse_args(
     env: &BTreeMap<String, String>,
     users: &dyn UserDb,
 ) -> Step<SqueueArgs> {
-    match parse_inner(args, env, users) {
-        Ok(step) => step,
-        Err(out) => Step::Exit(out),
-    }
+    parse_inner(args, env, users).unwrap_or_else(Step::Exit)
 }
 
 fn parse_inner(
@@ -223,8 +220,7 @@ fn parse_inner(
     let mut format_long: Option<String> = None;
     let mut job_flag = false;
     let mut jobs_text: Option<String> = None;
-    let mut users_text: Option<String> = None;
-    let mut me = false;
+    let mut user: Option<UserChoice> = None;
     let mut states_text: Option<String> = None;
     for (key, value) in m.opts {
         let value = value.unwrap_or_default();
@@ -236,11 +232,8 @@ fn parse_inner(
             K::Format => format = Some(value),
             K::Help => return Ok(Step::Exit(Output::ok(HELP))),
             K::Usage => return Ok(Step::Exit(Output::ok(USAGE))),
-            K::Version => return Ok(Step::Exit(Output::ok(format!("{VERSION_LINE}\n")))),
-            K::Iterate => match value.parse::<u64>() {
-                Ok(n) if n > 0 => a.iterate = Some(n),
-                _ => return Err(error(format!("--iterate={value}"))),
-            },
+            K::Version => return Ok(Step::Exit(common::version())),
+            K::Iterate => a.iterate = Some(common::iterate_seconds(PROG, &value)?),
             K::Jobs => {
                 job_flag = true;
                 if !value.is_empty() {
@@ -248,14 +241,8 @@ fn parse_inner(
                 }
             }
             K::Long => a.long = true,
-            K::Me => {
-                me = true;
-                users_text = None;
-            }
-            K::User => {
-                me = false;
-                users_text = Some(value);
-            }
+            K::Me => user = Some(UserChoice::Me),
+            K::User => user = Some(UserChoice::Named(value)),
             K::Name => a.filter.names = Some(split_list(&value)),
             K::Nodes => {
                 let nodes = hostlist::expand(&value)
@@ -268,8 +255,7 @@ fn parse_inner(
             K::Start => a.start = true,
             K::States => states_text = Some(value),
             K::Clusters | K::Licenses | K::Reservation | K::Sort | K::Steps => {
-                let name = OPTIONS.iter().find(|o| o.key == key).map_or("", |o| o.long);
-                return Err(error(format!("option --{name} is not supported")));
+                return Err(common::unsupported(PROG, OPTIONS, key));
             }
         }
     }
@@ -290,9 +276,8 @@ fn parse_inner(
         jobs_text = Some(list);
     }
     if let Some(extra) = operands.next() {
-        let mut out = error(format!("Unrecognized option: {extra}"));
-        out.stdout.push_str(USAGE);
-        return Err(out);
+        let message = format!("Unrecognized option: {extra}");
+        return Err(common::usage_error(PROG, message, USAGE));
     }
     if let Some(text) = jobs_text {
         a.filter.jobs = Some(parse_job_list(&text).map_err(error)?);
@@ -317,22 +302,22 @@ fn parse_inner(
         a.filter.partitions = from_env("SQUEUE_PARTITION");
     }
     let states_text = states_text.or_else(|| env.get("SQUEUE_STATES").cloned());
-    if !me && users_text.is_none() {
-        users_text = env.get("SQUEUE_USERS").cloned();
-    }
-    if me {
-        a.filter.users = Some(vec![users.current_uid()]);
-    } else if let Some(text) = users_text {
-        let mut uids = Vec::new();
-        for name in split_list(&text) {
-            match users.uid_of(&name) {
-                Some(uid) => uids.push(uid),
-                None => a
-                    .notices
-                    .push(format!("{PROG}: error: Invalid user: {name}")),
+    let user = user.or_else(|| env.get("SQUEUE_USERS").cloned().map(UserChoice::Named));
+    match user {
+        None => {}
+        Some(UserChoice::Me) => a.filter.users = Some(vec![users.current_uid()]),
+        Some(UserChoice::Named(text)) => {
+            let mut uids = Vec::new();
+            for name in split_list(&text) {
+                match users.uid_of(&name) {
+                    Some(uid) => uids.push(uid),
+                    None => a
+                        .notices
+                        .push(format!("{PROG}: error: Invalid user: {name}")),
+                }
             }
+            a.filter.users = Some(uids);
         }
-        a.filter.users = Some(uids);
     }
     a.filter.states = match states_text {
         Some(text) => parse_states(&text)?,
@@ -418,54 +403,23 @@ pub fn render(list: &JobList, args: &SqueueArgs, env: &FormatEnv) -> Output {
     if !args.output.no_header && !style_prints_date && (args.long || args.iterate.is_some()) {
         out.out_line(env.date_line());
     }
-    let printed = fmt::squeue(&shown, &args.output, env);
-    out.stdout.push_str(&printed.stdout);
-    for line in printed.stderr {
-        out.err_line(line);
-    }
+    common::append_printed(&mut out, fmt::squeue(&shown, &args.output, env));
     out
 }
 
 /// Runs `squeue`.
 pub fn main(args: Vec<OsString>) -> ExitCode {
-    let args = match super::utf8_args(PROG, args) {
+    let parse = |a: &[String]| parse_args(a, &super::env_map(), &SystemUsers);
+    let parsed = match common::command_line(PROG, args, parse) {
         Ok(a) => a,
         Err(out) => return out.emit(),
-    };
-    let parsed = match parse_args(&args, &super::env_map(), &SystemUsers) {
-        Step::Run(a) => a,
-        Step::Exit(out) => return out.emit(),
     };
     let mut notices = Output::default();
     for line in &parsed.notices {
         notices.err_line(line);
     }
     let _ = notices.emit();
-    let result = rpc::block_on(run(parsed));
-    match result {
-        Ok(out) => out.emit(),
-        Err(e) => Output::fail(e.line(PROG, LOAD_JOBS), 1).emit(),
-    }
-}
-
-async fn run(args: SqueueArgs) -> Output {
-    let mut session = match Session::connect().await {
-        Ok(s) => s,
-        Err(e) => return Output::fail(e.line(PROG, LOAD_JOBS), 1),
-    };
-    loop {
-        let out = match once(&mut session, &args).await {
-            Ok(out) => out,
-            Err(e) => Output::fail(e.line(PROG, LOAD_JOBS), 1),
-        };
-        let Some(secs) = args.iterate else {
-            return out;
-        };
-        let mut out = out;
-        out.stdout.push('\n');
-        let _ = out.emit();
-        tokio::time::sleep(Duration::from_secs(secs)).await;
-    }
+    common::run_query(PROG, LOAD_JOBS, parsed.iterate, &parsed, once)
 }
 
 async fn once(session: &mut Session, args: &SqueueArgs) -> Result<Output, RpcError> {

@@ -456,30 +456,25 @@ mod tests {
     /// A version 2 TZif file: one transition at 1000 from type 0 (+3600) to type 1 (+7200),
     /// and a footer.
     fn tzif(footer: &str) -> Vec<u8> {
-        fn header(timecnt: u32, typecnt: u32, charcnt: u32) -> Vec<u8> {
-            let mut h = b"TZif2".to_vec();
-            h.extend([0; 15]);
-            for c in [0, 0, 0, timecnt, typecnt, charcnt] {
-                h.extend(c.to_be_bytes());
+        /// A header and its data block; `transition` is the time in the version's width
+        /// (32 bits in the first block, 64 in the second).
+        fn block(v: &mut Vec<u8>, transition: &[u8]) {
+            v.extend(b"TZif2");
+            v.extend([0; 15]);
+            for c in [0u32, 0, 0, 1, 2, 4] {
+                v.extend(c.to_be_bytes());
             }
-            h
+            v.extend(transition);
+            v.push(1);
+            v.extend(3600i32.to_be_bytes());
+            v.extend([0, 0]);
+            v.extend(7200i32.to_be_bytes());
+            v.extend([1, 0]);
+            v.extend(b"AB\0\0");
         }
-        let mut v = header(1, 2, 4);
-        v.extend(1000i32.to_be_bytes());
-        v.push(1);
-        v.extend(3600i32.to_be_bytes());
-        v.extend([0, 0]);
-        v.extend(7200i32.to_be_bytes());
-        v.extend([1, 0]);
-        v.extend(b"AB\0\0");
-        v.extend(header(1, 2, 4));
-        v.extend(1000i64.to_be_bytes());
-        v.push(1);
-        v.extend(3600i32.to_be_bytes());
-        v.extend([0, 0]);
-        v.extend(7200i32.to_be_bytes());
-        v.extend([1, 0]);
-        v.extend(b"AB\0\0");
+        let mut v = Vec::new();
+        block(&mut v, &1000i32.to_be_bytes());
+        block(&mut v, &1000i64.to_be_bytes());
         v.push(b'\n');
         v.extend(footer.as_bytes());
         v.push(b'\n');

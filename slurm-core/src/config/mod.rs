@@ -45,6 +45,9 @@ pub struct ClusterConfig {
     /// `AuthInfo=` / `AuthType=` as given.
     pub auth_type: String,
     pub auth_info: Option<String>,
+    /// `TLSType=` / `TLSParameters=` as given (see `crate::tls`).
+    pub tls_type: String,
+    pub tls_parameters: Option<String>,
 }
 
 /// One `SlurmctldHost=` entry.
@@ -77,6 +80,8 @@ impl ClusterConfig {
             power: PowerParams::default(),
             auth_type: "auth/munge".into(),
             auth_info: None,
+            tls_type: crate::tls::TLS_NONE.into(),
+            tls_parameters: None,
         }
     }
 

@@ -61,6 +61,14 @@ fn cluster_section(cluster: &ClusterConfig) -> String {
             "AuthInfo",
             cluster.auth_info.clone().unwrap_or_else(|| "(none)".into()),
         ),
+        ("TLSType", cluster.tls_type.clone()),
+        (
+            "TLSParameters",
+            cluster
+                .tls_parameters
+                .clone()
+                .unwrap_or_else(|| "(none)".into()),
+        ),
         ("GresTypes", gres_types),
     ]);
     format!("Cluster {}\n{}", cluster.cluster_name, wrap(&items, "  "))

@@ -791,6 +791,8 @@ const GLOBAL_KEYS: &[(&str, GlobalSetter)] = &[
     key!(SuspendTimeout: cluster.power.suspend_timeout = |p| p.num()?),
     key!(AuthType: cluster.auth_type = |p| p.value.clone()),
     key!(AuthInfo: cluster.auth_info = |p| Some(p.value.clone())),
+    key!(TLSType: cluster.tls_type = |p| p.value.clone()),
+    key!(TLSParameters: cluster.tls_parameters = |p| Some(p.value.clone())),
     key!(DefMemPerCPU: def_mem_per_cpu_mb = |p| p.mem_limit()?),
 ];
 
@@ -1718,6 +1720,12 @@ pub fn render_slurm_conf(cluster: &ClusterConfig) -> String {
     if let Some(info) = &cluster.auth_info {
         set("AuthInfo", info);
     }
+    if cluster.tls_type != crate::tls::TLS_NONE || cluster.tls_parameters.is_some() {
+        set("TLSType", &cluster.tls_type);
+    }
+    if let Some(params) = &cluster.tls_parameters {
+        set("TLSParameters", params);
+    }
     if !cluster.gres_types.is_empty() {
         set("GresTypes", &cluster.gres_types.join(","));
     }
@@ -2381,6 +2389,29 @@ mod tests {
         assert_eq!(c.auth_info.as_deref(), Some("socket=/run/munge#1"));
         assert!(c.partitions[0].default);
         assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    }
+
+    #[test]
+    fn tls_settings_are_read_and_rendered() {
+        let loaded = parse(
+            "TLSType=tls/s2n\nTLSParameters=ca_cert_file=/s/ca.pem,ctld_cert_file=/s/c.pem\n\
+             NodeName=n1\nPartitionName=p Nodes=n1\n",
+        );
+        let c = &loaded.cluster;
+        assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+        assert_eq!(c.tls_type, "tls/s2n");
+        assert_eq!(
+            c.tls_parameters.as_deref(),
+            Some("ca_cert_file=/s/ca.pem,ctld_cert_file=/s/c.pem")
+        );
+        let rendered = render_slurm_conf(c);
+        assert!(rendered.contains("\nTLSType=tls/s2n\n"), "{rendered}");
+        let again = parse_slurm_conf(&rendered, "rendered.conf").unwrap();
+        assert_eq!(again.cluster, *c);
+        // Plain by default, and nothing rendered for it.
+        let plain = parse("NodeName=n1\nPartitionName=p Nodes=n1\n");
+        assert_eq!(plain.cluster.tls_type, "tls/none");
+        assert!(!render_slurm_conf(&plain.cluster).contains("TLS"));
     }
 
     /// A fresh directory under the system temp dir for one test.

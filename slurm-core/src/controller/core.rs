@@ -61,17 +61,14 @@ pub fn engine_status(e: EngineError) -> Status {
     }
 }
 
-/// Slurm's ESLURM_ACCESS_DENIED.
-pub const ACCESS_DENIED: &str = "Access/permission denied";
-/// Slurm's ESLURM_USER_ID_MISSING: the uid is unknown, or a request names another user.
-pub const INVALID_USER_ID: &str = "Invalid user id";
+pub use crate::auth::server::{ACCESS_DENIED, INVALID_USER_ID};
 
 impl Core {
     /// Builds the engine for `cluster` and restores what `state_dir` holds.
     pub fn open(cluster: ClusterConfig, state_dir: &Path) -> Result<Self, CoreError> {
         let (store, recovered) = StateStore::open(state_dir)?;
         let mut engine = Engine::new(cluster, SystemClock)?;
-        let operators = operator_uids(&engine.cluster().slurm_user);
+        let operators = crate::auth::server::operator_uids(&engine.cluster().slurm_user);
         let restored = recovered.jobs.len();
         for (_, job) in recovered.jobs {
             let cancel = recovered.cancels.get(&job.id).copied();
@@ -127,6 +124,11 @@ impl Core {
 
     pub fn is_operator(&self, cred: &Credential) -> bool {
         self.operators.contains(&cred.uid)
+    }
+
+    /// root, SlurmUser and the controller's own uid.
+    pub fn operators(&self) -> &[u32] {
+        &self.operators
     }
 
     fn may_modify(&self, cred: &Credential, job: &Job) -> bool {
@@ -783,17 +785,4 @@ impl Core {
 
 fn libc_sigkill() -> i32 {
     nix::sys::signal::Signal::SIGKILL as i32
-}
-
-/// root, SlurmUser, and the user running the controller (who owns a local cluster).
-fn operator_uids(slurm_user: &str) -> Vec<u32> {
-    let mut uids = vec![0, nix::unistd::getuid().as_raw()];
-    if let Ok(Some(user)) = nix::unistd::User::from_name(slurm_user) {
-        uids.push(user.uid.as_raw());
-    } else if let Ok(uid) = slurm_user.parse() {
-        uids.push(uid);
-    }
-    uids.sort_unstable();
-    uids.dedup();
-    uids
 }

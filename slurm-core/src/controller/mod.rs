@@ -19,7 +19,7 @@ mod service;
 pub mod state_store;
 mod tasks;
 
-use crate::auth::{AuthError, AuthMode, ClusterKey, Verifier};
+use crate::auth::{AuthError, AuthMode, ClusterKey, CredentialSource, Verifier};
 use crate::config::ClusterConfig;
 use crate::proto::slurmctld::slurmctld_server::SlurmctldServer;
 use crate::proto::slurmd_gateway::slurmd_gateway_server::SlurmdGatewayServer;
@@ -55,6 +55,10 @@ pub enum ControllerError {
     Serve(#[from] tonic::transport::Error),
     #[error("authentication (AuthType/AuthInfo): {0}")]
     Auth(#[from] AuthError),
+    #[error("{0}")]
+    Tls(#[from] crate::tls::TlsError),
+    #[error(transparent)]
+    Accounting(#[from] crate::dbd::queue::QueueError),
 }
 
 /// State shared by the services and the background tasks.
@@ -130,26 +134,39 @@ pub async fn serve(
     let heartbeat_ms = (options.cluster.timers.slurmd_timeout * 1000 / 3).clamp(1000, 30_000);
     let slurmd_timeout = options.cluster.timers.slurmd_timeout;
     let sched_interval = options.cluster.scheduler.sched_interval_s;
-    let verifier = match AuthMode::from_config(&options.cluster)? {
+    // The same key verifies requests and signs the controller's own (to the dbd).
+    let (verifier, credentials) = match AuthMode::from_config(&options.cluster)? {
         AuthMode::None => {
             tracing::warn!(
                 "AuthType=auth/none: requests are NOT authenticated; any client may act as any user"
             );
-            None
+            (None, CredentialSource::Unsigned)
         }
         AuthMode::Signed(settings) => {
-            let key = ClusterKey::load(&settings.key)?;
+            let key = Arc::new(ClusterKey::load(&settings.key)?);
             tracing::info!(
                 "authentication: {}, cluster key {}",
                 options.cluster.auth_type,
                 settings.key.display()
             );
-            Some(Verifier::new(Arc::new(key)))
+            let credentials = CredentialSource::Key {
+                key: key.clone(),
+                ttl_s: settings.ttl_s,
+            };
+            (Some(Verifier::new(key)), credentials)
         }
     };
-    let accounting =
-        crate::dbd::queue::AcctQueue::for_cluster(&options.cluster, &options.state_dir)
-            .map_err(CoreError::from)?;
+    // TLS (TLSType): the controller's certificate and key, checked before anything starts.
+    let tls_mode = crate::tls::TlsMode::from_config(&options.cluster)?;
+    let tls = tls_mode.acceptor(crate::tls::Daemon::Slurmctld)?;
+    if let Some(s) = tls_mode.settings() {
+        tracing::info!("TLS: serving with {}", s.ctld_cert_file.display());
+    }
+    let accounting = crate::dbd::queue::AcctQueue::for_cluster(
+        &options.cluster,
+        &options.state_dir,
+        credentials,
+    )?;
     let mut core = Core::open(options.cluster, &options.state_dir)?;
     core.set_accounting(accounting.clone());
     let shared = Arc::new(Shared {
@@ -168,8 +185,7 @@ pub async fn serve(
     let mut background = tasks::spawn(shared.clone(), slurmd_timeout, sched_interval);
     background.extend(accounting.map(|queue| queue.spawn_delivery()));
     shared.wake.notify_one();
-    let incoming = crate::proto::transport::incoming_nodelay(listener);
-    let result = tonic::transport::Server::builder()
+    let router = tonic::transport::Server::builder()
         .tcp_nodelay(true)
         .add_service(
             SlurmctldServer::new(service::Commands(shared.clone()))
@@ -180,9 +196,9 @@ pub async fn serve(
             SlurmdGatewayServer::new(service::Gateway(shared.clone()))
                 .max_decoding_message_size(usize::MAX)
                 .max_encoding_message_size(usize::MAX),
-        )
-        .serve_with_incoming_shutdown(incoming, shutdown)
-        .await;
+        );
+    let result =
+        crate::proto::transport::serve_router(router, listener, tls, "slurmctld", shutdown).await;
     for task in background {
         task.abort();
     }

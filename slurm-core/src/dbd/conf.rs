@@ -4,7 +4,13 @@
 //! (`accounting_storage/mysql`, or `accounting_storage/sqlite` for the embedded database),
 //! `StorageHost`, `StoragePort` (3306), `StorageUser`, `StoragePass`, `StorageLoc` (the MySQL
 //! database name, default `slurm_acct_db`, or the SQLite file). `StorageLoc` may also be a
-//! whole URL (`sqlite:///var/lib/slurm/acct.db`, `mysql://user:pass@host/db`). Other Slurm
+//! whole URL (`sqlite:///var/lib/slurm/acct.db`, `mysql://user:pass@host/db`).
+//! Authentication: `AuthType` and `AuthInfo` (as in slurm.conf: the cluster key the dbd
+//! verifies credentials with), `SlurmUser` (who, besides root and the dbd's own user, may
+//! record jobs) and `PrivateData=jobs` (users see only their own jobs). TLS: `TLSType` and
+//! `TLSParameters` (the dbd serves with `dbd_cert_file`/`dbd_cert_key_file`; see
+//! `crate::tls`). Where slurmdbd.conf leaves any of AuthType, AuthInfo, SlurmUser, TLSType
+//! or TLSParameters out, the slurm.conf beside it (or `SLURM_CONF`) gives it. Other Slurm
 //! keys are accepted and ignored.
 
 use crate::proto::DEFAULT_SLURMDBD_PORT;
@@ -22,6 +28,18 @@ pub struct DbdConf {
     pub storage_user: Option<String>,
     pub storage_pass: Option<String>,
     pub storage_loc: Option<String>,
+    /// `AuthType=` (`None`: as slurm.conf says, else Slurm's default).
+    pub auth_type: Option<String>,
+    /// `AuthInfo=`.
+    pub auth_info: Option<String>,
+    /// `SlurmUser=`.
+    pub slurm_user: Option<String>,
+    /// `PrivateData=` (lower-cased items; `jobs` is the one slinky uses).
+    pub private_data: Vec<String>,
+    /// `TLSType=`.
+    pub tls_type: Option<String>,
+    /// `TLSParameters=`.
+    pub tls_parameters: Option<String>,
     /// Keys slinky does not use, for a warning.
     pub ignored: Vec<String>,
 }
@@ -37,6 +55,12 @@ impl Default for DbdConf {
             storage_user: None,
             storage_pass: None,
             storage_loc: None,
+            auth_type: None,
+            auth_info: None,
+            slurm_user: None,
+            private_data: Vec::new(),
+            tls_type: None,
+            tls_parameters: None,
             ignored: Vec::new(),
         }
     }
@@ -62,8 +86,6 @@ const KNOWN_IGNORED: &[&str] = &[
     "archivejobs",
     "archivesteps",
     "archiveusage",
-    "authinfo",
-    "authtype",
     "authalttypes",
     "commitdelay",
     "debuglevel",
@@ -72,12 +94,10 @@ const KNOWN_IGNORED: &[&str] = &[
     "logfile",
     "messagetimeout",
     "pidfile",
-    "privatedata",
     "purgeeventafter",
     "purgejobafter",
     "purgestepafter",
     "purgeusageafter",
-    "slurmuser",
     "storageparameters",
     "trackwckey",
 ];
@@ -128,6 +148,18 @@ impl DbdConf {
                 "storageuser" => conf.storage_user = Some(value),
                 "storagepass" => conf.storage_pass = Some(value),
                 "storageloc" => conf.storage_loc = Some(value),
+                "authtype" => conf.auth_type = Some(value),
+                "authinfo" => conf.auth_info = Some(value),
+                "slurmuser" => conf.slurm_user = Some(value),
+                "tlstype" => conf.tls_type = Some(value),
+                "tlsparameters" => conf.tls_parameters = Some(value),
+                "privatedata" => {
+                    conf.private_data = value
+                        .split(',')
+                        .map(|v| v.trim().to_ascii_lowercase())
+                        .filter(|v| !v.is_empty())
+                        .collect();
+                }
                 k if KNOWN_IGNORED.contains(&k) => {}
                 _ => conf.ignored.push(key.to_owned()),
             }
@@ -210,6 +242,22 @@ mod tests {
         );
         assert_eq!(c.listen(), "127.0.0.1:7031".parse().unwrap());
         assert_eq!(c.ignored, ["Foo"]);
+        assert_eq!(c.auth_type.as_deref(), Some("auth/munge"));
+        assert_eq!(c.auth_info, None);
+        assert_eq!(c.slurm_user, None);
+        let c = DbdConf::parse(
+            "AuthInfo=key=/k,socket=/s\nSlurmUser=slurm\nPrivateData=accounts, Jobs\n",
+            "f",
+        )
+        .unwrap();
+        assert_eq!(c.auth_info.as_deref(), Some("key=/k,socket=/s"));
+        assert_eq!(c.slurm_user.as_deref(), Some("slurm"));
+        assert_eq!(c.private_data, ["accounts", "jobs"]);
+        let c =
+            DbdConf::parse("TLSType=tls/rustls\nTLSParameters=dbd_cert_file=/c\n", "f").unwrap();
+        assert_eq!(c.tls_type.as_deref(), Some("tls/rustls"));
+        assert_eq!(c.tls_parameters.as_deref(), Some("dbd_cert_file=/c"));
+        assert!(c.ignored.is_empty());
     }
 
     #[test]
@@ -225,6 +273,42 @@ mod tests {
         assert_eq!(c.storage_url().unwrap(), "mysql://u:p@h/db");
         let c = DbdConf::parse("StorageType=accounting_storage/pgsql\n", "f").unwrap();
         assert!(matches!(c.storage_url(), Err(DbdConfError::StorageType(_))));
+    }
+
+    #[test]
+    fn settings_come_from_slurmdbd_conf_then_slurm_conf() {
+        use crate::auth::AuthMode;
+        use crate::dbd::DbdSettings;
+        use crate::tls::TlsMode;
+        // Nothing anywhere: Slurm's defaults.
+        let s = DbdSettings::resolve(&DbdConf::default(), None).unwrap();
+        assert!(matches!(&s.auth, AuthMode::Signed(a) if a.key.ends_with("slurm.key")));
+        assert_eq!((s.slurm_user.as_str(), s.private_jobs), ("root", false));
+        assert_eq!(s.tls, TlsMode::Off);
+        // slurm.conf fills what slurmdbd.conf leaves out.
+        let mut cluster = crate::config::ClusterConfig::new("c");
+        cluster.auth_type = "auth/none".into();
+        cluster.slurm_user = "slurm".into();
+        cluster.tls_type = "tls/rustls".into();
+        cluster.tls_parameters = Some("dbd_cert_file=/c/dbd.pem".into());
+        let s = DbdSettings::resolve(&DbdConf::default(), Some(&cluster)).unwrap();
+        assert_eq!(s.auth, AuthMode::None);
+        assert_eq!(s.slurm_user, "slurm");
+        let dbd_cert = &s.tls.settings().unwrap().dbd_cert_file;
+        assert_eq!(dbd_cert, Path::new("/c/dbd.pem"));
+        // slurmdbd.conf wins.
+        let conf = DbdConf::parse(
+            "AuthType=auth/slurm\nAuthInfo=key=/k\nSlurmUser=acct\nTLSType=tls/none\n\
+             PrivateData=jobs\n",
+            "f",
+        )
+        .unwrap();
+        let s = DbdSettings::resolve(&conf, Some(&cluster)).unwrap();
+        assert!(matches!(&s.auth, AuthMode::Signed(a) if a.key == Path::new("/k")));
+        assert_eq!((s.slurm_user.as_str(), s.private_jobs), ("acct", true));
+        assert_eq!(s.tls, TlsMode::Off);
+        let bad = DbdConf::parse("TLSType=tls/gnutls\n", "f").unwrap();
+        assert!(DbdSettings::resolve(&bad, None).is_err());
     }
 
     #[test]

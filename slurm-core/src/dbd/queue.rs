@@ -8,7 +8,8 @@
 //! acknowledges them. While the dbd (or its database) is down it retries with exponential
 //! backoff; scheduling never waits for it. The dbd skips sequence numbers it already has, so
 //! a batch delivered twice (an acknowledgement lost on the way back, a controller restart)
-//! is stored once.
+//! is stored once. Each call carries a fresh credential signed with the cluster key (the
+//! dbd records jobs only for root, SlurmUser or its own user).
 //!
 //! Layout under `StateSaveLocation/accounting/`:
 //! ```text
@@ -19,10 +20,11 @@
 //! ```
 
 use super::record::acct_job;
+use crate::auth::CredentialSource;
 use crate::config::{AccountingStorage, ClusterConfig};
 use crate::controller::state_store::{Record, StateError};
 use crate::proto::slurm_dbd::slurm_dbd_client::SlurmDbdClient;
-use crate::proto::{AcctEvent, AcctRecord, Authed, RecordJobsRequest};
+use crate::proto::{AcctEvent, AcctRecord, RecordJobsRequest};
 use std::collections::{HashMap, VecDeque};
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
@@ -40,6 +42,7 @@ const MIN_BACKOFF: Duration = Duration::from_millis(200);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// How long one delivery may take before it is retried.
 const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StateError + '_ {
     move |source| StateError::Io {
@@ -270,8 +273,12 @@ struct Inner {
     cluster: String,
     /// Each partition's DefMemPerCPU (what a job without a memory request asks for).
     def_mem_per_cpu_mb: HashMap<String, Option<u64>>,
-    /// `http://HOST:PORT` of the dbd.
+    /// `http://HOST:PORT` (`https://` under TLS) of the dbd, for logs.
     uri: String,
+    /// How to reach it (plain, or TLS trusting the cluster's CA).
+    endpoint: tonic::transport::Endpoint,
+    /// How each delivery is signed (the controller's key, unless auth/none).
+    credentials: CredentialSource,
 }
 
 /// A handle on the queue: cheap to clone, shared by the controller's core and the delivery
@@ -290,38 +297,46 @@ impl std::fmt::Debug for AcctQueue {
     }
 }
 
-/// `http://HOST:PORT` of the dbd named by AccountingStorageHost/Port (default
-/// `localhost:6819`).
+/// `http://HOST:PORT` (`https://` under TLS) of the dbd named by
+/// AccountingStorageHost/Port (default `localhost:6819`).
 pub fn dbd_uri(cluster: &ClusterConfig) -> String {
-    let host = cluster.accounting.host.as_deref().unwrap_or("localhost");
-    let host = if host.contains(':') && !host.starts_with('[') {
-        format!("[{host}]")
-    } else {
-        host.to_owned()
-    };
-    let port = cluster
-        .accounting
-        .port
-        .unwrap_or(crate::proto::DEFAULT_SLURMDBD_PORT);
-    format!("http://{host}:{port}")
+    let (host, port) = crate::client::dbd_address(cluster);
+    let mode = crate::tls::TlsMode::from_config(cluster).unwrap_or_default();
+    crate::tls::uri(&mode, &host, port)
+}
+
+/// Why the queue cannot be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error("accounting: {0}")]
+    Client(#[from] crate::client::ClientError),
 }
 
 impl AcctQueue {
     /// The queue of a controller whose slurm.conf says
     /// `AccountingStorageType=accounting_storage/slurmdbd` (`None` otherwise), spooled under
     /// `state_dir/accounting`.
+    /// `state_dir/accounting`; deliveries are signed by `credentials`.
     pub fn for_cluster(
         cluster: &ClusterConfig,
         state_dir: &Path,
-    ) -> Result<Option<Self>, StateError> {
+        credentials: CredentialSource,
+    ) -> Result<Option<Self>, QueueError> {
         if cluster.accounting.storage != AccountingStorage::Slurmdbd {
             return Ok(None);
         }
-        Self::open(cluster, &state_dir.join("accounting")).map(Some)
+        Self::open(cluster, &state_dir.join("accounting"), credentials).map(Some)
     }
 
     /// Opens the spool in `dir` for `cluster`.
-    pub fn open(cluster: &ClusterConfig, dir: &Path) -> Result<Self, StateError> {
+    pub fn open(
+        cluster: &ClusterConfig,
+        dir: &Path,
+        credentials: CredentialSource,
+    ) -> Result<Self, QueueError> {
+        let endpoint = crate::client::dbd_endpoint(cluster, CONNECT_TIMEOUT)?;
         let spool = Spool::open(dir)?;
         if spool.backlog() > 0 {
             tracing::info!(
@@ -344,6 +359,8 @@ impl AcctQueue {
                     .map(|p| (p.name.clone(), p.def_mem_per_cpu_mb))
                     .collect(),
                 uri: dbd_uri(cluster),
+                endpoint,
+                credentials,
             }),
         })
     }
@@ -444,10 +461,17 @@ impl AcctQueue {
             epoch,
             records,
         };
-        let call = client.record_jobs(Authed::new(crate::client::current_credential(), request));
+        // A fresh credential for every call, retries included: the dbd accepts each once.
+        let request = self
+            .inner
+            .credentials
+            .authed(request)
+            .await
+            .map_err(|e| e.to_string())?;
+        let call = client.record_jobs(request);
         let reply = match tokio::time::timeout(CALL_TIMEOUT, call).await {
             Ok(Ok(reply)) => reply.into_inner(),
-            Ok(Err(status)) => return Err(status.message().to_owned()),
+            Ok(Err(status)) => return Err(refusal(&status)),
             Err(_) => return Err("timed out".to_owned()),
         };
         let mut spool = self.spool();
@@ -458,12 +482,27 @@ impl AcctQueue {
     }
 }
 
-async fn connect(uri: &str) -> Result<SlurmDbdClient<tonic::transport::Channel>, String> {
-    let endpoint = tonic::transport::Endpoint::from_shared(uri.to_owned())
-        .map_err(|e| e.to_string())?
-        .connect_timeout(Duration::from_secs(5))
-        .tcp_nodelay(true);
-    let channel = endpoint.connect().await.map_err(|e| e.to_string())?;
+/// What a failed delivery is logged as: a refused credential says what to check.
+fn refusal(status: &tonic::Status) -> String {
+    match status.code() {
+        tonic::Code::Unauthenticated => format!(
+            "{} (the dbd refused the controller's credential: does it hold the same cluster key?)",
+            status.message()
+        ),
+        tonic::Code::PermissionDenied => format!(
+            "{} (the dbd records jobs only for root, its SlurmUser and its own user)",
+            status.message()
+        ),
+        _ => status.message().to_owned(),
+    }
+}
+
+async fn connect(
+    endpoint: &tonic::transport::Endpoint,
+) -> Result<SlurmDbdClient<tonic::transport::Channel>, String> {
+    let channel = crate::client::connect_daemon(endpoint)
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(SlurmDbdClient::new(channel)
         .max_decoding_message_size(usize::MAX)
         .max_encoding_message_size(usize::MAX))
@@ -482,7 +521,7 @@ async fn deliver(queue: AcctQueue) {
             continue;
         }
         if client.is_none() {
-            match connect(&queue.inner.uri).await {
+            match connect(&queue.inner.endpoint).await {
                 Ok(c) => client = Some(c),
                 Err(e) => {
                     queue.set_healthy(false);
@@ -628,5 +667,7 @@ mod tests {
         c.accounting.host = Some("::1".into());
         c.accounting.port = Some(7000);
         assert_eq!(dbd_uri(&c), "http://[::1]:7000");
+        c.tls_type = "tls/rustls".into();
+        assert_eq!(dbd_uri(&c), "https://[::1]:7000");
     }
 }

@@ -1,21 +1,40 @@
-//! The dbd's gRPC service.
+//! The dbd's gRPC service. Every request's credential is verified with the cluster key
+//! (the same [`Verifier`] as the controller's: signature, lifetime, replay); recording jobs
+//! needs root, SlurmUser or the dbd's own uid (the controller signs as its user), queries
+//! need any valid credential (users' come from their signer), and `PrivateData=jobs` limits
+//! a user's queries to their own jobs.
 
 use super::store::Store;
+use crate::auth::Verifier;
+use crate::auth::server::{authenticate, require_operator};
 use crate::proto::slurm_dbd::slurm_dbd_server::SlurmDbd;
 use crate::proto::{AcctJobList, AcctJobQuery, Authed, RecordJobsReply, RecordJobsRequest};
 use tonic::{Request, Response, Status};
 
+/// Who may do what at the dbd.
+#[derive(Debug, Default)]
+pub struct Access {
+    /// Checks credentials; `None` under `AuthType=auth/none`.
+    pub verifier: Option<Verifier>,
+    /// root, SlurmUser and the dbd's own uid.
+    pub operators: Vec<u32>,
+    /// `PrivateData=jobs`.
+    pub private_jobs: bool,
+}
+
 pub struct Dbd {
     store: Store,
+    access: Access,
     /// Batches are applied one at a time: a retried batch that overlaps one still being
     /// applied then finds its records already stored.
     writer: tokio::sync::Mutex<()>,
 }
 
 impl Dbd {
-    pub fn new(store: Store) -> Self {
+    pub fn new(store: Store, access: Access) -> Self {
         Self {
             store,
+            access,
             writer: tokio::sync::Mutex::new(()),
         }
     }
@@ -32,13 +51,24 @@ fn unavailable(e: super::store::StoreError) -> Status {
     Status::unavailable(format!("Unable to talk to the database: {e}"))
 }
 
+/// Limits a query to `uid`'s jobs.
+fn only_own(query: &mut AcctJobQuery, uid: u32) {
+    query.uids = Some(match query.uids.take() {
+        Some(uids) => uids.into_iter().filter(|u| *u == uid).collect(),
+        None => vec![uid],
+    });
+}
+
 #[tonic::async_trait]
 impl SlurmDbd for Dbd {
     async fn record_jobs(
         &self,
         request: Request<Authed<RecordJobsRequest>>,
     ) -> Reply<RecordJobsReply> {
-        let body = request.into_inner().body;
+        let (caller, body) = authenticate(self.access.verifier.as_ref(), request, "RecordJobs")?;
+        if self.access.verifier.is_some() {
+            require_operator(&caller, &self.access.operators, "RecordJobs")?;
+        }
         let _writing = self.writer.lock().await;
         let acked_seq = self
             .store
@@ -46,16 +76,45 @@ impl SlurmDbd for Dbd {
             .await
             .map_err(unavailable)?;
         tracing::debug!(
-            "cluster {}: {} records received, stored through {acked_seq}",
+            "cluster {}: {} records received from {}, stored through {acked_seq}",
             body.cluster,
-            body.records.len()
+            body.records.len(),
+            caller.peer
         );
         Ok(Response::new(RecordJobsReply { acked_seq }))
     }
 
     async fn query_jobs(&self, request: Request<Authed<AcctJobQuery>>) -> Reply<AcctJobList> {
-        let query = request.into_inner().body;
+        let (caller, mut query) =
+            authenticate(self.access.verifier.as_ref(), request, "QueryJobs")?;
+        if self.access.private_jobs && !self.access.operators.contains(&caller.cred.uid) {
+            only_own(&mut query, caller.cred.uid);
+        }
         let jobs = self.store.query_jobs(&query).await.map_err(unavailable)?;
         Ok(Response::new(AcctJobList { now: now(), jobs }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn private_queries_see_only_their_own_jobs() {
+        let mut q = AcctJobQuery::default();
+        only_own(&mut q, 7);
+        assert_eq!(q.uids, Some(vec![7]));
+        let mut q = AcctJobQuery {
+            uids: Some(vec![1, 7, 9]),
+            ..AcctJobQuery::default()
+        };
+        only_own(&mut q, 7);
+        assert_eq!(q.uids, Some(vec![7]));
+        let mut q = AcctJobQuery {
+            uids: Some(vec![1]),
+            ..AcctJobQuery::default()
+        };
+        only_own(&mut q, 7);
+        assert_eq!(q.uids, Some(vec![]));
     }
 }

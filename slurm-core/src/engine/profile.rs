@@ -50,6 +50,15 @@ impl Profile {
         self.points[self.segment_index(t)].1
     }
 
+    /// The fewest CPUs free at any time in `[from, until)` (at `from` when `until <= from`).
+    pub fn min_free_cpus(&self, from: Timestamp, until: Timestamp) -> u32 {
+        let first = self.segment_index(from);
+        self.points[first + 1..]
+            .iter()
+            .take_while(|p| p.0 < until)
+            .fold(self.points[first].1.cpus, |min, p| min.min(p.1.cpus))
+    }
+
     /// The earliest `t >= from` (and `<= horizon`) such that `demand` fits during
     /// `[t, t + duration)`, or `None`.
     pub fn earliest_fit(
@@ -156,6 +165,23 @@ mod tests {
             p.earliest_fit(&need(8), &cap, 100, 50, 150),
             None,
             "beyond horizon"
+        );
+    }
+
+    #[test]
+    fn min_free_cpus_over_a_window() {
+        let mut p = Profile::new(100, cpus(2), [(160, cpus(4)), (130, cpus(2))]);
+        p.reserve(140, 200, &cpus(3));
+        // 100: 2, 130: 4, 140: 1, 160: 5, 200: 8.
+        assert_eq!(p.min_free_cpus(100, 100), 2);
+        assert_eq!(p.min_free_cpus(100, 130), 2);
+        assert_eq!(p.min_free_cpus(130, 140), 4);
+        assert_eq!(p.min_free_cpus(130, 141), 1);
+        assert_eq!(p.min_free_cpus(160, NEVER), 5);
+        assert_eq!(
+            p.min_free_cpus(0, 120),
+            2,
+            "before the profile: its first segment"
         );
     }
 

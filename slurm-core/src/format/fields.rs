@@ -79,6 +79,63 @@ pub struct Parsed<F> {
     pub errors: Vec<String>,
 }
 
+impl<F> Parsed<F> {
+    /// The same, with `prefix` put before every error message (`squeue: error: `).
+    pub fn prefixed(mut self, prefix: &str) -> Self {
+        for e in &mut self.errors {
+            e.insert_str(0, prefix);
+        }
+        self
+    }
+}
+
+/// One row of a command's field table: the field, its `%` letter, its `-O` names, its
+/// header, and whether the header is cut to the column width.
+pub type FieldDef<F> = (F, Option<char>, &'static [&'static str], &'static str, bool);
+
+/// The fields of one command's columns (squeue's jobs, sinfo's nodes), looked up in its
+/// table.
+pub trait FieldTable: Copy + PartialEq + 'static {
+    /// Every field, once each; the first row stands in for a field missing from the table.
+    const FIELDS: &'static [FieldDef<Self>];
+
+    /// The field a `%` letter selects.
+    fn from_code(code: char) -> Option<Self> {
+        Self::FIELDS.iter().find(|d| d.1 == Some(code)).map(|d| d.0)
+    }
+
+    /// The field a `-O` name selects (case-insensitive).
+    fn from_name(name: &str) -> Option<Self> {
+        let name = name.to_ascii_lowercase();
+        Self::FIELDS
+            .iter()
+            .find(|d| d.2.contains(&name.as_str()))
+            .map(|d| d.0)
+    }
+
+    /// The field's row of the table.
+    fn def(self) -> &'static FieldDef<Self> {
+        // Every variant is in the table (checked by tests); the fallback keeps this total.
+        Self::FIELDS
+            .iter()
+            .find(|d| d.0 == self)
+            .unwrap_or(&Self::FIELDS[0])
+    }
+
+    /// The column header.
+    fn header(self) -> &'static str {
+        self.def().3
+    }
+}
+
+/// What squeue's and sinfo's printing produces: the table, and error lines for stderr
+/// (unknown format codes).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Printed {
+    pub stdout: String,
+    pub stderr: Vec<String>,
+}
+
 /// Parses a `%` format. `lookup` maps a code letter to a field; `what` names the format in
 /// error messages (`job`, `node`).
 pub fn parse_percent<F>(format: &str, what: &str, lookup: impl Fn(char) -> Option<F>) -> Parsed<F> {
@@ -256,6 +313,18 @@ pub fn render_line<F: Copy>(
         }
     }
     out.push('\n');
+}
+
+/// Renders the header line of a layout: each column's header, cut to the width where the
+/// field's table says so.
+pub fn render_header<F: FieldTable>(
+    out: &mut String,
+    layout: &Layout<F>,
+    width_of: impl Fn(&Column<F>) -> usize,
+) {
+    render_line(out, layout, width_of, |f, _| {
+        (f.header().to_owned(), f.def().4)
+    });
 }
 
 #[cfg(test)]

@@ -420,33 +420,17 @@ mod tests {
     use super::*;
     use crate::model::{ArraySpec, DependencySpec, JobSpec, NodeAllocation};
 
-    pub(crate) fn job(id: u32, state: JobState) -> Job {
+    fn job(id: u32, state: JobState) -> Job {
+        let spec = JobSpec {
+            name: "wrap".into(),
+            user: "root".into(),
+            work_dir: "/tmp".into(),
+            ..JobSpec::default()
+        };
         Job {
-            id,
-            array_job_id: None,
-            array_task_id: None,
-            spec: JobSpec {
-                name: "wrap".into(),
-                user: "root".into(),
-                work_dir: "/tmp".into(),
-                ..JobSpec::default()
-            },
-            state,
-            reason: PendingReason::None,
-            priority: 1,
-            partition: "debug".into(),
-            time_limit: TimeLimit::Infinite,
             submit_time: 100,
             eligible_time: Some(100),
-            start_time: None,
-            end_time: None,
-            planned_start: None,
-            allocation: Vec::new(),
-            exit: None,
-            restarts: 0,
-            cancelled_by: None,
-            hold: None,
-            array_pending: None,
+            ..crate::format::testing::job(id, state, spec)
         }
     }
 

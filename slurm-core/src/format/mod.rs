@@ -21,6 +21,8 @@ mod jobinfo;
 pub mod scontrol;
 pub mod sinfo;
 pub mod squeue;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod timefmt;
 
 use crate::model::{JobId, Timestamp};

@@ -570,36 +570,22 @@ mod tests {
     use crate::model::{JobSpec, NodeBaseState, NodeConfig, NodeState, PendingReason, TimeLimit};
 
     fn pending_job() -> Job {
+        let spec = JobSpec {
+            name: "x".into(),
+            user: "bob".into(),
+            uid: 1001,
+            gid: 1001,
+            work_dir: "/home/bob".into(),
+            max_nodes: Some(4),
+            min_nodes: 2,
+            ..JobSpec::default()
+        };
         Job {
-            id: 7,
-            array_job_id: None,
-            array_task_id: None,
-            spec: JobSpec {
-                name: "x".into(),
-                user: "bob".into(),
-                uid: 1001,
-                gid: 1001,
-                work_dir: "/home/bob".into(),
-                max_nodes: Some(4),
-                min_nodes: 2,
-                ..JobSpec::default()
-            },
-            state: JobState::Pending,
             reason: PendingReason::Priority,
             priority: 3,
             partition: "p".into(),
             time_limit: TimeLimit::minutes(90),
-            submit_time: 0,
-            eligible_time: None,
-            start_time: None,
-            end_time: None,
-            planned_start: None,
-            allocation: Vec::new(),
-            exit: None,
-            restarts: 0,
-            cancelled_by: None,
-            hold: None,
-            array_pending: None,
+            ..crate::format::testing::job(7, JobState::Pending, spec)
         }
     }
 

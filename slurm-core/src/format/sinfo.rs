@@ -11,7 +11,7 @@
 //! lists): their partition and node-list columns widen to the longest value (at least 9),
 //! which a user-given format never does.
 
-use super::fields::{self, Column, Layout, Parsed};
+use super::fields::{self, Column, FieldDef, FieldTable, Layout, Parsed};
 use super::{FormatEnv, NodeExtras, oversubscribe_text, timefmt};
 use crate::engine::NodeView;
 use crate::model::{
@@ -91,16 +91,7 @@ pub enum NodeField {
     Weight,
 }
 
-/// (field, `%` letter, `-O` names, header, header cut to width?)
-type FieldDef = (
-    NodeField,
-    Option<char>,
-    &'static [&'static str],
-    &'static str,
-    bool,
-);
-
-const FIELDS: &[FieldDef] = {
+const FIELDS: &[FieldDef<NodeField>] = {
     use NodeField as F;
     &[
         (F::Avail, Some('a'), &["available"], "AVAIL", true),
@@ -228,30 +219,11 @@ const FIELDS: &[FieldDef] = {
     ]
 };
 
+impl FieldTable for NodeField {
+    const FIELDS: &'static [FieldDef<Self>] = FIELDS;
+}
+
 impl NodeField {
-    /// The field a `%` letter selects.
-    pub fn from_code(code: char) -> Option<Self> {
-        FIELDS.iter().find(|d| d.1 == Some(code)).map(|d| d.0)
-    }
-
-    /// The field a `-O` name selects (case-insensitive).
-    pub fn from_name(name: &str) -> Option<Self> {
-        let name = name.to_ascii_lowercase();
-        FIELDS
-            .iter()
-            .find(|d| d.2.contains(&name.as_str()))
-            .map(|d| d.0)
-    }
-
-    fn def(self) -> &'static FieldDef {
-        FIELDS.iter().find(|d| d.0 == self).unwrap_or(&FIELDS[0])
-    }
-
-    /// The column header.
-    pub fn header(self) -> &'static str {
-        self.def().3
-    }
-
     /// Fields about the partition rather than the nodes: showing one splits rows by partition.
     fn is_partition_field(self) -> bool {
         use NodeField as F;
@@ -284,11 +256,7 @@ pub fn parse_format(format: &str) -> Parsed<NodeField> {
 /// Parses a `-O` field list (`partition:9 ,nodelist:0`). Errors are sinfo's stderr lines;
 /// sinfo really calls an unknown `-O` field a "job format specification".
 pub fn parse_format_long(format: &str) -> Parsed<NodeField> {
-    let mut parsed = fields::parse_long(format, "job", NodeField::from_name);
-    for e in &mut parsed.errors {
-        e.insert_str(0, "sinfo: error: ");
-    }
-    parsed
+    fields::parse_long(format, "job", NodeField::from_name).prefixed("sinfo: error: ")
 }
 
 /// A user-given format.
@@ -320,11 +288,7 @@ pub struct Options {
 }
 
 /// What sinfo prints: the table, and error lines for its stderr.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Output {
-    pub stdout: String,
-    pub stderr: Vec<String>,
-}
+pub use super::fields::Printed as Output;
 
 /// Runs sinfo's printing. `partitions` in configuration order, `nodes` in node order.
 pub fn sinfo(
@@ -532,9 +496,7 @@ impl<'a> Sinfo<'a> {
         };
         let mut out = String::new();
         if header {
-            fields::render_line(&mut out, self.layout, width_of, |f, _| {
-                (f.header().to_owned(), f.def().4)
-            });
+            fields::render_header(&mut out, self.layout, width_of);
         }
         for row in rows {
             fields::render_line(&mut out, self.layout, width_of, |f, w| {

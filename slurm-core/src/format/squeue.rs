@@ -5,7 +5,7 @@
 //! are given, in the order given. [`sort_default`] and [`sort_start`] reproduce squeue's
 //! default orders (`-S P,t,-p` and `--start`'s `-S S`).
 
-use super::fields::{self, Layout, Parsed};
+use super::fields::{self, FieldDef, FieldTable, Layout, Parsed};
 use super::jobinfo::{self as ji, EndTime};
 use super::{FormatEnv, timefmt};
 use crate::model::{Job, JobState, TimeLimit, Timestamp};
@@ -87,16 +87,7 @@ pub enum JobField {
     WorkDir,
 }
 
-/// (field, `%` letter, `-O` names, header, header cut to width?)
-type FieldDef = (
-    JobField,
-    Option<char>,
-    &'static [&'static str],
-    &'static str,
-    bool,
-);
-
-const FIELDS: &[FieldDef] = {
+const FIELDS: &[FieldDef<JobField>] = {
     use JobField as F;
     &[
         (F::Account, Some('a'), &["account"], "ACCOUNT", true),
@@ -259,49 +250,22 @@ const FIELDS: &[FieldDef] = {
     ]
 };
 
-impl JobField {
-    /// The field a `%` letter selects.
-    pub fn from_code(code: char) -> Option<Self> {
-        FIELDS.iter().find(|d| d.1 == Some(code)).map(|d| d.0)
-    }
-
-    /// The field a `-O` name selects (case-insensitive).
-    pub fn from_name(name: &str) -> Option<Self> {
-        let name = name.to_ascii_lowercase();
-        FIELDS
-            .iter()
-            .find(|d| d.2.contains(&name.as_str()))
-            .map(|d| d.0)
-    }
-
-    fn def(self) -> &'static FieldDef {
-        // Every variant is in FIELDS (checked by a test); the fallback keeps this total.
-        FIELDS.iter().find(|d| d.0 == self).unwrap_or(&FIELDS[0])
-    }
-
-    /// The column header.
-    pub fn header(self) -> &'static str {
-        self.def().3
-    }
+impl FieldTable for JobField {
+    const FIELDS: &'static [FieldDef<Self>] = FIELDS;
 }
+
+/// squeue reports format errors through Slurm's `error()`: `squeue: error: ...`.
+const ERROR_PREFIX: &str = "squeue: error: ";
 
 /// Parses a `-o` format (`%.18i %.9P ...`). Errors are squeue's stderr lines.
 pub fn parse_format(format: &str) -> Parsed<JobField> {
-    prefixed(fields::parse_percent(format, "job", JobField::from_code))
+    fields::parse_percent(format, "job", JobField::from_code).prefixed(ERROR_PREFIX)
 }
 
 /// Parses a `-O` field list (`JobID,Partition:.9,Name:20|`). Errors are squeue's stderr
 /// lines.
 pub fn parse_format_long(format: &str) -> Parsed<JobField> {
-    prefixed(fields::parse_long(format, "job", JobField::from_name))
-}
-
-/// squeue reports format errors through Slurm's `error()`: `squeue: error: ...`.
-fn prefixed(mut parsed: Parsed<JobField>) -> Parsed<JobField> {
-    for e in &mut parsed.errors {
-        e.insert_str(0, "squeue: error: ");
-    }
-    parsed
+    fields::parse_long(format, "job", JobField::from_name).prefixed(ERROR_PREFIX)
 }
 
 /// Which layout `squeue` was asked for.
@@ -328,11 +292,7 @@ pub struct Options {
 }
 
 /// What squeue prints: the table, and the error lines for its stderr (unknown format codes).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Output {
-    pub stdout: String,
-    pub stderr: Vec<String>,
-}
+pub use super::fields::Printed as Output;
 
 /// Runs squeue's printing for `jobs` (already filtered and sorted).
 pub fn squeue<'a>(
@@ -368,12 +328,7 @@ pub fn render<'a>(
 ) -> String {
     let mut out = String::new();
     if header {
-        fields::render_line(
-            &mut out,
-            layout,
-            |c| c.width,
-            |f, _| (f.header().to_owned(), f.def().4),
-        );
+        fields::render_header(&mut out, layout, |c| c.width);
     }
     for job in jobs {
         fields::render_line(&mut out, layout, |c| c.width, |f, _| value(job, f, env));
@@ -593,32 +548,19 @@ mod tests {
     use crate::model::{ArraySpec, JobSpec, NodeAllocation, PendingReason};
 
     fn job(id: u32, state: JobState, partition: &str, priority: u32) -> Job {
+        let spec = JobSpec {
+            name: format!("job{id}"),
+            user: "alice".into(),
+            work_dir: "/home/alice".into(),
+            ..JobSpec::default()
+        };
         Job {
-            id,
-            array_job_id: None,
-            array_task_id: None,
-            spec: JobSpec {
-                name: format!("job{id}"),
-                user: "alice".into(),
-                work_dir: "/home/alice".into(),
-                ..JobSpec::default()
-            },
-            state,
-            reason: PendingReason::None,
             priority,
             partition: partition.into(),
             time_limit: TimeLimit::minutes(60),
             submit_time: 1000,
             eligible_time: Some(1000),
-            start_time: None,
-            end_time: None,
-            planned_start: None,
-            allocation: Vec::new(),
-            exit: None,
-            restarts: 0,
-            cancelled_by: None,
-            hold: None,
-            array_pending: None,
+            ..crate::format::testing::job(id, state, spec)
         }
     }
 

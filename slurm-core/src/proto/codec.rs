@@ -35,7 +35,9 @@ impl<U: serde::de::DeserializeOwned> Decoder for JsonDecoder<U> {
         if !buf.has_remaining() {
             return Ok(None);
         }
-        serde_json::from_reader(buf.reader())
+        // One contiguous slice: serde_json parses a slice several times faster than a reader.
+        let bytes = buf.copy_to_bytes(buf.remaining());
+        serde_json::from_slice(&bytes)
             .map(Some)
             .map_err(|e| Status::invalid_argument(format!("malformed message: {e}")))
     }

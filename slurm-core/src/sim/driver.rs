@@ -190,14 +190,49 @@ pub enum SimError {
     Stuck(usize),
 }
 
+/// Where a replay stands (for progress reports on long traces).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Jobs submitted so far, out of `total`.
+    pub submitted: usize,
+    pub total: usize,
+    pub pending: usize,
+    pub running: usize,
+    /// Simulated seconds since the first submission.
+    pub simulated_s: i64,
+}
+
 /// Replays `jobs` (in any order; they are taken by submit time, ties in input order).
 pub fn replay(jobs: &[SimJob], config: &SimConfig) -> Result<SimOutput, SimError> {
+    replay_with_progress(jobs, config, 0, |_| {})
+}
+
+/// [`replay`], calling `report` each time another `every` jobs have been submitted (never
+/// when `every` is 0).
+pub fn replay_with_progress(
+    jobs: &[SimJob],
+    config: &SimConfig,
+    every: usize,
+    mut report: impl FnMut(Progress),
+) -> Result<SimOutput, SimError> {
     if config.machine.total_procs() == 0 {
         return Err(SimError::EmptyMachine);
     }
     let mut sim = Sim::new(jobs, config)?;
+    let first = sim.next_time().unwrap_or(0);
+    let mut next_report = every;
     while let Some(t) = sim.next_time() {
         sim.step(t)?;
+        if every > 0 && sim.next_arrival >= next_report {
+            next_report = (sim.next_arrival / every + 1) * every;
+            report(Progress {
+                submitted: sim.next_arrival,
+                total: jobs.len(),
+                pending: sim.engine.pending_count(),
+                running: sim.engine.running_count(),
+                simulated_s: t - first,
+            });
+        }
     }
     sim.finish()
 }
@@ -508,6 +543,137 @@ mod tests {
         assert_eq!(got, vec![0, 100, 30]);
         assert_eq!(out.counters.wakeups, 1);
         assert!(out.counters.main_passes >= 2);
+    }
+
+    #[test]
+    fn progress_is_reported_every_n_submissions() {
+        let jobs: Vec<SimJob> = (0..5).map(|i| job(i * 10, 1, 5, 5)).collect();
+        let config = SimConfig::new(Machine::Pool { procs: 1 }, SchedulerPolicy::Backfill);
+        let mut seen = Vec::new();
+        let out = replay_with_progress(&jobs, &config, 2, |p| seen.push(p)).unwrap();
+        assert_eq!(out.results, replay(&jobs, &config).unwrap().results);
+        let submitted: Vec<usize> = seen.iter().map(|p| p.submitted).collect();
+        assert_eq!(submitted, vec![2, 4]);
+        assert_eq!((seen[0].total, seen[0].simulated_s), (5, 10));
+    }
+
+    /// The textbook policies on a pool of `procs` processors, written out independently of
+    /// the engine: at each event time, ends then arrivals, then jobs in submission order
+    /// against a step function of free processors (running jobs release at start + requested
+    /// time). FCFS stops at the first job that cannot start; EASY reserves for that job
+    /// only; conservative backfill reserves for every job. Returns the start times.
+    fn reference(jobs: &[SimJob], procs: i64, policy: SchedulerPolicy) -> Vec<i64> {
+        let n = jobs.len();
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_by_key(|&i| jobs[i].submit);
+        let (mut start, mut end) = (vec![i64::MIN; n], vec![0; n]);
+        let (mut running, mut pending): (Vec<usize>, Vec<usize>) = (Vec::new(), Vec::new());
+        let (mut next, mut free) = (0, procs);
+        loop {
+            let arrival = order.get(next).map(|&i| jobs[i].submit);
+            let Some(t) = running.iter().map(|&i| end[i]).chain(arrival).min() else {
+                break;
+            };
+            running.retain(|&i| {
+                let done = end[i] <= t;
+                free += if done { i64::from(jobs[i].procs) } else { 0 };
+                !done
+            });
+            while next < n && jobs[order[next]].submit <= t {
+                pending.push(order[next]);
+                next += 1;
+            }
+            // (time, free from then on), sorted by time.
+            let mut profile = vec![(t, free)];
+            let mut releases: Vec<(i64, i64)> = running
+                .iter()
+                .map(|&i| (start[i] + jobs[i].requested_time, i64::from(jobs[i].procs)))
+                .collect();
+            releases.sort_unstable();
+            for (at, p) in releases {
+                let last = profile[profile.len() - 1];
+                if last.0 == at {
+                    profile.last_mut().unwrap().1 += p;
+                } else {
+                    profile.push((at, last.1 + p));
+                }
+            }
+            let (mut blocked, mut reserved) = (false, false);
+            let mut waiting = Vec::new();
+            for &i in &pending {
+                let (need, len) = (i64::from(jobs[i].procs), jobs[i].requested_time);
+                if policy == SchedulerPolicy::Fcfs && blocked {
+                    waiting.push(i);
+                    continue;
+                }
+                let mut at = None;
+                let mut run_from = None;
+                for (k, &(from, avail)) in profile.iter().enumerate() {
+                    let until = profile.get(k + 1).map_or(i64::MAX, |p| p.0);
+                    if avail < need {
+                        run_from = None;
+                        continue;
+                    }
+                    let s = *run_from.get_or_insert(from);
+                    if until == i64::MAX || until - s >= len {
+                        at = Some(s);
+                        break;
+                    }
+                }
+                let at = at.expect("every job fits the empty machine");
+                let reserve = match policy {
+                    SchedulerPolicy::Backfill => true,
+                    SchedulerPolicy::Easy => !reserved,
+                    SchedulerPolicy::Fcfs => false,
+                };
+                if at == t || reserve {
+                    for b in [at, at + len] {
+                        let k = profile.partition_point(|p| p.0 <= b) - 1;
+                        if profile[k].0 != b {
+                            profile.insert(k + 1, (b, profile[k].1));
+                        }
+                    }
+                    for p in profile.iter_mut().filter(|p| p.0 >= at && p.0 < at + len) {
+                        p.1 -= need;
+                    }
+                }
+                if at == t {
+                    start[i] = t;
+                    end[i] = t + jobs[i].sim_run_time();
+                    free -= need;
+                    running.push(i);
+                } else {
+                    reserved |= reserve;
+                    blocked = true;
+                    waiting.push(i);
+                }
+            }
+            pending = waiting;
+        }
+        start
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        /// The replay through the engine starts every job exactly when the independent
+        /// reference model does, for each policy.
+        #[test]
+        fn engine_replay_matches_the_reference_model(
+            raw in proptest::collection::vec((0i64..400, 1u32..=8, 1i64..200, 1i64..300), 1..50),
+            policy in proptest::prop_oneof![
+                proptest::strategy::Just(SchedulerPolicy::Fcfs),
+                proptest::strategy::Just(SchedulerPolicy::Easy),
+                proptest::strategy::Just(SchedulerPolicy::Backfill),
+            ],
+        ) {
+            let jobs: Vec<SimJob> = raw
+                .iter()
+                .map(|&(submit, procs, run, req)| job(submit, procs, run, req))
+                .collect();
+            let config = SimConfig::new(Machine::Pool { procs: 8 }, policy);
+            proptest::prop_assert_eq!(starts(&jobs, &config), reference(&jobs, 8, policy));
+        }
     }
 
     #[test]

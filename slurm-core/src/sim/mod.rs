@@ -25,7 +25,10 @@ pub mod metrics;
 pub mod swf;
 pub mod workload;
 
-pub use driver::{Counters, JobResult, Machine, SimConfig, SimError, SimOutput, replay};
+pub use driver::{
+    Counters, JobResult, Machine, Progress, SimConfig, SimError, SimOutput, replay,
+    replay_with_progress,
+};
 pub use metrics::{Metrics, summarize};
 pub use swf::{SwfError, SwfHeader, SwfRecord, SwfTrace};
 pub use workload::{SimJob, Workload, from_trace, load};

@@ -114,6 +114,9 @@ fn die_with_parent() {
 }
 
 fn main() -> ExitCode {
+    // Before anything can touch TLS: rustls panics when it must choose between the crypto
+    // providers compiled in (ring, and aws-lc-rs if a dependency enables it).
+    slurm_core::tls::install_crypto_provider();
     let mut args: Vec<OsString> = std::env::args_os().collect();
     let program = args
         .first()

@@ -7,6 +7,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+/// With `--verbose`, a progress line every this many submitted jobs.
+const PROGRESS_EVERY: usize = 10_000;
+
 #[derive(clap::Args)]
 pub struct SimArgs {
     /// Trace in the Standard Workload Format (.swf, or gzipped .swf.gz).
@@ -42,7 +45,8 @@ pub struct SimArgs {
     /// Print one JSON object instead of the summary.
     #[arg(long)]
     json: bool,
-    /// Also print the replay's counters (passes, engine time).
+    /// Also print the replay's counters (passes, engine time), and progress on stderr every
+    /// 10,000 submitted jobs.
     #[arg(long, short)]
     verbose: bool,
 }
@@ -89,7 +93,19 @@ pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
     let read_time = began.elapsed();
     let machine = machine(&args, &workload);
     let config = sim_config(&args, machine);
-    let out = sim::replay(&workload.jobs, &config).context("replaying the trace")?;
+    let every = if args.verbose { PROGRESS_EVERY } else { 0 };
+    let out = sim::replay_with_progress(&workload.jobs, &config, every, |p| {
+        eprintln!(
+            "progress    {}/{} jobs submitted, {} pending, {} running, simulated {}, wall {:.1} s",
+            p.submitted,
+            p.total,
+            p.pending,
+            p.running,
+            human_duration(p.simulated_s),
+            began.elapsed().as_secs_f64()
+        );
+    })
+    .context("replaying the trace")?;
     let metrics = sim::summarize(&out.results, machine.total_procs());
     let wall = began.elapsed();
     if args.json {

@@ -1,6 +1,10 @@
 //! `slinky slurmdbd`: the accounting daemon, as the dbd pod (or `slinky up`) runs it.
+//! It verifies every request with the cluster key: `AuthType`/`AuthInfo`/`SlurmUser` come
+//! from slurmdbd.conf, else from the slurm.conf beside it (`SLURM_CONF`), else Slurm's
+//! defaults.
 
 use anyhow::Context;
+use slurm_core::dbd::DbdSettings;
 use slurm_core::dbd::conf::DbdConf;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -53,6 +57,7 @@ pub fn run(args: SlurmdbdArgs) -> anyhow::Result<ExitCode> {
         None => conf.storage_url()?,
     };
     let listen = args.listen.unwrap_or_else(|| conf.listen());
+    let settings = DbdSettings::resolve(&conf, cluster_config(&conf)?.as_ref())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -60,7 +65,27 @@ pub fn run(args: SlurmdbdArgs) -> anyhow::Result<ExitCode> {
     runtime.block_on(slurm_core::dbd::run_dbd(
         &url,
         listen,
+        settings,
         crate::shutdown_signal(),
     ))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The cluster's slurm.conf, when slurmdbd.conf leaves an authentication setting to it and
+/// there is one to read.
+fn cluster_config(conf: &DbdConf) -> anyhow::Result<Option<slurm_core::config::ClusterConfig>> {
+    if conf.auth_type.is_some() && conf.auth_info.is_some() && conf.slurm_user.is_some() {
+        return Ok(None);
+    }
+    let path = slurm_core::client::slurm_conf_path();
+    if !path.exists() {
+        return Ok(None);
+    }
+    let loaded = slurm_core::config::load_slurm_conf(&path).with_context(|| {
+        format!(
+            "reading {} for AuthType, AuthInfo and SlurmUser (or set them in slurmdbd.conf)",
+            path.display()
+        )
+    })?;
+    Ok(Some(loaded.cluster))
 }

@@ -4,7 +4,8 @@
 //! Requests are authenticated: a cluster key is generated under the directory on first start
 //! (mode 0400), this process serves the credential signer on a Unix socket for the commands,
 //! and the controller and agents sign with the key (`AuthType=auth/slurm` in the generated
-//! slurm.conf, unless a given config says `auth/none`).
+//! slurm.conf, unless a given config says `auth/none`). The accounting daemon runs in this
+//! process too, and verifies requests with the same key.
 //! Ctrl-C or SIGTERM stops everything; agents also die with this process if it is killed.
 
 use anyhow::{Context, bail};
@@ -12,6 +13,7 @@ use slurm_core::auth::signer::SignerSocket;
 use slurm_core::auth::{AuthMode, AuthSettings, ClusterKey};
 use slurm_core::config::{self, ClusterConfig, ControllerHost};
 use slurm_core::controller::{ControllerOptions, serve};
+use slurm_core::tls::TlsMode;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::{ExitCode, Stdio};
@@ -138,6 +140,8 @@ async fn run_cluster(
     let (stop_dbd, dbd_stopped) = tokio::sync::oneshot::channel::<()>();
     let dbd = match dbd {
         Some((url, addr)) => {
+            // Same key and SlurmUser as the controller: it verifies every request.
+            let settings = slurm_core::dbd::DbdSettings::for_cluster(&cluster)?;
             let store = slurm_core::dbd::Store::open(&url)
                 .await
                 .with_context(|| format!("opening {}", slurm_core::dbd::store::redact(&url)))?;
@@ -148,13 +152,12 @@ async fn run_cluster(
                 "slinky: accounting: slurmdbd on {addr}, database {}",
                 slurm_core::dbd::store::redact(&url)
             );
-            Some(tokio::spawn(slurm_core::dbd::serve(
-                store,
-                listener,
-                async {
+            Some(tokio::spawn(async move {
+                slurm_core::dbd::serve(store, listener, &settings, async {
                     let _ = dbd_stopped.await;
-                },
-            )))
+                })
+                .await
+            }))
         }
         None => None,
     };
@@ -301,6 +304,16 @@ fn localize(cluster: &mut ClusterConfig, dir: &Path, port: u16) {
     cluster.controller_port = port;
     cluster.state_save_location = dir.join("state").display().to_string();
     cluster.slurm_user = slurm_core::client::current_credential().user;
+    // Everything runs on loopback: plain gRPC (a given config's certificates name its real
+    // hosts, not 127.0.0.1).
+    if !matches!(TlsMode::from_config(cluster), Ok(TlsMode::Off)) {
+        eprintln!(
+            "slinky: TLS is off on loopback (TLSType={} not used)",
+            cluster.tls_type
+        );
+    }
+    cluster.tls_type = slurm_core::tls::TLS_NONE.to_owned();
+    cluster.tls_parameters = None;
     if cluster.auth_type.trim() != slurm_core::auth::AUTH_NONE {
         cluster.auth_type = slurm_core::auth::AUTH_SLURM.to_owned();
         cluster.auth_info = Some(local_auth(dir).render());
