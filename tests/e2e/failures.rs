@@ -32,7 +32,7 @@ fn a_dead_agent_fails_or_requeues_its_jobs() {
         &["update", "NodeName=n2", "State=DRAIN", "Reason=hold"],
     );
     let no_requeue = c
-        .sbatch(&["--no-requeue", "-o", "/dev/null", "--wrap", "sleep 30"])
+        .sbatch(&["--no-requeue", "-o", "/dev/null", "--wrap", "sleep 12"])
         .to_string();
     c.wait_state(&no_requeue, &["RUNNING"], T);
     c.kill_agent("n1");
