@@ -201,6 +201,9 @@ pub struct Engine<C: Clock = SystemClock> {
     total_cpus: u64,
     /// Planned starts for every pending job, not only until nothing else can start.
     plan_all: bool,
+    /// Searches may start from an earlier, dominated shape's bounds (an exact speed-up; off
+    /// only to check that it is exact).
+    seed_bounds: bool,
 }
 
 impl<C: Clock> Engine<C> {
@@ -285,6 +288,7 @@ impl<C: Clock> Engine<C> {
             next_seq: 0,
             total_cpus,
             plan_all: true,
+            seed_bounds: true,
             cluster,
         })
     }
@@ -294,6 +298,12 @@ impl<C: Clock> Engine<C> {
     /// so `squeue --start` has answers.
     pub fn set_plan_all(&mut self, plan_all: bool) {
         self.plan_all = plan_all;
+    }
+
+    /// Turns off seeding a search with another shape's bounds (tests compare both ways).
+    #[doc(hidden)]
+    pub fn set_bound_seeding(&mut self, on: bool) {
+        self.seed_bounds = on;
     }
 
     /// Sets the next job id (controllers restore it from their state).

@@ -805,9 +805,19 @@ impl<C: Clock> Engine<C> {
         from: Timestamp,
     ) -> Bounds {
         let single = shape.nodes == 1;
-        let seed = plan.seeds.iter().rev().find_map(|key| {
+        let seeds = if self.seed_bounds {
+            &plan.seeds[..]
+        } else {
+            &[]
+        };
+        let seed = seeds.iter().rev().find_map(|key| {
             let (spi, sshape, sdur) = key;
-            let usable = *spi == pi && *sdur <= duration && shape.demand.dominates(&sshape.demand);
+            // A seed on more nodes gives no per-node bounds: its bounds were refreshed only from
+            // its own candidate times, which may pass a single node's earlier fits.
+            let usable = *spi == pi
+                && *sdur <= duration
+                && sshape.nodes <= shape.nodes
+                && shape.demand.dominates(&sshape.demand);
             plan.bounds
                 .get(key)
                 .filter(|b| usable && b.valid_from <= from)
@@ -1110,22 +1120,32 @@ mod tests {
         c
     }
 
-    /// Replays `reqs` (arrivals, then ends at start + run) and returns every (job, start).
+    /// Every (job, start), and every (job, pass time, planned start) of pending jobs.
+    type Replay = (
+        Vec<(JobId, Timestamp)>,
+        Vec<(JobId, Timestamp, Option<Timestamp>)>,
+    );
+
+    /// Replays `reqs` (arrivals, then ends at start + run) and returns every (job, start)
+    /// and, when planning every job, every pending job's planned start after each pass.
     fn starts(
         reqs: &[Req],
         policy: SchedulerPolicy,
         resolution: u64,
         plan_all: bool,
-    ) -> Vec<(JobId, Timestamp)> {
+        seeding: bool,
+    ) -> Replay {
         let clock = ManualClock::new(0);
         let mut e = Engine::new(cluster(policy, resolution), clock.clone()).unwrap();
         e.set_plan_all(plan_all);
+        e.set_bound_seeding(seeding);
         let mut arrivals: Vec<&Req> = reqs.iter().collect();
         arrivals.sort_by_key(|r| r.0);
         let mut next = 0;
         let mut run = std::collections::HashMap::new();
         let mut ends = std::collections::BTreeSet::new();
         let mut out = Vec::new();
+        let mut plans = Vec::new();
         loop {
             let t = match (arrivals.get(next), ends.first()) {
                 (Some(r), Some(&(end, _))) => r.0.min(end),
@@ -1164,8 +1184,11 @@ mod tests {
                 out.push((s.job_id, t));
                 ends.insert((t + run[&s.job_id], s.job_id));
             }
+            if plan_all {
+                plans.extend(e.pending_jobs().map(|j| (j.id, t, j.planned_start)));
+            }
         }
-        out
+        (out, plans)
     }
 
     fn req() -> impl Strategy<Value = Req> {
@@ -1191,8 +1214,22 @@ mod tests {
             resolution in prop_oneof![Just(1u64), Just(60u64)],
         ) {
             prop_assert_eq!(
-                starts(&reqs, policy, resolution, true),
-                starts(&reqs, policy, resolution, false)
+                starts(&reqs, policy, resolution, true, true).0,
+                starts(&reqs, policy, resolution, false, true).0
+            );
+        }
+
+        /// Starting a search from another shape's bounds is exact: the same jobs start at the
+        /// same times and every pending job gets the same planned start as without seeding.
+        #[test]
+        fn seeded_searches_decide_like_unseeded_ones(
+            reqs in proptest::collection::vec(req(), 1..60),
+            policy in prop_oneof![Just(SchedulerPolicy::Easy), Just(SchedulerPolicy::Backfill)],
+            resolution in prop_oneof![Just(1u64), Just(60u64)],
+        ) {
+            prop_assert_eq!(
+                starts(&reqs, policy, resolution, true, true),
+                starts(&reqs, policy, resolution, true, false)
             );
         }
     }
