@@ -84,6 +84,8 @@ fn main() {
             "RecordJobsReply",
         ))
         .method(method("query_jobs", "QueryJobs", "AcctJobQuery", "AcctJobList"))
+        .method(method("modify_accounting", "ModifyAccounting", "MgrRequest", "MgrReply"))
+        .method(method("show_accounting", "ShowAccounting", "MgrQuery", "MgrList"))
         .build();
     Builder::new().compile(&[slurmctld, agents, dbd]);
 }

@@ -533,3 +533,111 @@ fn a_cluster_with_another_key_can_neither_record_nor_read() {
         );
     }
 }
+
+#[test]
+fn sacctmgr_adds_an_account_and_a_user_and_shows_the_association() {
+    let dir = dbd_dir();
+    let dbd = Dbd::start(dir.path());
+    let c = dbd.cluster();
+    let out = c.ok(
+        "sacctmgr",
+        &[
+            "-i",
+            "add",
+            "account",
+            "physics",
+            "Description=phys",
+            "Organization=science",
+        ],
+    );
+    assert_eq!(
+        out,
+        " Adding Account(s)\n  physics\n Settings\n  Description     = phys\n  \
+         Organization    = science\n Associations\n  A = physics    C = e2e       \n \
+         Settings\n  Parent        = root\n"
+    );
+    // The second time nothing is added (exit 1, as Slurm's).
+    let again = c.run("sacctmgr", &["-i", "add", "account", "physics"]);
+    assert_eq!(again.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&again.stdout),
+        " Nothing new added.\n"
+    );
+    let out = c.ok(
+        "sacctmgr",
+        &["-i", "add", "user", "alice", "Account=physics"],
+    );
+    assert_eq!(
+        out,
+        " Adding User(s)\n  alice\n Settings =\n  Default Account = physics\n \
+         Associations =\n  U = alice     A = physics    C = e2e       \n"
+    );
+    let out = c.ok(
+        "sacctmgr",
+        &[
+            "-i",
+            "modify",
+            "user",
+            "alice",
+            "set",
+            "GrpTRES=gres/gpu=2",
+            "MaxJobs=3",
+        ],
+    );
+    assert_eq!(
+        out,
+        " Modified user associations...\n  C = e2e        A = physics              U = alice    \n"
+    );
+    let out = c.ok(
+        "sacctmgr",
+        &[
+            "show",
+            "assoc",
+            "format=Account,User,Partition,GrpTRES,MaxJobs",
+        ],
+    );
+    assert_eq!(
+        out,
+        "   Account       User  Partition       GrpTRES MaxJobs \n\
+         ---------- ---------- ---------- ------------- ------- \n      \
+         root                                             \n      \
+         root       root                                  \n   \
+         physics                                             \n   \
+         physics      alice               gres/gpu=2       3 \n"
+    );
+    let out = c.ok("sacctmgr", &["-nP", "show", "user"]);
+    assert_eq!(out, "alice|physics|None\nroot|root|Administrator\n");
+    // Without -i, sacctmgr asks; anything but y discards.
+    let out = c.run("sacctmgr", &["delete", "user", "alice"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).ends_with("(N/y):  Changes Discarded\n"));
+    let out = c.ok("sacctmgr", &["-i", "delete", "user", "alice"]);
+    assert_eq!(out, " Deleting users...\n  alice\n");
+    let out = c.ok(
+        "sacctmgr",
+        &["-n", "-P", "show", "assoc", "format=Account,User"],
+    );
+    assert_eq!(out, "root|\nroot|root\nphysics|\n");
+    // Changes need an operator; any user may look.
+    if let Some(alice) = crate::auth::test_user("slinkyalice") {
+        let work = crate::auth::work_dir(&c, &alice);
+        let out = crate::auth::run_as(
+            &c,
+            &alice,
+            &work,
+            "sacctmgr",
+            &["-i", "add", "account", "x"],
+        );
+        assert_eq!(out.status.code(), Some(1));
+        let out = crate::auth::run_as(&c, &alice, &work, "sacctmgr", &["-nP", "show", "account"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "physics|phys|science\nroot|default root account|root\n"
+        );
+    }
+}

@@ -22,6 +22,7 @@ pub mod jobs;
 pub mod lookup;
 pub mod rpc;
 pub mod sacct;
+pub mod sacctmgr;
 pub mod sbatch;
 pub mod scancel;
 pub mod scontrol;

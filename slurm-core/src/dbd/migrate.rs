@@ -15,18 +15,32 @@ use std::pin::Pin;
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
 /// (version, description, SQL) for SQLite.
-const SQLITE: &[(i64, &str, &str)] = &[(
-    1,
-    "jobs",
-    include_str!("../../migrations/sqlite/0001_jobs.sql"),
-)];
+const SQLITE: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "jobs",
+        include_str!("../../migrations/sqlite/0001_jobs.sql"),
+    ),
+    (
+        2,
+        "associations",
+        include_str!("../../migrations/sqlite/0002_associations.sql"),
+    ),
+];
 
 /// (version, description, SQL) for MySQL / MariaDB.
-const MYSQL: &[(i64, &str, &str)] = &[(
-    1,
-    "jobs",
-    include_str!("../../migrations/mysql/0001_jobs.sql"),
-)];
+const MYSQL: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "jobs",
+        include_str!("../../migrations/mysql/0001_jobs.sql"),
+    ),
+    (
+        2,
+        "associations",
+        include_str!("../../migrations/mysql/0002_associations.sql"),
+    ),
+];
 
 /// The migrations of one backend, as a sqlx migration source.
 #[derive(Debug, Clone, Copy)]
@@ -81,7 +95,7 @@ mod tests {
                 .collect::<Vec<_>>()
         };
         assert_eq!(versions(Backend::Sqlite), versions(Backend::MySql));
-        assert_eq!(Embedded(Backend::Sqlite).latest(), 1);
+        assert_eq!(Embedded(Backend::Sqlite).latest(), 2);
     }
 
     #[test]

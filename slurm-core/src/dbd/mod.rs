@@ -16,6 +16,7 @@
 //! * `service`: the gRPC service; every request's credential is verified with the cluster
 //!   key ([`DbdSettings`]), `RecordJobs` needs root or SlurmUser.
 
+pub mod assoc;
 pub mod conf;
 pub mod migrate;
 pub mod queue;

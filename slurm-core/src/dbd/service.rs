@@ -1,14 +1,18 @@
 //! The dbd's gRPC service. Every request's credential is verified with the cluster key
 //! (the same [`Verifier`] as the controller's: signature, lifetime, replay); recording jobs
 //! needs root, SlurmUser or the dbd's own uid (the controller signs as its user), queries
-//! need any valid credential (users' come from their signer), and `PrivateData=jobs` limits
+//! need any valid credential; sacctmgr's changes need an operator like recording jobs, its
+//! listings any valid credential (users' come from their signer), and `PrivateData=jobs` limits
 //! a user's queries to their own jobs.
 
 use super::store::Store;
 use crate::auth::Verifier;
 use crate::auth::server::{authenticate, require_operator};
 use crate::proto::slurm_dbd::slurm_dbd_server::SlurmDbd;
-use crate::proto::{AcctJobList, AcctJobQuery, Authed, RecordJobsReply, RecordJobsRequest};
+use crate::proto::{
+    AcctJobList, AcctJobQuery, Authed, MgrList, MgrQuery, MgrReply, MgrRequest, RecordJobsReply,
+    RecordJobsRequest,
+};
 use tonic::{Request, Response, Status};
 
 /// Who may do what at the dbd.
@@ -92,6 +96,32 @@ impl SlurmDbd for Dbd {
         }
         let jobs = self.store.query_jobs(&query).await.map_err(unavailable)?;
         Ok(Response::new(AcctJobList { now: now(), jobs }))
+    }
+
+    async fn modify_accounting(&self, request: Request<Authed<MgrRequest>>) -> Reply<MgrReply> {
+        let (caller, body) =
+            authenticate(self.access.verifier.as_ref(), request, "ModifyAccounting")?;
+        if self.access.verifier.is_some() {
+            require_operator(&caller, &self.access.operators, "ModifyAccounting")?;
+        }
+        let _writing = self.writer.lock().await;
+        let reply = self.store.manage(&body, now()).await.map_err(unavailable)?;
+        if body.commit && reply.error.is_none() {
+            tracing::info!(
+                "{:?} by uid {} from {}",
+                body.op,
+                caller.cred.uid,
+                caller.peer
+            );
+        }
+        Ok(Response::new(reply))
+    }
+
+    async fn show_accounting(&self, request: Request<Authed<MgrQuery>>) -> Reply<MgrList> {
+        let (_caller, query) =
+            authenticate(self.access.verifier.as_ref(), request, "ShowAccounting")?;
+        let list = self.store.show(&query).await.map_err(unavailable)?;
+        Ok(Response::new(list))
     }
 }
 

@@ -77,7 +77,7 @@ pub fn redact(url: &str) -> String {
 /// The open accounting database.
 #[derive(Debug, Clone)]
 pub struct Store {
-    pool: AnyPool,
+    pub(super) pool: AnyPool,
     backend: Backend,
 }
 
@@ -204,11 +204,11 @@ const JOB_SET: &[&str] = &[
     "restarts",
 ];
 
-fn get_i64(row: &AnyRow, col: &str) -> Result<i64, StoreError> {
+pub(super) fn get_i64(row: &AnyRow, col: &str) -> Result<i64, StoreError> {
     Ok(row.try_get::<i64, _>(col)?)
 }
 
-fn get_opt(row: &AnyRow, col: &str) -> Result<Option<i64>, StoreError> {
+pub(super) fn get_opt(row: &AnyRow, col: &str) -> Result<Option<i64>, StoreError> {
     Ok(row.try_get::<Option<i64>, _>(col)?)
 }
 
@@ -223,7 +223,7 @@ fn get_opt_u32(row: &AnyRow, col: &str) -> Result<Option<u32>, StoreError> {
         .transpose()
 }
 
-fn get_text(row: &AnyRow, col: &str) -> Result<String, StoreError> {
+pub(super) fn get_text(row: &AnyRow, col: &str) -> Result<String, StoreError> {
     Ok(row.try_get::<String, _>(col)?)
 }
 
@@ -529,11 +529,7 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?;
         if known.is_none() {
-            sqlx::query("INSERT INTO clusters (name, created) VALUES (?, ?)")
-                .bind(req.cluster.clone())
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+            super::assoc::ensure_cluster(&mut tx, &req.cluster, now).await?;
         }
         let feed = sqlx::query("SELECT last_seq FROM job_feeds WHERE cluster = ? AND epoch = ?")
             .bind(req.cluster.clone())

@@ -8,7 +8,10 @@
 
 use super::store::{Backend, Store};
 use crate::model::{JobRef, JobState, TimeLimit};
-use crate::proto::{AcctEvent, AcctJob, AcctJobQuery, AcctRecord, JobUsage, RecordJobsRequest};
+use crate::proto::{
+    AcctEvent, AcctJob, AcctJobQuery, AcctRecord, AssocLimits, JobUsage, MgrEntity, MgrList, MgrOp,
+    MgrQuery, MgrRequest, RecordJobsRequest,
+};
 use sqlx::Connection;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -213,10 +216,10 @@ mod cases {
     use super::*;
 
     pub async fn schema_is_versioned_and_reopens(db: &TestDb) {
-        assert_eq!(db.store.schema_version().await.unwrap(), 1);
+        assert_eq!(db.store.schema_version().await.unwrap(), 2);
         // Opening again applies nothing and checks the recorded checksums.
         let again = Store::open(&db.url).await.unwrap();
-        assert_eq!(again.schema_version().await.unwrap(), 1);
+        assert_eq!(again.schema_version().await.unwrap(), 2);
         again.close().await;
     }
 
@@ -508,6 +511,301 @@ mod cases {
         assert_eq!(ids(s, &current).await, [2, 4]);
     }
 
+    fn mgr(op: MgrOp) -> MgrRequest {
+        MgrRequest {
+            cluster: "bench".into(),
+            commit: true,
+            op,
+        }
+    }
+
+    fn add_account(name: &str, parent: Option<&str>) -> MgrOp {
+        MgrOp::AddAccounts {
+            names: vec![name.into()],
+            description: None,
+            organization: Some("science".into()),
+            parent: parent.map(Into::into),
+            limits: AssocLimits::default(),
+        }
+    }
+
+    fn add_user(name: &str, account: &str) -> MgrOp {
+        MgrOp::AddUsers {
+            names: vec![name.into()],
+            accounts: vec![account.into()],
+            default_account: None,
+            admin_level: None,
+            limits: AssocLimits::default(),
+        }
+    }
+
+    async fn show(db: &TestDb, entity: MgrEntity) -> MgrList {
+        db.store
+            .show(&MgrQuery {
+                entity,
+                names: vec![],
+                users: vec![],
+                accounts: vec![],
+            })
+            .await
+            .unwrap()
+    }
+
+    fn keys(list: &MgrList) -> Vec<String> {
+        list.assocs
+            .iter()
+            .map(|a| format!("{}/{}/{}", a.cluster, a.account, a.user))
+            .collect()
+    }
+
+    pub async fn accounts_users_and_associations(db: &TestDb) {
+        // A fresh database has root (account and user) and no cluster.
+        let accts = show(db, MgrEntity::Accounts).await.accounts;
+        assert_eq!(accts.len(), 1);
+        assert_eq!(accts[0].description, "default root account");
+        let users = show(db, MgrEntity::Users).await.users;
+        assert_eq!(users[0].admin_level, "Administrator");
+        assert!(show(db, MgrEntity::Assocs).await.assocs.is_empty());
+
+        // Asking without committing changes nothing, but reports what it would do.
+        let mut dry = mgr(add_account("physics", None));
+        dry.commit = false;
+        let r = db.store.manage(&dry, 10).await.unwrap();
+        assert_eq!(r.objects, vec!["physics"]);
+        assert_eq!(show(db, MgrEntity::Accounts).await.accounts.len(), 1);
+        assert!(show(db, MgrEntity::Clusters).await.clusters.is_empty());
+
+        let r = db
+            .store
+            .manage(&mgr(add_account("physics", None)), 10)
+            .await
+            .unwrap();
+        assert_eq!(r.objects, vec!["physics"]);
+        assert_eq!(r.assocs.len(), 1);
+        assert_eq!(
+            (r.assocs[0].cluster.as_str(), r.assocs[0].parent.as_str()),
+            ("bench", "root")
+        );
+        assert_eq!(show(db, MgrEntity::Clusters).await.clusters, vec!["bench"]);
+        // Adding it again adds nothing.
+        let r = db
+            .store
+            .manage(&mgr(add_account("physics", None)), 11)
+            .await
+            .unwrap();
+        assert!(r.objects.is_empty() && r.assocs.is_empty() && r.error.is_none());
+        db.store
+            .manage(&mgr(add_account("chemistry", None)), 12)
+            .await
+            .unwrap();
+        db.store
+            .manage(&mgr(add_account("organic", Some("chemistry"))), 12)
+            .await
+            .unwrap();
+        let r = db
+            .store
+            .manage(&mgr(add_account("x", Some("nope"))), 12)
+            .await
+            .unwrap();
+        assert!(r.error.unwrap().contains("nope"));
+
+        let r = db
+            .store
+            .manage(&mgr(add_user("bob", "physics")), 13)
+            .await
+            .unwrap();
+        assert_eq!(r.objects, vec!["bob"]);
+        db.store
+            .manage(&mgr(add_user("alice", "physics")), 13)
+            .await
+            .unwrap();
+        // A second account for an existing user adds only the association.
+        let r = db
+            .store
+            .manage(&mgr(add_user("alice", "organic")), 13)
+            .await
+            .unwrap();
+        assert!(r.objects.is_empty());
+        assert_eq!(r.assocs.len(), 1);
+        let r = db
+            .store
+            .manage(&mgr(add_user("carol", "nope")), 13)
+            .await
+            .unwrap();
+        assert!(r.error.unwrap().contains("'nope' doesn't exist"));
+
+        assert_eq!(
+            keys(&show(db, MgrEntity::Assocs).await),
+            [
+                "bench/root/",
+                "bench/root/root",
+                "bench/chemistry/",
+                "bench/organic/",
+                "bench/organic/alice",
+                "bench/physics/",
+                "bench/physics/alice",
+                "bench/physics/bob",
+            ]
+        );
+        let users = show(db, MgrEntity::Users).await.users;
+        let alice = users.iter().find(|u| u.name == "alice").unwrap();
+        assert_eq!(
+            (alice.default_account.as_str(), alice.admin_level.as_str()),
+            ("physics", "None")
+        );
+
+        // Limits on a user's associations under one account; TRES lists merge.
+        let limits = AssocLimits {
+            grp_tres: Some("gres/gpu=2".into()),
+            max_jobs: Some(3),
+            max_wall: Some(90),
+            ..AssocLimits::default()
+        };
+        let r = db
+            .store
+            .manage(
+                &mgr(MgrOp::ModifyUsers {
+                    names: vec!["alice".into()],
+                    accounts: vec!["physics".into()],
+                    default_account: None,
+                    admin_level: None,
+                    limits,
+                }),
+                14,
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.assocs.len(), 1);
+        let more = AssocLimits {
+            grp_tres: Some("cpu=8".into()),
+            max_jobs: Some(-1),
+            shares: Some(10),
+            ..AssocLimits::default()
+        };
+        db.store
+            .manage(
+                &mgr(MgrOp::ModifyUsers {
+                    names: vec!["alice".into()],
+                    accounts: vec![],
+                    default_account: Some("organic".into()),
+                    admin_level: Some("operator".into()),
+                    limits: more,
+                }),
+                15,
+            )
+            .await
+            .unwrap();
+        let list = show(db, MgrEntity::Assocs).await;
+        let a = list
+            .assocs
+            .iter()
+            .find(|a| a.user == "alice" && a.account == "physics")
+            .unwrap();
+        assert_eq!(a.grp_tres, "cpu=8,gres/gpu=2");
+        assert_eq!((a.max_jobs, a.max_wall, a.shares), (None, Some(90), 10));
+        let users = show(db, MgrEntity::Users).await.users;
+        let alice = users.iter().find(|u| u.name == "alice").unwrap();
+        assert_eq!(
+            (alice.default_account.as_str(), alice.admin_level.as_str()),
+            ("organic", "Operator")
+        );
+
+        let r = db
+            .store
+            .manage(
+                &mgr(MgrOp::ModifyAccounts {
+                    names: vec!["physics".into()],
+                    description: Some("phys".into()),
+                    organization: None,
+                    limits: AssocLimits {
+                        grp_tres_run_mins: Some("cpu=10000".into()),
+                        ..AssocLimits::default()
+                    },
+                }),
+                16,
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.objects, vec!["physics"]);
+        assert_eq!(r.assocs.len(), 1);
+        assert_eq!(r.assocs[0].grp_tres_run_mins, "cpu=10000");
+
+        // Deleting: not an account with sub-accounts; an account takes its associations.
+        let r = db
+            .store
+            .manage(
+                &mgr(MgrOp::DeleteAccounts {
+                    names: vec!["chemistry".into()],
+                }),
+                17,
+            )
+            .await
+            .unwrap();
+        assert!(r.error.is_some());
+        let r = db
+            .store
+            .manage(
+                &mgr(MgrOp::DeleteAccounts {
+                    names: vec!["organic".into()],
+                }),
+                17,
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.objects, vec!["organic"]);
+        let r = db
+            .store
+            .manage(
+                &mgr(MgrOp::DeleteUsers {
+                    names: vec!["bob".into(), "zed".into()],
+                }),
+                18,
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.objects, vec!["bob"]);
+        assert_eq!(
+            keys(&show(db, MgrEntity::Assocs).await),
+            [
+                "bench/root/",
+                "bench/root/root",
+                "bench/chemistry/",
+                "bench/physics/",
+                "bench/physics/alice",
+            ]
+        );
+    }
+
+    pub async fn clusters_get_root_associations(db: &TestDb) {
+        let add = |names: Vec<String>| mgr(MgrOp::AddClusters { names });
+        let r = db
+            .store
+            .manage(&add(vec!["c1".into(), "c2".into()]), 1)
+            .await
+            .unwrap();
+        assert_eq!(r.objects, vec!["c1", "c2"]);
+        let r = db.store.manage(&add(vec!["c1".into()]), 2).await.unwrap();
+        assert!(r.objects.is_empty());
+        // A cluster that records jobs is registered too.
+        db.store
+            .record_jobs(&batch("c3", 1, 1, vec![ev(job(1, JobState::Pending))]), 3)
+            .await
+            .unwrap();
+        assert_eq!(
+            show(db, MgrEntity::Clusters).await.clusters,
+            vec!["c1", "c2", "c3"]
+        );
+        // A new account gets an association on every cluster.
+        let r = db
+            .store
+            .manage(&mgr(add_account("physics", None)), 4)
+            .await
+            .unwrap();
+        let on: Vec<&str> = r.assocs.iter().map(|a| a.cluster.as_str()).collect();
+        assert_eq!(on, ["bench", "c1", "c2", "c3"]);
+        assert_eq!(show(db, MgrEntity::Assocs).await.assocs.len(), 4 * 3);
+    }
+
     pub async fn a_large_batch_is_one_transaction(db: &TestDb) {
         let events: Vec<AcctEvent> = (1..=1_000)
             .map(|id| ev(job(id, JobState::Pending)))
@@ -567,6 +865,8 @@ conformance!(
     clusters_are_kept_apart,
     filters_select_like_sacct,
     a_large_batch_is_one_transaction,
+    accounts_users_and_associations,
+    clusters_get_root_associations,
 );
 
 #[test]

@@ -426,3 +426,151 @@ pub struct AcctJobList {
     pub now: Timestamp,
     pub jobs: Vec<AcctJobRecord>,
 }
+
+// ----- sacctmgr -----
+
+/// Limits to set on associations. `None`: unchanged; an integer of -1 clears a limit; a TRES
+/// entry `name=-1` removes that TRES from the list.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssocLimits {
+    pub shares: Option<i64>,
+    pub grp_tres: Option<String>,
+    pub grp_tres_run_mins: Option<String>,
+    pub grp_jobs: Option<i64>,
+    pub grp_submit_jobs: Option<i64>,
+    pub max_jobs: Option<i64>,
+    pub max_submit_jobs: Option<i64>,
+    /// Minutes.
+    pub max_wall: Option<i64>,
+    pub max_tres_per_job: Option<String>,
+}
+
+impl AssocLimits {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// One association as stored. `user` is empty for an account's own association.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Assoc {
+    pub cluster: String,
+    pub account: String,
+    pub user: String,
+    pub partition: String,
+    /// The parent account of an account's own association (empty otherwise).
+    pub parent: String,
+    pub shares: u32,
+    pub grp_tres: String,
+    pub grp_tres_run_mins: String,
+    pub grp_jobs: Option<u32>,
+    pub grp_submit_jobs: Option<u32>,
+    pub max_jobs: Option<u32>,
+    pub max_submit_jobs: Option<u32>,
+    pub max_wall: Option<u32>,
+    pub max_tres_per_job: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    pub name: String,
+    pub parent: String,
+    pub description: String,
+    pub organization: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AcctUser {
+    pub name: String,
+    pub default_account: String,
+    /// `None`, `Operator` or `Administrator`.
+    pub admin_level: String,
+}
+
+/// What `sacctmgr` changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MgrOp {
+    AddClusters {
+        names: Vec<String>,
+    },
+    AddAccounts {
+        names: Vec<String>,
+        description: Option<String>,
+        organization: Option<String>,
+        parent: Option<String>,
+        limits: AssocLimits,
+    },
+    AddUsers {
+        names: Vec<String>,
+        accounts: Vec<String>,
+        default_account: Option<String>,
+        admin_level: Option<String>,
+        limits: AssocLimits,
+    },
+    ModifyAccounts {
+        names: Vec<String>,
+        description: Option<String>,
+        organization: Option<String>,
+        limits: AssocLimits,
+    },
+    ModifyUsers {
+        names: Vec<String>,
+        /// Only the associations under these accounts (all when empty).
+        accounts: Vec<String>,
+        default_account: Option<String>,
+        admin_level: Option<String>,
+        limits: AssocLimits,
+    },
+    DeleteAccounts {
+        names: Vec<String>,
+    },
+    DeleteUsers {
+        names: Vec<String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MgrRequest {
+    /// The caller's cluster: registered with the dbd if it is not yet.
+    pub cluster: String,
+    /// `false`: report what would change and change nothing (sacctmgr asks before it commits).
+    pub commit: bool,
+    pub op: MgrOp,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MgrReply {
+    /// The objects (clusters, accounts, users) added, modified or deleted.
+    pub objects: Vec<String>,
+    /// The associations added or modified.
+    pub assocs: Vec<Assoc>,
+    /// Why nothing was done (Slurm's wording), when something was wrong with the request.
+    pub error: Option<String>,
+}
+
+/// What `sacctmgr show` lists; names select (all when empty).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MgrEntity {
+    Clusters,
+    Accounts,
+    Users,
+    Assocs,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MgrQuery {
+    pub entity: MgrEntity,
+    pub names: Vec<String>,
+    /// Associations of these users / accounts only (empty: any).
+    pub users: Vec<String>,
+    pub accounts: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MgrList {
+    pub clusters: Vec<String>,
+    pub accounts: Vec<Account>,
+    pub users: Vec<AcctUser>,
+    /// In Slurm's tree order: an account, its users, then its sub-accounts.
+    pub assocs: Vec<Assoc>,
+}

@@ -482,4 +482,122 @@ JOBID PARTITION NAME USER STATE TIME NODES NODELIST(REASON)
 slurm-wlm 22.05.8
 "#,
     ),
+    (
+        "sacctmgr_add_account",
+        r#"# $ sacctmgr -i add account chemistry Description=chem Organization=science
+# exit=0
+ Adding Account(s)
+  chemistry
+ Settings
+  Description     = chem
+  Organization    = science
+ Associations
+  A = chemistry  C = bench     
+ Settings
+  Parent        = root
+"#,
+    ),
+    (
+        "sacctmgr_add_account_dup",
+        r#"# $ sacctmgr -i add account physics
+# exit=1
+ Nothing new added.
+"#,
+    ),
+    (
+        "sacctmgr_add_user",
+        r#"# $ sacctmgr -i add user carol DefaultAccount=chemistry
+# exit=0
+ Adding User(s)
+  carol
+ Settings =
+  Default Account = chemistry
+ Associations =
+  U = carol     A = chemistry  C = bench     
+"#,
+    ),
+    (
+        "sacctmgr_delete_account",
+        r#"# $ sacctmgr -i delete account chemistry
+# exit=0
+ Deleting accounts...
+  chemistry
+"#,
+    ),
+    (
+        "sacctmgr_modify_grptres",
+        r#"# $ sacctmgr -i modify user alice set GrpTRES=cpu=1
+# exit=0
+ Modified user associations...
+  C = bench      A = physics              U = alice    
+"#,
+    ),
+    (
+        "sacctmgr_modify_maxjobs",
+        r#"# $ sacctmgr -i modify user bob set MaxJobs=1
+# exit=0
+ Modified user associations...
+  C = bench      A = physics              U = bob      
+"#,
+    ),
+    (
+        "sacctmgr_show_account",
+        r#"# $ sacctmgr show account
+# exit=0
+   Account                Descr                  Org 
+---------- -------------------- -------------------- 
+ chemistry                 chem              science 
+   physics              physics              science 
+      root default root account                 root 
+"#,
+    ),
+    (
+        "sacctmgr_show_assoc",
+        r#"# $ sacctmgr show assoc format=Account,User,Partition,GrpTRES,MaxJobs
+# exit=0
+   Account       User  Partition       GrpTRES MaxJobs 
+---------- ---------- ---------- ------------- ------- 
+      root                                             
+      root       root                                  
+ chemistry                                             
+ chemistry      carol                                  
+   physics                                             
+   physics      alice                    cpu=1         
+   physics        bob                                1 
+"#,
+    ),
+    (
+        "sacctmgr_show_assoc_parsable",
+        r#"# $ sacctmgr -nP show assoc format=Cluster,Account,User,Partition,GrpTRES,MaxJobs
+# exit=0
+bench|root||||
+bench|root|root|||
+bench|chemistry||||
+bench|chemistry|carol|||
+bench|physics||||
+bench|physics|alice||cpu=1|
+bench|physics|bob|||1
+"#,
+    ),
+    (
+        "sacctmgr_show_cluster",
+        r#"# $ sacctmgr show cluster format=Cluster,ControlHost,ControlPort,RPC
+# exit=0
+   Cluster     ControlHost  ControlPort   RPC 
+---------- --------------- ------------ ----- 
+     bench       127.0.0.1         6817  9728 
+"#,
+    ),
+    (
+        "sacctmgr_show_user",
+        r#"# $ sacctmgr show user
+# exit=0
+      User   Def Acct     Admin 
+---------- ---------- --------- 
+     alice    physics      None 
+       bob    physics      None 
+     carol  chemistry      None 
+      root       root Administ+ 
+"#,
+    ),
 ];

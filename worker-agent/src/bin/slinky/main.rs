@@ -52,7 +52,9 @@ enum Command {
 }
 
 /// The Slurm commands this binary answers to.
-pub const SLURM_COMMANDS: &[&str] = &["sbatch", "squeue", "sinfo", "scancel", "scontrol", "sacct"];
+pub const SLURM_COMMANDS: &[&str] = &[
+    "sbatch", "squeue", "sinfo", "scancel", "scontrol", "sacct", "sacctmgr",
+];
 
 fn slurm_command(name: &str, args: Vec<OsString>) -> Option<ExitCode> {
     use slurm_core::commands;
@@ -63,6 +65,7 @@ fn slurm_command(name: &str, args: Vec<OsString>) -> Option<ExitCode> {
         "scancel" => commands::scancel::main(args),
         "scontrol" => commands::scontrol::main(args),
         "sacct" => commands::sacct::main(args),
+        "sacctmgr" => commands::sacctmgr::main(args),
         _ => return None,
     })
 }

@@ -1,0 +1,1035 @@
+//! `sacctmgr`: clusters, accounts, users and their associations (with limits) in the
+//! accounting database.
+//!
+//! `sacctmgr [-i] [-n] [-p|-P] add|create|modify|update|delete|remove|show|list ENTITY ...`
+//! for the entities `cluster`, `account`, `user` and (shown only) `association`. Words are
+//! `NAME`, `Key=Value`, and for modify `where ... set ...`. Changes go to the dbd, which asks
+//! for an operator's credential; without `-i` the change is reported, then committed only if
+//! the user answers `y` (as Slurm's sacctmgr asks). Output and wording follow Slurm's.
+
+use super::common;
+use super::rpc::{self, RpcError};
+use super::{Output, Step};
+use crate::auth::CredentialSource;
+use crate::client::ClientError;
+use crate::config::{AccountingStorage, ClusterConfig};
+use crate::model::TimeLimit;
+use crate::parse::duration::parse_time_limit;
+use crate::proto::slurm_dbd::slurm_dbd_client::SlurmDbdClient;
+use crate::proto::{
+    Account, AcctUser, Assoc, AssocLimits, MgrEntity, MgrList, MgrOp, MgrQuery, MgrReply,
+    MgrRequest,
+};
+use std::ffi::OsString;
+use std::process::ExitCode;
+use std::time::Duration;
+
+pub const PROG: &str = "sacctmgr";
+
+/// The RPC version shown for this cluster (Slurm 22.05's protocol, the version `-V` reports).
+pub const RPC_VERSION: &str = "9728";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Flags {
+    pub immediate: bool,
+    pub no_header: bool,
+    /// `-p` (`Some(true)`: trailing `|`) or `-P` (`Some(false)`).
+    pub parsable: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Cluster,
+    ControlHost,
+    ControlPort,
+    Rpc,
+    Account,
+    Descr,
+    Org,
+    ParentName,
+    User,
+    DefAcct,
+    Admin,
+    Partition,
+    Share,
+    GrpTres,
+    GrpTresRunMins,
+    GrpJobs,
+    GrpSubmit,
+    MaxJobs,
+    MaxSubmit,
+    MaxWall,
+    MaxTres,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Column {
+    pub field: Field,
+    pub header: &'static str,
+    /// Values are right-aligned in this width, cut with a trailing `+`.
+    pub width: usize,
+}
+
+/// (names accepted, lower case; field; header; width)
+const FIELDS: &[(&[&str], Field, &str, usize)] = &[
+    (&["cluster"], Field::Cluster, "Cluster", 10),
+    (&["controlhost"], Field::ControlHost, "ControlHost", 15),
+    (&["controlport"], Field::ControlPort, "ControlPort", 12),
+    (&["rpc"], Field::Rpc, "RPC", 5),
+    (&["account"], Field::Account, "Account", 10),
+    (&["descr", "description"], Field::Descr, "Descr", 20),
+    (&["org", "organization"], Field::Org, "Org", 20),
+    (&["parentname"], Field::ParentName, "Par Name", 10),
+    (&["user"], Field::User, "User", 10),
+    (
+        &["defaultaccount", "defacct", "def acct"],
+        Field::DefAcct,
+        "Def Acct",
+        10,
+    ),
+    (&["adminlevel", "admin"], Field::Admin, "Admin", 9),
+    (&["partition"], Field::Partition, "Partition", 10),
+    (&["share", "shares", "fairshare"], Field::Share, "Share", 9),
+    (&["grptres"], Field::GrpTres, "GrpTRES", 13),
+    (
+        &["grptresrunmins", "grptresrunmin", "grpcpurunmins"],
+        Field::GrpTresRunMins,
+        "GrpTRESRunMin",
+        13,
+    ),
+    (&["grpjobs"], Field::GrpJobs, "GrpJobs", 7),
+    (
+        &["grpsubmitjobs", "grpsubmit"],
+        Field::GrpSubmit,
+        "GrpSubmit",
+        9,
+    ),
+    (&["maxjobs"], Field::MaxJobs, "MaxJobs", 7),
+    (
+        &["maxsubmitjobs", "maxsubmit"],
+        Field::MaxSubmit,
+        "MaxSubmit",
+        9,
+    ),
+    (
+        &["maxwall", "maxwalldurationperjob"],
+        Field::MaxWall,
+        "MaxWall",
+        11,
+    ),
+    (
+        &["maxtres", "maxtresperjob", "maxtrespj"],
+        Field::MaxTres,
+        "MaxTRES",
+        13,
+    ),
+];
+
+const CLUSTER_FORMAT: &str = "Cluster,ControlHost,ControlPort,RPC";
+const ACCOUNT_FORMAT: &str = "Account,Descr,Org";
+const USER_FORMAT: &str = "User,DefaultAccount,Admin";
+const ASSOC_FORMAT: &str = "Cluster,Account,User,Partition,Share,GrpJobs,GrpTRES,GrpSubmit,\
+    MaxJobs,MaxTRES,MaxSubmit,MaxWall,GrpTRESRunMins";
+
+/// Parses `format=`: names with an optional `%WIDTH`.
+pub fn parse_format(text: &str) -> Result<Vec<Column>, String> {
+    text.split(',')
+        .filter(|s| !s.is_empty())
+        .map(|item| {
+            let (name, width) = match item.split_once('%') {
+                Some((n, w)) => (
+                    n,
+                    Some(
+                        w.parse::<usize>()
+                            .map_err(|_| format!(" Unknown field '{item}'"))?,
+                    ),
+                ),
+                None => (item, None),
+            };
+            let lower = name.to_ascii_lowercase();
+            let &(_, field, header, w) = FIELDS
+                .iter()
+                .find(|f| f.0.contains(&lower.as_str()))
+                .ok_or_else(|| format!(" Unknown field '{name}'"))?;
+            Ok(Column {
+                field,
+                header,
+                width: width.unwrap_or(w),
+            })
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Change(MgrOp),
+    Show {
+        query: MgrQuery,
+        columns: Vec<Column>,
+        clusters: Vec<String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Args {
+    pub flags: Flags,
+    pub command: Command,
+}
+
+fn error(message: impl std::fmt::Display) -> Output {
+    common::error(PROG, message)
+}
+
+/// A request Slurm's sacctmgr refuses: its message on stderr, exit 1.
+fn refuse(message: impl AsRef<str>) -> Output {
+    Output::fail(message, 1)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Entity {
+    Cluster,
+    Account,
+    User,
+    Assoc,
+}
+
+fn entity(word: &str) -> Option<Entity> {
+    Some(match word.to_ascii_lowercase().as_str() {
+        "cluster" | "clusters" => Entity::Cluster,
+        "account" | "accounts" | "acct" => Entity::Account,
+        "user" | "users" => Entity::User,
+        "association" | "associations" | "assoc" | "assocs" => Entity::Assoc,
+        _ => return None,
+    })
+}
+
+fn int_value(key: &str, value: &str) -> Result<i64, String> {
+    match value.parse::<i64>() {
+        Ok(v) if v >= -1 => Ok(v),
+        _ => Err(format!(" Bad {key} value: {value}")),
+    }
+}
+
+/// Checks a TRES list (`cpu=4,gres/gpu=2`, `-1` removes one) and writes it in lower case.
+fn tres_value(key: &str, value: &str) -> Result<String, String> {
+    let bad = || format!(" Invalid TRES for {key}: {value}");
+    let mut out = Vec::new();
+    for entry in value.split(',').filter(|e| !e.is_empty()) {
+        let (name, count) = entry.split_once('=').ok_or_else(bad)?;
+        let name = name.trim().to_ascii_lowercase();
+        let known = ["cpu", "mem", "energy", "node", "billing"].contains(&name.as_str())
+            || name.starts_with("gres/")
+            || name.starts_with("license/");
+        if !known || int_value(key, count.trim()).is_err() {
+            return Err(bad());
+        }
+        out.push(format!("{name}={}", count.trim()));
+    }
+    if out.is_empty() {
+        return Err(bad());
+    }
+    Ok(out.join(","))
+}
+
+/// Sets a limit from `key=value`; `Ok(false)` when the key is not a limit.
+fn limit(l: &mut AssocLimits, key: &str, value: &str) -> Result<bool, String> {
+    match key {
+        "fairshare" | "share" | "shares" => l.shares = Some(int_value("Fairshare", value)?),
+        "grptres" => l.grp_tres = Some(tres_value("GrpTRES", value)?),
+        "grpcpus" => l.grp_tres = Some(format!("cpu={}", int_value("GrpCPUs", value)?)),
+        "grptresrunmins" => l.grp_tres_run_mins = Some(tres_value("GrpTRESRunMins", value)?),
+        "grpcpurunmins" => {
+            l.grp_tres_run_mins = Some(format!("cpu={}", int_value("GrpCPURunMins", value)?))
+        }
+        "grpjobs" => l.grp_jobs = Some(int_value("GrpJobs", value)?),
+        "grpsubmitjobs" | "grpsubmit" => {
+            l.grp_submit_jobs = Some(int_value("GrpSubmitJobs", value)?)
+        }
+        "maxjobs" => l.max_jobs = Some(int_value("MaxJobs", value)?),
+        "maxsubmitjobs" | "maxsubmit" => {
+            l.max_submit_jobs = Some(int_value("MaxSubmitJobs", value)?)
+        }
+        "maxwall" | "maxwalldurationperjob" => {
+            l.max_wall = Some(if value == "-1" {
+                -1
+            } else {
+                match parse_time_limit(value) {
+                    Ok(TimeLimit::Infinite) => -1,
+                    Ok(t) => t
+                        .as_secs()
+                        .map_or(-1, |s| i64::try_from(s.div_ceil(60)).unwrap_or(i64::MAX)),
+                    Err(_) => return Err(format!(" Bad MaxWall time format: {value}")),
+                }
+            })
+        }
+        "maxtresperjob" | "maxtres" | "maxtrespj" => {
+            l.max_tres_per_job = Some(tres_value("MaxTRESPerJob", value)?)
+        }
+        "maxcpus" | "maxcpusperjob" => {
+            l.max_tres_per_job = Some(format!("cpu={}", int_value("MaxCPUs", value)?))
+        }
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// The words of one command, sorted by what they say.
+#[derive(Debug, Default)]
+struct Words {
+    names: Vec<String>,
+    /// (lower-case key, value, after `set`)
+    pairs: Vec<(String, String, bool)>,
+}
+
+fn split_words(words: &[String]) -> Words {
+    let mut out = Words::default();
+    let mut after_set = false;
+    for w in words {
+        match w.to_ascii_lowercase().as_str() {
+            "where" => after_set = false,
+            "set" => after_set = true,
+            _ => match w.split_once('=') {
+                Some((k, v)) => {
+                    let key = k.trim().to_ascii_lowercase();
+                    let v = v.trim().trim_matches('"').to_owned();
+                    if matches!(key.as_str(), "name" | "names") {
+                        out.names.extend(super::split_list(&v));
+                    } else {
+                        out.pairs.push((key, v, after_set));
+                    }
+                }
+                None => out.names.extend(super::split_list(w)),
+            },
+        }
+    }
+    out
+}
+
+fn unknown(key: &str) -> String {
+    format!(" Unknown option: {key}")
+}
+
+/// Parses a command line (after the program name).
+pub fn parse_args(args: &[String]) -> Step<Args> {
+    let mut flags = Flags::default();
+    let mut rest = Vec::new();
+    for a in args {
+        match a.as_str() {
+            "--immediate" => flags.immediate = true,
+            "--noheader" => flags.no_header = true,
+            "--parsable" => flags.parsable = Some(true),
+            "--parsable2" => flags.parsable = Some(false),
+            "-h" | "--help" | "--usage" => return Step::Exit(Output::ok(HELP)),
+            "-V" | "--version" => return Step::Exit(common::version()),
+            s if s.starts_with('-') && !s.starts_with("--") && s.len() > 1 => {
+                for c in s[1..].chars() {
+                    match c {
+                        'i' => flags.immediate = true,
+                        'n' => flags.no_header = true,
+                        'p' => flags.parsable = Some(true),
+                        'P' => flags.parsable = Some(false),
+                        _ => {
+                            let mut out = refuse(format!("{PROG}: invalid option -- '{c}'"));
+                            out.err_line(format!("Try \"{PROG} --help\" for more information"));
+                            return Step::Exit(out);
+                        }
+                    }
+                }
+            }
+            s if s.starts_with("--") => {
+                let mut out = refuse(format!("{PROG}: unrecognized option '{s}'"));
+                out.err_line(format!("Try \"{PROG} --help\" for more information"));
+                return Step::Exit(out);
+            }
+            _ => rest.push(a.clone()),
+        }
+    }
+    let Some(verb) = rest.first() else {
+        return Step::Exit(Output::ok(HELP));
+    };
+    let Some(what) = rest.get(1).and_then(|w| entity(w)) else {
+        return Step::Exit(refuse(format!(
+            " Unknown or missing entity to {verb}: {}",
+            rest.get(1).map_or("", String::as_str)
+        )));
+    };
+    let words = split_words(&rest[2..]);
+    let command = match verb.to_ascii_lowercase().as_str() {
+        "add" | "create" => parse_add(what, words),
+        "modify" | "update" => parse_modify(what, words),
+        "delete" | "remove" => parse_delete(what, words),
+        "show" | "list" => parse_show(what, words),
+        other => Err(format!(" Unknown command '{other}'")),
+    };
+    match command {
+        Ok(command) => Step::Run(Args { flags, command }),
+        Err(e) => Step::Exit(refuse(e)),
+    }
+}
+
+fn parse_add(what: Entity, words: Words) -> Result<Command, String> {
+    if words.names.is_empty() {
+        return Err(" Need name of object to add.".to_owned());
+    }
+    let mut limits = AssocLimits::default();
+    let op = match what {
+        Entity::Cluster => {
+            if let Some((k, _, _)) = words.pairs.first() {
+                return Err(unknown(k));
+            }
+            MgrOp::AddClusters { names: words.names }
+        }
+        Entity::Account => {
+            let (mut description, mut organization, mut parent) = (None, None, None);
+            for (k, v, _) in &words.pairs {
+                match k.as_str() {
+                    "description" | "descr" => description = Some(v.clone()),
+                    "organization" | "org" => organization = Some(v.clone()),
+                    "parent" => parent = Some(v.clone()),
+                    _ if limit(&mut limits, k, v)? => {}
+                    _ => return Err(unknown(k)),
+                }
+            }
+            MgrOp::AddAccounts {
+                names: words.names,
+                description,
+                organization,
+                parent,
+                limits,
+            }
+        }
+        Entity::User => {
+            let (mut accounts, mut default_account, mut admin_level) = (Vec::new(), None, None);
+            for (k, v, _) in &words.pairs {
+                match k.as_str() {
+                    "account" | "accounts" => accounts.extend(super::split_list(v)),
+                    "defaultaccount" => default_account = Some(v.clone()),
+                    "adminlevel" => admin_level = Some(v.clone()),
+                    _ if limit(&mut limits, k, v)? => {}
+                    _ => return Err(unknown(k)),
+                }
+            }
+            MgrOp::AddUsers {
+                names: words.names,
+                accounts,
+                default_account,
+                admin_level,
+                limits,
+            }
+        }
+        Entity::Assoc => return Err(" Add associations with 'add user NAME Account=A'".into()),
+    };
+    Ok(Command::Change(op))
+}
+
+fn parse_modify(what: Entity, words: Words) -> Result<Command, String> {
+    let mut limits = AssocLimits::default();
+    let mut accounts = Vec::new();
+    let (mut description, mut organization, mut default_account, mut admin_level) =
+        (None, None, None, None);
+    for (k, v, after_set) in &words.pairs {
+        match (what, k.as_str(), after_set) {
+            (Entity::User, "account" | "accounts", false) => accounts.extend(super::split_list(v)),
+            (Entity::Account, "description" | "descr", true) => description = Some(v.clone()),
+            (Entity::Account, "organization" | "org", true) => organization = Some(v.clone()),
+            (Entity::User, "defaultaccount", true) => default_account = Some(v.clone()),
+            (Entity::User, "adminlevel", true) => admin_level = Some(v.clone()),
+            (_, _, true) if limit(&mut limits, k, v)? => {}
+            _ => return Err(unknown(k)),
+        }
+    }
+    if words.names.is_empty() {
+        return Err(" No conditions given".to_owned());
+    }
+    let op = match what {
+        Entity::Account => {
+            if description.is_none() && organization.is_none() && limits.is_empty() {
+                return Err(" Nothing to set".to_owned());
+            }
+            MgrOp::ModifyAccounts {
+                names: words.names,
+                description,
+                organization,
+                limits,
+            }
+        }
+        Entity::User => {
+            if default_account.is_none() && admin_level.is_none() && limits.is_empty() {
+                return Err(" Nothing to set".to_owned());
+            }
+            MgrOp::ModifyUsers {
+                names: words.names,
+                accounts,
+                default_account,
+                admin_level,
+                limits,
+            }
+        }
+        _ => return Err(" Modify account or user".to_owned()),
+    };
+    Ok(Command::Change(op))
+}
+
+fn parse_delete(what: Entity, words: Words) -> Result<Command, String> {
+    if let Some((k, _, _)) = words.pairs.first() {
+        return Err(unknown(k));
+    }
+    if words.names.is_empty() {
+        return Err(" No conditions given to remove, not executing.".to_owned());
+    }
+    let names = words.names;
+    Ok(Command::Change(match what {
+        Entity::Account => MgrOp::DeleteAccounts { names },
+        Entity::User => MgrOp::DeleteUsers { names },
+        _ => return Err(" Delete account or user".to_owned()),
+    }))
+}
+
+fn parse_show(what: Entity, words: Words) -> Result<Command, String> {
+    let mut format = None;
+    let mut query = MgrQuery {
+        entity: match what {
+            Entity::Cluster => MgrEntity::Clusters,
+            Entity::Account => MgrEntity::Accounts,
+            Entity::User => MgrEntity::Users,
+            Entity::Assoc => MgrEntity::Assocs,
+        },
+        names: words.names,
+        users: Vec::new(),
+        accounts: Vec::new(),
+    };
+    let mut clusters = Vec::new();
+    for (k, v, _) in &words.pairs {
+        match (what, k.as_str()) {
+            (_, "format") => format = Some(v.clone()),
+            (Entity::Assoc, "user" | "users") => query.users.extend(super::split_list(v)),
+            (Entity::Assoc, "account" | "accounts") => query.accounts.extend(super::split_list(v)),
+            (Entity::Assoc, "cluster" | "clusters") => clusters.extend(super::split_list(v)),
+            _ => return Err(unknown(k)),
+        }
+    }
+    if what == Entity::Assoc && !query.names.is_empty() {
+        return Err(unknown(&query.names[0]));
+    }
+    let default = match what {
+        Entity::Cluster => CLUSTER_FORMAT,
+        Entity::Account => ACCOUNT_FORMAT,
+        Entity::User => USER_FORMAT,
+        Entity::Assoc => ASSOC_FORMAT,
+    };
+    let columns = parse_format(format.as_deref().unwrap_or(default))?;
+    Ok(Command::Show {
+        query,
+        columns,
+        clusters,
+    })
+}
+
+// ----- output -----
+
+/// What a change printed (and its exit status).
+pub fn change_text(op: &MgrOp, reply: &MgrReply) -> Output {
+    if let Some(e) = &reply.error {
+        return refuse(e);
+    }
+    let mut out = Output::default();
+    let none = |text: &str| Output {
+        stdout: format!(" {text}\n"),
+        code: 1,
+        ..Output::default()
+    };
+    let limit_lines = |out: &mut Output, l: &AssocLimits| {
+        let mut line = |name: &str, value: String| out.out_line(format!("  {name:<14}= {value}"));
+        if let Some(v) = l.shares {
+            line("Fairshare", v.to_string());
+        }
+        if let Some(v) = &l.grp_tres {
+            line("GrpTRES", v.clone());
+        }
+        if let Some(v) = &l.grp_tres_run_mins {
+            line("GrpTRESRunMins", v.clone());
+        }
+        for (name, v) in [
+            ("GrpJobs", l.grp_jobs),
+            ("GrpSubmitJobs", l.grp_submit_jobs),
+            ("MaxJobs", l.max_jobs),
+            ("MaxSubmitJobs", l.max_submit_jobs),
+        ] {
+            if let Some(v) = v {
+                line(name, v.to_string());
+            }
+        }
+        if let Some(v) = &l.max_tres_per_job {
+            line("MaxTRESPerJob", v.clone());
+        }
+        if let Some(v) = l.max_wall {
+            line("MaxWall", wall(u32::try_from(v).ok()));
+        }
+    };
+    match op {
+        MgrOp::AddClusters { .. } => {
+            if reply.objects.is_empty() {
+                return none("Nothing new added.");
+            }
+            out.out_line(" Adding Cluster(s)");
+            for c in &reply.objects {
+                out.out_line(format!("  Name          = {c}"));
+            }
+        }
+        MgrOp::AddAccounts {
+            description,
+            organization,
+            parent,
+            limits,
+            ..
+        } => {
+            if reply.objects.is_empty() && reply.assocs.is_empty() {
+                return none("Nothing new added.");
+            }
+            if !reply.objects.is_empty() {
+                out.out_line(" Adding Account(s)");
+                for a in &reply.objects {
+                    out.out_line(format!("  {a}"));
+                }
+                out.out_line(" Settings");
+                out.out_line(format!(
+                    "  Description     = {}",
+                    description.as_deref().unwrap_or("Account Name")
+                ));
+                out.out_line(format!(
+                    "  Organization    = {}",
+                    organization.as_deref().unwrap_or("Parent/Account Name")
+                ));
+            }
+            if !reply.assocs.is_empty() {
+                out.out_line(" Associations");
+                for a in &reply.assocs {
+                    out.out_line(format!(
+                        "  A = {:<10.10} C = {:<10.10}",
+                        a.account, a.cluster
+                    ));
+                }
+                out.out_line(" Settings");
+                out.out_line(format!(
+                    "  {:<14}= {}",
+                    "Parent",
+                    parent.as_deref().unwrap_or("root")
+                ));
+                limit_lines(&mut out, limits);
+            }
+        }
+        MgrOp::AddUsers {
+            accounts,
+            default_account,
+            limits,
+            ..
+        } => {
+            if reply.objects.is_empty() && reply.assocs.is_empty() {
+                return none("Nothing new added.");
+            }
+            if !reply.objects.is_empty() {
+                out.out_line(" Adding User(s)");
+                for u in &reply.objects {
+                    out.out_line(format!("  {u}"));
+                }
+                out.out_line(" Settings =");
+                let default = default_account
+                    .as_deref()
+                    .or(accounts.first().map(String::as_str))
+                    .unwrap_or("");
+                out.out_line(format!("  Default Account = {default}"));
+            }
+            if !reply.assocs.is_empty() {
+                out.out_line(" Associations =");
+                for a in &reply.assocs {
+                    out.out_line(format!(
+                        "  U = {:<9.9} A = {:<10.10} C = {:<10.10}",
+                        a.user, a.account, a.cluster
+                    ));
+                }
+                if !limits.is_empty() {
+                    out.out_line(" Non Default Settings");
+                    limit_lines(&mut out, limits);
+                }
+            }
+        }
+        MgrOp::ModifyAccounts { .. } | MgrOp::ModifyUsers { .. } => {
+            let users = matches!(op, MgrOp::ModifyUsers { .. });
+            if reply.objects.is_empty() && reply.assocs.is_empty() {
+                return none("Nothing modified");
+            }
+            if !reply.objects.is_empty() {
+                out.out_line(if users {
+                    " Modified users..."
+                } else {
+                    " Modified accounts..."
+                });
+                for o in &reply.objects {
+                    out.out_line(format!("  {o}"));
+                }
+            }
+            if !reply.assocs.is_empty() {
+                out.out_line(if users {
+                    " Modified user associations..."
+                } else {
+                    " Modified account associations..."
+                });
+                for a in &reply.assocs {
+                    out.out_line(assoc_key(a));
+                }
+            }
+        }
+        MgrOp::DeleteAccounts { .. } | MgrOp::DeleteUsers { .. } => {
+            if reply.objects.is_empty() {
+                return none("Nothing deleted");
+            }
+            out.out_line(if matches!(op, MgrOp::DeleteUsers { .. }) {
+                " Deleting users..."
+            } else {
+                " Deleting accounts..."
+            });
+            for o in &reply.objects {
+                out.out_line(format!("  {o}"));
+            }
+        }
+    }
+    out
+}
+
+/// How a modified association is listed (the dbd's `C = … A = … U = …`).
+fn assoc_key(a: &Assoc) -> String {
+    let mut s = format!("  C = {:<10} A = {:<20}", a.cluster, a.account);
+    if !a.user.is_empty() {
+        s.push_str(&format!(" U = {:<9}", a.user));
+        if !a.partition.is_empty() {
+            s.push_str(&format!(" P = {}", a.partition));
+        }
+    }
+    s
+}
+
+/// Minutes as Slurm prints a time limit: `[D-]HH:MM:00`.
+fn wall(mins: Option<u32>) -> String {
+    match mins {
+        None => String::new(),
+        Some(m) => {
+            let (d, h, m) = (m / 1440, (m % 1440) / 60, m % 60);
+            if d > 0 {
+                format!("{d}-{h:02}:{m:02}:00")
+            } else {
+                format!("{h:02}:{m:02}:00")
+            }
+        }
+    }
+}
+
+fn num(v: Option<u32>) -> String {
+    v.map(|v| v.to_string()).unwrap_or_default()
+}
+
+/// Where the local cluster's controller is (for `show cluster`).
+#[derive(Debug, Clone, Default)]
+pub struct Local {
+    pub cluster: String,
+    pub host: String,
+    pub port: u16,
+}
+
+enum Row<'a> {
+    Cluster(&'a str),
+    Account(&'a Account),
+    User(&'a AcctUser),
+    Assoc(&'a Assoc),
+}
+
+fn value(row: &Row<'_>, field: Field, local: &Local) -> String {
+    match (row, field) {
+        (Row::Cluster(c), Field::Cluster) => (*c).to_owned(),
+        (Row::Cluster(c), Field::ControlHost) if *c == local.cluster => local.host.clone(),
+        (Row::Cluster(c), Field::ControlPort) if *c == local.cluster => local.port.to_string(),
+        (Row::Cluster(c), Field::Rpc) if *c == local.cluster => RPC_VERSION.to_owned(),
+        (Row::Account(a), Field::Account) => a.name.clone(),
+        (Row::Account(a), Field::Descr) => a.description.clone(),
+        (Row::Account(a), Field::Org) => a.organization.clone(),
+        (Row::Account(a), Field::ParentName) => a.parent.clone(),
+        (Row::User(u), Field::User) => u.name.clone(),
+        (Row::User(u), Field::DefAcct) => u.default_account.clone(),
+        (Row::User(u), Field::Admin) => u.admin_level.clone(),
+        (Row::Assoc(a), f) => match f {
+            Field::Cluster => a.cluster.clone(),
+            Field::Account => a.account.clone(),
+            Field::User => a.user.clone(),
+            Field::Partition => a.partition.clone(),
+            Field::ParentName => a.parent.clone(),
+            Field::Share => a.shares.to_string(),
+            Field::GrpTres => a.grp_tres.clone(),
+            Field::GrpTresRunMins => a.grp_tres_run_mins.clone(),
+            Field::GrpJobs => num(a.grp_jobs),
+            Field::GrpSubmit => num(a.grp_submit_jobs),
+            Field::MaxJobs => num(a.max_jobs),
+            Field::MaxSubmit => num(a.max_submit_jobs),
+            Field::MaxWall => wall(a.max_wall),
+            Field::MaxTres => a.max_tres_per_job.clone(),
+            _ => String::new(),
+        },
+        _ => String::new(),
+    }
+}
+
+fn cell(out: &mut String, text: &str, width: usize) {
+    let n = text.chars().count();
+    let text: String = if n > width {
+        let mut t: String = text.chars().take(width.saturating_sub(1)).collect();
+        t.push('+');
+        t
+    } else {
+        text.to_owned()
+    };
+    out.push_str(&format!("{text:>width$} "));
+}
+
+fn line(out: &mut String, values: &[String], columns: &[Column], flags: Flags) {
+    match flags.parsable {
+        Some(trailing) => {
+            out.push_str(&values.join("|"));
+            if trailing {
+                out.push('|');
+            }
+        }
+        None => {
+            for (v, c) in values.iter().zip(columns) {
+                cell(out, v, c.width);
+            }
+        }
+    }
+    out.push('\n');
+}
+
+/// `sacctmgr show ...` as Slurm prints it.
+pub fn render_show(
+    list: &MgrList,
+    columns: &[Column],
+    clusters: &[String],
+    flags: Flags,
+    local: &Local,
+) -> Output {
+    let mut out = String::new();
+    if !flags.no_header {
+        let headers: Vec<String> = columns.iter().map(|c| c.header.to_owned()).collect();
+        line(&mut out, &headers, columns, flags);
+        if flags.parsable.is_none() {
+            for c in columns {
+                out.push_str(&"-".repeat(c.width));
+                out.push(' ');
+            }
+            out.push('\n');
+        }
+    }
+    let rows = list
+        .clusters
+        .iter()
+        .map(|c| Row::Cluster(c))
+        .chain(list.accounts.iter().map(Row::Account))
+        .chain(list.users.iter().map(Row::User))
+        .chain(
+            list.assocs
+                .iter()
+                .filter(|a| clusters.is_empty() || clusters.contains(&a.cluster))
+                .map(Row::Assoc),
+        );
+    for row in rows {
+        let values: Vec<String> = columns
+            .iter()
+            .map(|c| value(&row, c.field, local))
+            .collect();
+        line(&mut out, &values, columns, flags);
+    }
+    Output::ok(out)
+}
+
+// ----- running -----
+
+/// Slurm's wording when the dbd cannot be reached.
+pub const DB_PROBLEM: &str = "Problem talking to the database";
+
+enum CallError {
+    Setup(String),
+    Db(String),
+}
+
+async fn client(
+    cluster: &ClusterConfig,
+) -> Result<(SlurmDbdClient<tonic::transport::Channel>, CredentialSource), CallError> {
+    let credentials =
+        CredentialSource::for_commands(cluster).map_err(|e| CallError::Setup(e.to_string()))?;
+    let connect_timeout = Duration::from_secs(cluster.timers.message_timeout.max(1));
+    let endpoint = crate::client::dbd_endpoint(cluster, connect_timeout)
+        .map_err(|e| CallError::Setup(e.to_string()))?;
+    let channel = crate::client::connect_daemon(&endpoint)
+        .await
+        .map_err(|e| match e {
+            ClientError::Connect { .. } => CallError::Db("Connection refused".to_owned()),
+            other => CallError::Db(other.to_string()),
+        })?;
+    Ok((SlurmDbdClient::new(channel), credentials))
+}
+
+fn timeout(cluster: &ClusterConfig) -> Duration {
+    Duration::from_secs(cluster.timers.message_timeout.max(1).saturating_mul(6))
+}
+
+async fn change(cluster: &ClusterConfig, req: MgrRequest) -> Result<MgrReply, CallError> {
+    let (mut c, creds) = client(cluster).await?;
+    let request = creds
+        .authed(req)
+        .await
+        .map_err(|e| CallError::Setup(e.to_string()))?;
+    match tokio::time::timeout(timeout(cluster), c.modify_accounting(request)).await {
+        Ok(Ok(reply)) => Ok(reply.into_inner()),
+        Ok(Err(status)) => Err(CallError::Db(RpcError::from(status).to_string())),
+        Err(_) => Err(CallError::Db(rpc::TIMED_OUT.to_owned())),
+    }
+}
+
+async fn show(cluster: &ClusterConfig, q: MgrQuery) -> Result<MgrList, CallError> {
+    let (mut c, creds) = client(cluster).await?;
+    let request = creds
+        .authed(q)
+        .await
+        .map_err(|e| CallError::Setup(e.to_string()))?;
+    match tokio::time::timeout(timeout(cluster), c.show_accounting(request)).await {
+        Ok(Ok(reply)) => Ok(reply.into_inner()),
+        Ok(Err(status)) => Err(CallError::Db(RpcError::from(status).to_string())),
+        Err(_) => Err(CallError::Db(rpc::TIMED_OUT.to_owned())),
+    }
+}
+
+fn failure(e: CallError) -> Output {
+    match e {
+        CallError::Db(e) => error(format!("{DB_PROBLEM}: {e}")),
+        CallError::Setup(e) => error(e),
+    }
+}
+
+/// Asks Slurm's question on stdout; true if the answer starts with `y`.
+fn confirm() -> bool {
+    use std::io::Write;
+    print!("Would you like to commit changes? (You have 30 seconds to decide)\n(N/y): ");
+    let _ = std::io::stdout().flush();
+    let mut answer = String::new();
+    let _ = std::io::stdin().read_line(&mut answer);
+    answer.trim_start().starts_with(['y', 'Y'])
+}
+
+/// Runs `sacctmgr`.
+pub fn main(args: Vec<OsString>) -> ExitCode {
+    let args = match super::utf8_args(PROG, args) {
+        Ok(a) => a,
+        Err(out) => return out.emit(),
+    };
+    let parsed = match parse_args(&args) {
+        Step::Run(a) => a,
+        Step::Exit(out) => return out.emit(),
+    };
+    let cluster = match rpc::load_config() {
+        Ok(c) => c,
+        Err(e) => return error(e).emit(),
+    };
+    if cluster.accounting.storage != AccountingStorage::Slurmdbd {
+        return error("Slurm accounting storage is disabled").emit();
+    }
+    let out = match parsed.command {
+        Command::Show {
+            query,
+            columns,
+            clusters,
+        } => {
+            let local = Local {
+                cluster: cluster.cluster_name.clone(),
+                host: cluster
+                    .controller_hosts
+                    .first()
+                    .map(|h| h.addr.clone().unwrap_or_else(|| h.name.clone()))
+                    .unwrap_or_default(),
+                port: cluster.controller_port,
+            };
+            match rpc::block_on(show(&cluster, query)) {
+                Ok(Ok(list)) => render_show(&list, &columns, &clusters, parsed.flags, &local),
+                Ok(Err(e)) => failure(e),
+                Err(e) => error(e),
+            }
+        }
+        Command::Change(op) => {
+            let mut req = MgrRequest {
+                cluster: cluster.cluster_name.clone(),
+                commit: parsed.flags.immediate,
+                op,
+            };
+            match rpc::block_on(change(&cluster, req.clone())) {
+                Ok(Ok(reply)) => {
+                    let out = change_text(&req.op, &reply);
+                    if parsed.flags.immediate || out.code != 0 {
+                        out
+                    } else {
+                        out.clone().emit();
+                        if confirm() {
+                            req.commit = true;
+                            match rpc::block_on(change(&cluster, req.clone())) {
+                                Ok(Ok(reply)) if reply.error.is_none() => Output::default(),
+                                Ok(Ok(reply)) => change_text(&req.op, &reply),
+                                Ok(Err(e)) => failure(e),
+                                Err(e) => error(e),
+                            }
+                        } else {
+                            Output::ok(" Changes Discarded\n")
+                        }
+                    }
+                }
+                Ok(Err(e)) => failure(e),
+                Err(e) => error(e),
+            }
+        }
+    };
+    out.emit()
+}
+
+const HELP: &str = "\
+sacctmgr [<OPTION>] [<COMMAND>]
+    Valid <OPTION> values are:
+     -h or --help: equivalent to \"help\" command
+     -i or --immediate: commit changes immediately
+     -n or --noheader: no header will be added to the beginning of output
+     -p or --parsable: output will be '|' delimited with a '|' at the end
+     -P or --parsable2: output will be '|' delimited without a '|' at the end
+     -V or --version: equivalent to \"version\" command
+
+    Valid <COMMAND> values are:
+     add|create <ENTITY> <SPECS>: add entity
+     delete|remove <ENTITY> where <SPECS>: delete the specified entity(s)
+     list|show <ENTITY> [<SPECS>]: display info about the specific entity(s)
+     modify|update <ENTITY> where <SPECS> set <SPECS>: modify entity
+
+  <ENTITY> may be \"account\", \"association\", \"cluster\" or \"user\".
+
+  <SPECS> are different for each command entity pair.
+       list account       - Descriptions=, Format=, Names=, Organizations=
+       add account        - Description=, Fairshare=, GrpTRES=, GrpJobs=,
+                            GrpSubmitJobs=, GrpTRESRunMins=, MaxJobs=,
+                            MaxSubmitJobs=, MaxTRESPerJob=, MaxWall=,
+                            Names=, Organization=, Parent=
+       modify account     - (set options) Description=, Organization=,
+                            and the limits of add account
+                            (where options) Names=
+       delete account     - Names=
+
+       list associations  - Accounts=, Clusters=, Format=, Users=
+       list cluster       - Format=, Names=
+       add cluster        - Name=
+       list user          - Format=, Names=
+       add user           - Accounts=, AdminLevel=, DefaultAccount=,
+                            Names=, and the limits of add account
+       modify user        - (set options) AdminLevel=, DefaultAccount=,
+                            and the limits of add account
+                            (where options) Accounts=, Names=
+       delete user        - Names=
+";
