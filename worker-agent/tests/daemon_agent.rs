@@ -600,12 +600,15 @@ async fn gpus_are_given_to_jobs_and_exported() {
     assert_eq!(fake.registration(1).await.hardware, hardware);
 
     let (a, b) = (job_id(), job_id());
+    // Each job holds its GPU until both have written theirs (bounded at 10 s), so the two
+    // overlap however slowly the second one is launched.
+    let script = format!(
+        "#!/bin/sh\necho $CUDA_VISIBLE_DEVICES > gpus-$SLURM_JOB_ID\n\
+         for i in $(seq 1 200); do [ -e gpus-{a} ] && [ -e gpus-{b} ] && break; sleep 0.05; done\n"
+    );
     for id in [a, b] {
-        let AgentCommand::Launch(mut launch) = agent.launch(
-            id,
-            "#!/bin/sh\necho $CUDA_VISIBLE_DEVICES > gpus-$SLURM_JOB_ID\nsleep 0.3\n",
-            TimeLimit::Infinite,
-        ) else {
+        let AgentCommand::Launch(mut launch) = agent.launch(id, &script, TimeLimit::Infinite)
+        else {
             unreachable!()
         };
         launch.job.allocation[0].gres = vec![Gres::new("gpu", Some("a100"), 1)];
