@@ -145,6 +145,7 @@ async fn run_cluster(
             let store = slurm_core::dbd::Store::open(&url)
                 .await
                 .with_context(|| format!("opening {}", slurm_core::dbd::store::redact(&url)))?;
+            register_local_user(&store, &cluster.cluster_name, &cluster.slurm_user).await?;
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
                 .with_context(|| format!("cannot listen on {addr}"))?;
@@ -257,6 +258,53 @@ async fn run_cluster(
         let _ = tokio::time::timeout(Duration::from_secs(2), signer).await;
     }
     outcome.map(|()| ExitCode::SUCCESS)
+}
+
+/// The account every local user starts in.
+const DEFAULT_ACCOUNT: &str = "default";
+
+/// Registers the cluster, a `default` account and the user running `slinky up` (with
+/// `default` as their default account) in the accounting database, as an administrator would
+/// with `sacctmgr add account` / `add user` before users submit. Already registered (a
+/// restart): nothing changes.
+async fn register_local_user(
+    store: &slurm_core::dbd::Store,
+    cluster: &str,
+    user: &str,
+) -> anyhow::Result<()> {
+    use slurm_core::proto::{AssocLimits, MgrOp, MgrRequest};
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let ops = [
+        MgrOp::AddAccounts {
+            names: vec![DEFAULT_ACCOUNT.to_owned()],
+            description: Some("default account".to_owned()),
+            organization: Some("local".to_owned()),
+            parent: None,
+            limits: AssocLimits::default(),
+        },
+        MgrOp::AddUsers {
+            names: vec![user.to_owned()],
+            accounts: vec![DEFAULT_ACCOUNT.to_owned()],
+            default_account: Some(DEFAULT_ACCOUNT.to_owned()),
+            admin_level: None,
+            limits: AssocLimits::default(),
+        },
+    ];
+    for op in ops {
+        let request = MgrRequest {
+            cluster: cluster.to_owned(),
+            commit: true,
+            op,
+        };
+        // "Nothing new added" on a restart is fine.
+        store
+            .manage(&request, now)
+            .await
+            .context("registering the local user with accounting")?;
+    }
+    Ok(())
 }
 
 fn spawn_agent(
