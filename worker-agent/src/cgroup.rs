@@ -483,29 +483,40 @@ pub struct CgroupStep {
     has_kill: bool,
 }
 
-impl CgroupStep {
-    fn pids(&self) -> Vec<i32> {
-        read_words(&self.dir.join("cgroup.procs"))
-            .iter()
-            .filter_map(|p| p.parse().ok())
-            .collect()
-    }
+/// The process ids in a step cgroup.
+pub(crate) fn cgroup_pids(dir: &Path) -> Vec<i32> {
+    read_words(&dir.join("cgroup.procs"))
+        .iter()
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
 
-    fn read_key(&self, file: &str, key: &str) -> Option<u64> {
-        let text = fs::read_to_string(self.dir.join(file)).ok()?;
+/// CPU time, memory and OOM kills of a step cgroup (fields the host lacks stay unset).
+pub(crate) fn cgroup_stats(dir: &Path) -> ContainerStats {
+    let keyed = |file: &str, key: &str| -> Option<u64> {
+        let text = fs::read_to_string(dir.join(file)).ok()?;
         text.lines().find_map(|l| {
             let mut w = l.split_whitespace();
             (w.next()? == key).then(|| w.next()?.parse().ok())?
         })
+    };
+    let number = |file: &str| -> Option<u64> {
+        fs::read_to_string(dir.join(file)).ok()?.trim().parse().ok()
+    };
+    ContainerStats {
+        cpu_usec: keyed("cpu.stat", "usage_usec"),
+        memory_peak: number("memory.peak"),
+        memory_current: number("memory.current"),
+        oom_kills: keyed("memory.events", "oom_kill"),
     }
+}
 
-    fn read_number(&self, file: &str) -> Option<u64> {
-        fs::read_to_string(self.dir.join(file))
-            .ok()?
-            .trim()
-            .parse()
-            .ok()
-    }
+/// Kills everything in a step cgroup at once through `cgroup.kill` (kernel 5.14+).
+pub(crate) fn cgroup_kill(dir: &Path) -> std::io::Result<()> {
+    OpenOptions::new()
+        .write(true)
+        .open(dir.join("cgroup.kill"))
+        .and_then(|mut f| f.write_all(b"1"))
 }
 
 impl StepContainer for CgroupStep {
@@ -520,42 +531,37 @@ impl StepContainer for CgroupStep {
     fn set_leader(&mut self, _pid: i32) {}
 
     fn processes(&mut self) -> Vec<ProcStat> {
-        self.pids()
+        cgroup_pids(&self.dir)
             .into_iter()
             .filter_map(procfs::read_stat)
             .collect()
     }
 
     fn signal(&mut self, sig: Signal) -> usize {
-        self.pids().into_iter().filter(|&p| send(p, sig)).count()
+        cgroup_pids(&self.dir)
+            .into_iter()
+            .filter(|&p| send(p, sig))
+            .count()
     }
 
     fn kill_all(&mut self) {
         if self.has_kill {
-            let path = self.dir.join("cgroup.kill");
-            match OpenOptions::new()
-                .write(true)
-                .open(&path)
-                .and_then(|mut f| f.write_all(b"1"))
-            {
+            match cgroup_kill(&self.dir) {
                 Ok(()) => return,
-                Err(e) => tracing::warn!(path = %path.display(), error = %e, "cgroup.kill failed"),
+                Err(e) => {
+                    tracing::warn!(path = %self.dir.display(), error = %e, "cgroup.kill failed")
+                }
             }
         }
         self.signal(Signal::SIGKILL);
     }
 
     fn is_populated(&mut self) -> bool {
-        !self.pids().is_empty()
+        !cgroup_pids(&self.dir).is_empty()
     }
 
     fn stats(&mut self) -> ContainerStats {
-        ContainerStats {
-            cpu_usec: self.read_key("cpu.stat", "usage_usec"),
-            memory_peak: self.read_number("memory.peak"),
-            memory_current: self.read_number("memory.current"),
-            oom_kills: self.read_key("memory.events", "oom_kill"),
-        }
+        cgroup_stats(&self.dir)
     }
 
     fn cleanup(&mut self) {

@@ -7,8 +7,7 @@
 //! A step that ends on its own is reported with exit status 0:0 (unknown; logged as such):
 //! see the module documentation of [`crate::state`].
 
-use std::fs::{self, OpenOptions};
-use std::io::Write as _;
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -17,7 +16,10 @@ use nix::unistd::Pid;
 use slurm_core::model::ExitStatus;
 use tokio::sync::mpsc;
 
-use crate::cgroup::{CgroupManager as _, ContainerStats, NoCgroups, StepContainer, StepLimits};
+use crate::cgroup::{
+    CgroupManager as _, ContainerStats, NoCgroups, StepContainer, StepLimits, cgroup_kill,
+    cgroup_pids, cgroup_stats,
+};
 use crate::procfs::{self, ProcStat};
 use crate::signals::{KillAction, KillSequence, SignalScope};
 use crate::state::{self, StepRecord};
@@ -276,34 +278,6 @@ struct ExistingCgroup {
     dir: PathBuf,
 }
 
-impl ExistingCgroup {
-    fn pids(&self) -> Vec<i32> {
-        fs::read_to_string(self.dir.join("cgroup.procs"))
-            .map(|t| {
-                t.split_whitespace()
-                    .filter_map(|p| p.parse().ok())
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
-    fn read_key(&self, file: &str, key: &str) -> Option<u64> {
-        let text = fs::read_to_string(self.dir.join(file)).ok()?;
-        text.lines().find_map(|l| {
-            let mut w = l.split_whitespace();
-            (w.next()? == key).then(|| w.next()?.parse().ok())?
-        })
-    }
-
-    fn read_number(&self, file: &str) -> Option<u64> {
-        fs::read_to_string(self.dir.join(file))
-            .ok()?
-            .trim()
-            .parse()
-            .ok()
-    }
-}
-
 impl StepContainer for ExistingCgroup {
     fn join_fd(&self) -> Option<std::os::fd::RawFd> {
         None
@@ -316,44 +290,32 @@ impl StepContainer for ExistingCgroup {
     fn set_leader(&mut self, _pid: i32) {}
 
     fn processes(&mut self) -> Vec<ProcStat> {
-        self.pids()
+        cgroup_pids(&self.dir)
             .into_iter()
             .filter_map(procfs::read_stat)
             .collect()
     }
 
     fn signal(&mut self, sig: Signal) -> usize {
-        self.pids()
+        cgroup_pids(&self.dir)
             .into_iter()
             .filter(|&p| kill_pid(p, sig))
             .count()
     }
 
     fn kill_all(&mut self) {
-        let path = self.dir.join("cgroup.kill");
-        if path.exists()
-            && OpenOptions::new()
-                .write(true)
-                .open(&path)
-                .and_then(|mut f| f.write_all(b"1"))
-                .is_ok()
-        {
+        if self.dir.join("cgroup.kill").exists() && cgroup_kill(&self.dir).is_ok() {
             return;
         }
         self.signal(Signal::SIGKILL);
     }
 
     fn is_populated(&mut self) -> bool {
-        !self.pids().is_empty()
+        !cgroup_pids(&self.dir).is_empty()
     }
 
     fn stats(&mut self) -> ContainerStats {
-        ContainerStats {
-            cpu_usec: self.read_key("cpu.stat", "usage_usec"),
-            memory_peak: self.read_number("memory.peak"),
-            memory_current: self.read_number("memory.current"),
-            oom_kills: self.read_key("memory.events", "oom_kill"),
-        }
+        cgroup_stats(&self.dir)
     }
 
     fn cleanup(&mut self) {
