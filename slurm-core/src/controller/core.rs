@@ -303,7 +303,7 @@ impl Core {
                         }
                         let state = job.state;
                         match signal {
-                            Some(sig) if sig != libc_sigkill() => {
+                            Some(sig) if sig != nix::sys::signal::Signal::SIGKILL as i32 => {
                                 if state == JobState::Running {
                                     if let Some(node) = self.batch_host(id) {
                                         dispatches.push(Dispatch {
@@ -723,12 +723,7 @@ impl Core {
         self.engine.node_registered(node).map_err(engine_status)?;
         let mut records: Vec<Record> = self.node_record(node).into_iter().collect();
         let running_set: HashSet<JobId> = running.iter().copied().collect();
-        let expected: Vec<JobId> = self
-            .engine
-            .jobs_on_node(node)
-            .into_iter()
-            .filter(|id| self.batch_host(*id).as_deref() == Some(node))
-            .collect();
+        let expected = self.running_on(node);
         for id in expected.iter().filter(|id| !running_set.contains(id)) {
             tracing::warn!("job {id} lost by node {node} (not running there after registration)");
             let requeue = self
@@ -774,15 +769,11 @@ impl Core {
     }
 
     /// Jobs whose batch runs on `node` and that should be running there now.
-    pub fn running_on(&self, node: &str) -> Vec<JobId> {
+    fn running_on(&self, node: &str) -> Vec<JobId> {
         self.engine
             .jobs_on_node(node)
             .into_iter()
             .filter(|id| self.batch_host(*id).as_deref() == Some(node))
             .collect()
     }
-}
-
-fn libc_sigkill() -> i32 {
-    nix::sys::signal::Signal::SIGKILL as i32
 }

@@ -144,6 +144,23 @@ async fn insert_assoc(
     Ok(a)
 }
 
+/// `UPDATE table SET column = value WHERE name = name` (`table` and `column` are fixed
+/// identifiers from this module, never user input).
+async fn set_field(
+    tx: &mut Tx<'_>,
+    table: &'static str,
+    column: &'static str,
+    value: String,
+    name: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(&format!("UPDATE {table} SET {column} = ? WHERE name = ?"))
+        .bind(value)
+        .bind(name.to_owned())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 async fn update_assoc(tx: &mut Tx<'_>, a: &Assoc) -> Result<(), StoreError> {
     sqlx::query(
         "UPDATE assocs SET shares = ?, grp_tres = ?, grp_tres_run_mins = ?, grp_jobs = ?, \
@@ -501,18 +518,10 @@ async fn apply(tx: &mut Tx<'_>, op: &MgrOp, now: i64) -> Result<MgrReply, StoreE
                 }
                 if description.is_some() || organization.is_some() {
                     if let Some(d) = description {
-                        sqlx::query("UPDATE accounts SET description = ? WHERE name = ?")
-                            .bind(d.clone())
-                            .bind(name.clone())
-                            .execute(&mut **tx)
-                            .await?;
+                        set_field(tx, "accounts", "description", d.clone(), name).await?;
                     }
                     if let Some(o) = organization {
-                        sqlx::query("UPDATE accounts SET organization = ? WHERE name = ?")
-                            .bind(o.clone())
-                            .bind(name.clone())
-                            .execute(&mut **tx)
-                            .await?;
+                        set_field(tx, "accounts", "organization", o.clone(), name).await?;
                     }
                     reply.objects.push(name.clone());
                 }
@@ -549,18 +558,10 @@ async fn apply(tx: &mut Tx<'_>, op: &MgrOp, now: i64) -> Result<MgrReply, StoreE
                 }
                 if default_account.is_some() || level.is_some() {
                     if let Some(d) = default_account {
-                        sqlx::query("UPDATE users SET default_account = ? WHERE name = ?")
-                            .bind(d.clone())
-                            .bind(name.clone())
-                            .execute(&mut **tx)
-                            .await?;
+                        set_field(tx, "users", "default_account", d.clone(), name).await?;
                     }
                     if let Some(l) = level {
-                        sqlx::query("UPDATE users SET admin_level = ? WHERE name = ?")
-                            .bind(admin_level(l))
-                            .bind(name.clone())
-                            .execute(&mut **tx)
-                            .await?;
+                        set_field(tx, "users", "admin_level", admin_level(l), name).await?;
                     }
                     reply.objects.push(name.clone());
                 }
