@@ -74,10 +74,9 @@ async fn tick_loop(shared: Arc<Shared>, slurmd_timeout: Duration) {
         let nodes: Vec<String> = {
             let core = shared.core();
             core.engine()
-                .nodes()
-                .into_iter()
-                .filter(|n| !n.state.flags.powered_down)
-                .map(|n| n.config.name)
+                .node_states()
+                .filter(|(_, state)| !state.flags.powered_down)
+                .map(|(name, _)| name.to_owned())
                 .collect()
         };
         let silent = shared.agents().silent(nodes.into_iter(), slurmd_timeout);

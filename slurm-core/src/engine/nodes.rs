@@ -111,6 +111,11 @@ impl<C: Clock> Engine<C> {
         Some(self.view(i))
     }
 
+    /// Each node's name and state, without building views (periodic checks).
+    pub fn node_states(&self) -> impl Iterator<Item = (&str, NodeState)> + '_ {
+        self.nodes.iter().map(|n| (n.config.name.as_str(), n.state))
+    }
+
     /// Every node in configuration order.
     pub fn nodes(&self) -> Vec<NodeView> {
         (0..self.nodes.len()).map(|i| self.view(i)).collect()
