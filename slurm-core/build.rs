@@ -54,6 +54,16 @@ fn main() {
             "ConfigQuery",
             "ConfigReply",
         ))
+        .method(
+            Method::builder()
+                .name("watch_power")
+                .route_name("WatchPower")
+                .input_type("crate::proto::Authed<crate::proto::PowerWatchRequest>")
+                .output_type("crate::proto::PowerEvent")
+                .codec_path(CODEC)
+                .server_streaming()
+                .build(),
+        )
         .build();
     let agents = Service::builder()
         .name("SlurmdGateway")

@@ -96,6 +96,15 @@ impl Slurmctld for Fake {
         ))
     }
 
+    type WatchPowerStream = slurm_core::controller::PowerEventStream;
+
+    async fn watch_power(
+        &self,
+        _: Request<Authed<slurm_core::proto::PowerWatchRequest>>,
+    ) -> Result<Response<Self::WatchPowerStream>, Status> {
+        Err(Status::permission_denied("Access/permission denied"))
+    }
+
     async fn show_config(
         &self,
         _: Request<Authed<ConfigQuery>>,

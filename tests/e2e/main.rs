@@ -8,4 +8,5 @@ mod accounting;
 mod auth;
 mod batch;
 mod failures;
+mod power;
 mod tls;

@@ -545,6 +545,7 @@ mod tests {
             cancelled_by: None,
             hold: None,
             array_pending: None,
+            configuring: false,
         };
         let s = StepSpec::batch_for_job(
             &job,

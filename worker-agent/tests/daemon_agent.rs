@@ -315,6 +315,7 @@ impl TestAgent {
             cancelled_by: None,
             hold: None,
             array_pending: None,
+            configuring: false,
         };
         AgentCommand::Launch(Box::new(LaunchBatch {
             job,

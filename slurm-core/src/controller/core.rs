@@ -3,16 +3,19 @@
 //! acknowledges is on disk. Methods return what must be sent to agents ([`Dispatch`]); the
 //! caller sends it after releasing the lock.
 
+use super::power::{PowerDecisions, PowerSaving, RESUME_TIMEOUT_REASON};
 use super::state_store::{Record, Recovered, StateError, StateStore};
 use crate::config::ClusterConfig;
 use crate::engine::{CancelEffect, Engine, EngineError, JobEnd, NodeFailOutcome, SystemClock};
 use crate::model::{Hold, Job, JobId, JobRef, JobState, NodeBaseState, Timestamp};
+use crate::proto::PowerEvent;
 use crate::proto::{
     AgentCommand, BatchScript, Credential, JobAction, JobReport, JobUsage, LaunchBatch, NodeAction,
     NodeOutcome, SubmitRequest, TargetOutcome, TerminateReason,
 };
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
+use std::time::Instant;
 use tonic::Status;
 
 /// A command for the agent of `node`.
@@ -35,6 +38,17 @@ pub struct Core {
     operators: Vec<u32>,
     /// The outbound queue to the dbd (AccountingStorageType=accounting_storage/slurmdbd).
     accounting: Option<crate::dbd::queue::AcctQueue>,
+    /// Cloud nodes' resume/suspend timers and the watchers of those decisions.
+    power: PowerSaving,
+}
+
+/// What an agent's registration asks of the caller.
+#[derive(Debug, Default)]
+pub struct Registered {
+    /// Jobs the agent runs that should not run.
+    pub orphans: Vec<JobId>,
+    /// Jobs that waited for this node to come up and can start now.
+    pub launches: Vec<Dispatch>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -80,10 +94,19 @@ impl Core {
             }
         }
         engine.set_next_job_id(recovered.next_job_id);
-        // Until each agent registers, its node takes no new work.
+        // Until each agent registers, its node takes no new work (a powered-down cloud node
+        // has no agent; it is resumed when a job needs it).
+        let asleep: HashSet<String> = engine
+            .node_states()
+            .filter(|(_, state)| state.flags.powered_down)
+            .map(|(name, _)| name.to_owned())
+            .collect();
         for node in engine.nodes() {
-            engine.node_not_responding(&node.config.name)?;
+            if !asleep.contains(&node.config.name) {
+                engine.node_not_responding(&node.config.name)?;
+            }
         }
+        let power = PowerSaving::new(&engine.cluster().power);
         tracing::info!(
             "restored {restored} jobs from {} (next job id {})",
             state_dir.display(),
@@ -96,6 +119,7 @@ impl Core {
             timeout_sent: HashSet::new(),
             operators,
             accounting: None,
+            power,
         })
     }
 
@@ -582,30 +606,109 @@ impl Core {
         let records = self.records_for(ids);
         self.save(&records)?;
         let mut dispatches = Vec::new();
+        let mut resume = Vec::new();
         for start in starts {
-            let Some(job) = self.engine.job(start.job_id).cloned() else {
+            resume.extend(start.resume_nodes);
+            // A job waiting for nodes to power up starts when the last of them registers.
+            if self.engine.job(start.job_id).is_some_and(|j| j.configuring) {
                 continue;
-            };
-            let Some(node) = job.allocation.first().map(|a| a.node.clone()) else {
-                continue;
-            };
-            let script_id = job.array_job_id.unwrap_or(job.id);
-            let batch = match self.store.load_script(script_id) {
-                Ok(b) => b,
-                Err(e) => {
-                    tracing::error!("job {}: batch script lost: {e}", job.id);
-                    BatchScript::default()
-                }
-            };
-            dispatches.push(Dispatch {
-                node,
-                command: AgentCommand::Launch(Box::new(LaunchBatch {
-                    job,
-                    batch,
-                    cluster_name: cluster_name.to_owned(),
-                })),
-            });
+            }
+            dispatches.extend(self.launch(start.job_id, cluster_name));
         }
+        self.power.resume(resume, Instant::now());
+        Ok(dispatches)
+    }
+
+    /// The batch launch of a started job, for its first node.
+    fn launch(&self, id: JobId, cluster_name: &str) -> Option<Dispatch> {
+        let job = self.engine.job(id)?.clone();
+        let node = job.allocation.first()?.node.clone();
+        let script_id = job.array_job_id.unwrap_or(job.id);
+        let batch = match self.store.load_script(script_id) {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::error!("job {}: batch script lost: {e}", job.id);
+                BatchScript::default()
+            }
+        };
+        Some(Dispatch {
+            node,
+            command: AgentCommand::Launch(Box::new(LaunchBatch {
+                job,
+                batch,
+                cluster_name: cluster_name.to_owned(),
+            })),
+        })
+    }
+
+    // ----- power saving -----
+
+    /// A watcher of power decisions: the cloud nodes that should be up now, and the
+    /// receiver of every later decision (taken under the same lock, so none is missed).
+    pub fn watch_power(&self) -> (PowerEvent, tokio::sync::broadcast::Receiver<PowerEvent>) {
+        let (up, down): (Vec<_>, Vec<_>) = self
+            .engine
+            .nodes()
+            .into_iter()
+            .filter(|n| n.config.cloud)
+            .partition(|n| !n.state.flags.powered_down && !n.state.flags.powering_down);
+        let names =
+            |v: Vec<crate::engine::NodeView>| v.into_iter().map(|n| n.config.name).collect();
+        let snapshot = PowerEvent::Snapshot {
+            up: names(up),
+            down: names(down),
+        };
+        (snapshot, self.power.subscribe())
+    }
+
+    /// Power saving's periodic work: nodes that did not come up in ResumeTimeout go DOWN
+    /// (their jobs requeue or fail) and are powered down; idle nodes past SuspendTime are
+    /// suspended; suspended nodes past SuspendTimeout count as powered down.
+    pub fn power_tick(&mut self) -> Result<Vec<Dispatch>, Status> {
+        let now = Instant::now();
+        let powering_up: Vec<String> = self
+            .engine
+            .node_states()
+            .filter(|(_, s)| s.flags.powering_up)
+            .map(|(n, _)| n.to_owned())
+            .collect();
+        let idle = self.engine.idle_cloud_nodes();
+        let decisions = self.power.tick(now, &powering_up, &idle);
+        if decisions == PowerDecisions::default() {
+            return Ok(Vec::new());
+        }
+        let mut records = Vec::new();
+        let mut dispatches = Vec::new();
+        for node in &decisions.resume_failed {
+            tracing::error!("node {node} did not register within ResumeTimeout; setting DOWN");
+            if let Err(e) =
+                self.down_node(node, RESUME_TIMEOUT_REASON, &mut records, &mut dispatches)
+            {
+                tracing::error!("node {node}: {e}");
+            }
+            if let Err(e) = self.engine.node_powered_down(node) {
+                tracing::error!("node {node}: {e}");
+            }
+            records.extend(self.node_record(node));
+        }
+        let mut suspended = decisions.resume_failed.clone();
+        for node in &decisions.suspend {
+            match self.engine.node_suspending(node) {
+                Ok(()) => {
+                    suspended.push(node.clone());
+                    records.extend(self.node_record(node));
+                }
+                Err(e) => tracing::warn!("not suspending {node}: {e}"),
+            }
+        }
+        for node in &decisions.powered_down {
+            match self.engine.node_powered_down(node) {
+                Ok(()) => records.extend(self.node_record(node)),
+                Err(e) => tracing::warn!("node {node} not powered down: {e}"),
+            }
+        }
+        self.save(&records)?;
+        self.power.suspend(suspended, now);
         Ok(dispatches)
     }
 
@@ -698,14 +801,15 @@ impl Core {
         self.save(&records)
     }
 
-    /// An agent (re)registered. Returns the jobs it runs that should not run (orphans) and
-    /// the jobs this controller believed ran there that the agent no longer has.
+    /// An agent (re)registered. Jobs this controller believed ran there that the agent no
+    /// longer has are lost (requeued or NODE_FAIL); returns the jobs it runs that should not
+    /// run (orphans) and the launches of jobs that waited for this node to power up.
     pub fn node_registered(
         &mut self,
         node: &str,
         running: &[JobId],
         finished: &[JobReport],
-    ) -> Result<Vec<JobId>, Status> {
+    ) -> Result<Registered, Status> {
         if self.engine.node_view(node).is_none() {
             return Err(Status::not_found(format!(
                 "Invalid node name specified: {node}"
@@ -721,9 +825,14 @@ impl Core {
             self.engine.resume_node(node).map_err(engine_status)?;
         }
         self.engine.node_registered(node).map_err(engine_status)?;
+        self.power.registered(node);
         let mut records: Vec<Record> = self.node_record(node).into_iter().collect();
         let running_set: HashSet<JobId> = running.iter().copied().collect();
-        let expected = self.running_on(node);
+        let expected: Vec<JobId> = self
+            .running_on(node)
+            .into_iter()
+            .filter(|id| !self.engine.job(*id).is_some_and(|j| j.configuring))
+            .collect();
         for id in expected.iter().filter(|id| !running_set.contains(id)) {
             tracing::warn!("job {id} lost by node {node} (not running there after registration)");
             let requeue = self
@@ -743,8 +852,15 @@ impl Core {
             .copied()
             .filter(|id| !expected.contains(id))
             .collect();
+        let cluster_name = self.engine.cluster().cluster_name.clone();
+        let mut launches = Vec::new();
+        for id in self.engine.start_configured_jobs(node) {
+            tracing::info!("job {id}: nodes are up, launching");
+            records.extend(self.job_record(id));
+            launches.extend(self.launch(id, &cluster_name));
+        }
         self.save(&records)?;
-        Ok(orphans)
+        Ok(Registered { orphans, launches })
     }
 
     /// The node has been silent for SlurmdTimeout.

@@ -9,12 +9,15 @@
 //! * `authn`: every request's credential verified (signature, lifetime, replay) and
 //!   turned into the caller's identity; agents must be root or SlurmUser;
 //! * [`service`]: the two gRPC services;
+//! * [`power`]: power saving for cloud nodes (resume on allocation, suspend when idle,
+//!   ResumeTimeout), streamed to node providers through `WatchPower`;
 //! * [`tasks`]: the scheduling loop and the periodic checks (silent nodes, time limits,
-//!   purging old jobs).
+//!   power saving, purging old jobs).
 
 pub mod agents;
 mod authn;
 pub mod core;
+pub mod power;
 mod service;
 pub mod state_store;
 mod tasks;
@@ -25,6 +28,7 @@ use crate::proto::slurmctld::slurmctld_server::SlurmctldServer;
 use crate::proto::slurmd_gateway::slurmd_gateway_server::SlurmdGatewayServer;
 use agents::{AgentRegistry, SendOutcome};
 use core::{Core, CoreError, Dispatch};
+pub use service::PowerEventStream;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -2,15 +2,21 @@
 //! agents.
 
 use super::Shared;
+use super::core::ACCESS_DENIED;
 use crate::format;
 use crate::proto::slurmctld::slurmctld_server::Slurmctld;
 use crate::proto::slurmd_gateway::slurmd_gateway_server::SlurmdGateway;
 use crate::proto::*;
+use std::pin::Pin;
 use std::sync::Arc;
-use tokio_stream::wrappers::UnboundedReceiverStream;
+use tokio_stream::wrappers::{BroadcastStream, UnboundedReceiverStream};
+use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status};
 
 pub struct Commands(pub Arc<Shared>);
+
+/// The stream of power decisions a `WatchPower` caller receives.
+pub type PowerEventStream = Pin<Box<dyn Stream<Item = Result<PowerEvent, Status>> + Send>>;
 
 type Reply<T> = Result<Response<T>, Status>;
 
@@ -122,6 +128,31 @@ impl Slurmctld for Commands {
         self.0.dispatch(dispatches);
         self.0.wake.notify_one();
         Ok(Response::new(NodeOutcomes { outcomes }))
+    }
+
+    type WatchPowerStream = PowerEventStream;
+
+    async fn watch_power(
+        &self,
+        request: Request<Authed<PowerWatchRequest>>,
+    ) -> Reply<Self::WatchPowerStream> {
+        let (caller, _) = self.0.authenticate(request, "WatchPower")?;
+        let (snapshot, receiver) = {
+            let core = self.0.core();
+            if !core.is_operator(&caller.cred) {
+                tracing::warn!("Security violation: WatchPower by uid {}", caller.cred.uid);
+                return Err(Status::permission_denied(ACCESS_DENIED));
+            }
+            core.watch_power()
+        };
+        tracing::info!("power watcher connected (uid {})", caller.cred.uid);
+        let snapshot = tokio_stream::once(Ok(snapshot));
+        let events = BroadcastStream::new(receiver).map_while(|event| match event {
+            Ok(e) => Some(Ok(e)),
+            // A watcher that fell behind reconnects and starts from a fresh snapshot.
+            Err(_) => None,
+        });
+        Ok(Response::new(Box::pin(snapshot.chain(events))))
     }
 
     async fn show_config(&self, request: Request<Authed<ConfigQuery>>) -> Reply<ConfigReply> {
@@ -240,11 +271,13 @@ pub struct Gateway(pub Arc<Shared>);
 impl SlurmdGateway for Gateway {
     async fn register(&self, request: Request<Authed<NodeRegistration>>) -> Reply<RegisterReply> {
         let (caller, reg) = self.0.authenticate_agent(request, "Register")?;
-        let orphans = self
+        let registered = self
             .0
             .core()
             .node_registered(&reg.node, &reg.running, &reg.finished)?;
+        // The channel exists before the launches are queued on it.
         self.0.agents().register(&reg.node);
+        self.0.dispatch(registered.launches);
         tracing::info!(
             "node {} registered: {} cpus, {} MiB, {} gpus, {} running jobs",
             reg.node,
@@ -257,7 +290,7 @@ impl SlurmdGateway for Gateway {
         Ok(Response::new(RegisterReply {
             cluster_name: self.0.cluster_name.clone(),
             heartbeat_interval_ms: self.0.heartbeat_ms,
-            orphans,
+            orphans: registered.orphans,
             controller_proof: self.0.controller_proof(&caller, &reg.node),
         }))
     }

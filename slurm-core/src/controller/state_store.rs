@@ -399,6 +399,7 @@ mod tests {
             cancelled_by: None,
             hold: None,
             array_pending: None,
+            configuring: false,
         }
     }
 

@@ -75,7 +75,11 @@ async fn tick_loop(shared: Arc<Shared>, slurmd_timeout: Duration) {
             let core = shared.core();
             core.engine()
                 .node_states()
-                .filter(|(_, state)| !state.flags.powered_down)
+                .filter(|(_, state)| {
+                    // Nodes powering up or down are watched by power saving's timers.
+                    let f = state.flags;
+                    !f.powered_down && !f.powering_up && !f.powering_down
+                })
                 .map(|(name, _)| name.to_owned())
                 .collect()
         };
@@ -90,6 +94,10 @@ async fn tick_loop(shared: Arc<Shared>, slurmd_timeout: Duration) {
                 }
             }
             dispatches.extend(core.overdue());
+            match core.power_tick() {
+                Ok(d) => dispatches.extend(d),
+                Err(e) => tracing::error!("power saving: {}", e.message()),
+            }
             if purge_countdown == 0 {
                 purge_countdown = 10;
                 let now = core.engine().now();

@@ -155,6 +155,7 @@ mod tests {
             cancelled_by: None,
             hold: None,
             array_pending: None,
+            configuring: false,
         }
     }
 

@@ -433,6 +433,7 @@ impl<C: Clock> Engine<C> {
             cancelled_by: None,
             hold: spec.hold.then_some(Hold::User),
             array_pending: spec.array.clone(),
+            configuring: false,
             spec,
         };
         self.insert_pending(job);

@@ -240,11 +240,71 @@ impl<C: Clock> Engine<C> {
         Ok(())
     }
 
-    /// Idle cloud nodes whose last job ended before `idle_since` (power-saving candidates).
+    /// Suspend requested for an idle cloud node (`idle%` until it is powered down).
+    pub fn node_suspending(&mut self, name: &str) -> Result<(), EngineError> {
+        let i = self.node_index(name)?;
+        let node = &mut self.nodes[i];
+        if !node.config.cloud || !node.jobs.is_empty() || node.state.flags.powered_down {
+            return Err(EngineError::UnknownNode(format!(
+                "{name} is not an idle powered-up cloud node"
+            )));
+        }
+        node.state.flags.powering_down = true;
+        Ok(())
+    }
+
+    /// After `node` came up: the jobs that waited for it (CONFIGURING) and whose other nodes
+    /// are up too. Their clock starts now (time limit, usage); the caller launches them.
+    pub fn start_configured_jobs(&mut self, node: &str) -> Vec<JobId> {
+        let now = self.clock.now();
+        let mut ready = Vec::new();
+        for id in self.jobs_on_node(node) {
+            let Some(entry) = self.jobs.get(&id) else {
+                continue;
+            };
+            if !entry.job.configuring {
+                continue;
+            }
+            let nodes: Vec<usize> = entry
+                .job
+                .allocation
+                .iter()
+                .filter_map(|a| self.node_by_name.get(&a.node).copied())
+                .collect();
+            if nodes.iter().any(|&i| self.nodes[i].state.flags.powering_up) {
+                continue;
+            }
+            let end = entry
+                .job
+                .time_limit
+                .as_secs()
+                .map_or(super::profile::NEVER, |s| now.saturating_add(s as i64));
+            for i in nodes {
+                self.nodes[i].move_release(id, end);
+            }
+            if let Some(entry) = self.jobs.get_mut(&id) {
+                entry.job.configuring = false;
+                entry.job.start_time = Some(now);
+                entry.usage_mark = now;
+            }
+            ready.push(id);
+        }
+        ready
+    }
+
+    /// Powered-up cloud nodes with no jobs and no power change under way (power-saving
+    /// candidates once they have been idle for SuspendTime).
     pub fn idle_cloud_nodes(&self) -> Vec<String> {
         self.nodes
             .iter()
-            .filter(|n| n.config.cloud && n.jobs.is_empty() && !n.state.flags.powered_down)
+            .filter(|n| {
+                let f = n.state.flags;
+                n.config.cloud
+                    && n.jobs.is_empty()
+                    && !f.powered_down
+                    && !f.powering_up
+                    && !f.powering_down
+            })
             .map(|n| n.config.name.clone())
             .collect()
     }

@@ -1007,6 +1007,7 @@ impl<C: Clock> Engine<C> {
         let planned_end = plan.round_up(end);
         let mut allocation = Vec::with_capacity(nodes.len());
         let mut resume_nodes = Vec::new();
+        let mut configuring = false;
         for &i in nodes {
             let cap = self.nodes[i].capacity;
             let taken = shape
@@ -1024,6 +1025,7 @@ impl<C: Clock> Engine<C> {
                 node.state.flags.powering_up = true;
                 resume_nodes.push(node.config.name.clone());
             }
+            configuring |= node.state.flags.powering_up;
             let gres = taken
                 .gres
                 .iter()
@@ -1047,6 +1049,7 @@ impl<C: Clock> Engine<C> {
             job.planned_start = None;
             job.partition = partition;
             job.allocation = allocation.clone();
+            job.configuring = configuring;
             entry.usage_mark = now;
         }
         self.pending.remove(&job_id);

@@ -723,3 +723,56 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn cloud_nodes_are_resumed_for_a_job_that_starts_once_all_are_up() {
+    let mut c = cluster(
+        &[("c1", 4, 1000), ("c2", 4, 1000)],
+        SchedulerPolicy::Backfill,
+    );
+    for n in &mut c.nodes {
+        n.cloud = true;
+    }
+    let (mut e, clock) = engine(c);
+    assert_eq!(e.node_view("c1").unwrap().state.sinfo_short(), "idle~");
+    let id = e
+        .submit(JobSpec {
+            min_nodes: 2,
+            ..job(8, 10)
+        })
+        .unwrap();
+    let starts = e.schedule();
+    assert_eq!(starts.len(), 1);
+    assert_eq!(starts[0].resume_nodes, vec!["c1", "c2"]);
+    let j = e.job(id).unwrap();
+    assert!(j.configuring);
+    assert_eq!(j.state_short(), "CF");
+    assert_eq!(e.node_view("c1").unwrap().state.sinfo_short(), "alloc#");
+
+    // Booting takes two minutes; the first node up is not enough.
+    clock.advance(120);
+    e.node_registered("c1").unwrap();
+    assert!(e.start_configured_jobs("c1").is_empty());
+    e.node_registered("c2").unwrap();
+    assert_eq!(e.start_configured_jobs("c2"), vec![id]);
+    let j = e.job(id).unwrap();
+    assert!(!j.configuring);
+    assert_eq!(
+        j.start_time,
+        Some(T0 + 120),
+        "the clock starts when the nodes are up"
+    );
+    // The time limit counts from then: not overdue at T0 + 10 min.
+    clock.advance(10 * 60 - 1);
+    assert!(e.overdue_jobs().is_empty());
+
+    // Idle again: a suspend candidate, then powered down.
+    e.job_ended(id, JobEnd::Exited(ExitStatus::SUCCESS))
+        .unwrap();
+    assert_eq!(e.idle_cloud_nodes(), vec!["c1", "c2"]);
+    e.node_suspending("c1").unwrap();
+    assert_eq!(e.node_view("c1").unwrap().state.sinfo_short(), "idle%");
+    assert_eq!(e.idle_cloud_nodes(), vec!["c2"]);
+    e.node_powered_down("c1").unwrap();
+    assert_eq!(e.node_view("c1").unwrap().state.sinfo_short(), "idle~");
+}

@@ -108,7 +108,7 @@ fn job_head(job: &Job, env: &FormatEnv) -> Vec<String> {
         ),
         format!(
             "JobState={} Reason={} Dependency={}",
-            job.state.as_str(),
+            job.state_name(),
             ji::reason_text(job),
             ji::dependency_text(job)
         ),

@@ -27,5 +27,6 @@ pub(crate) fn job(id: JobId, state: JobState, spec: JobSpec) -> Job {
         cancelled_by: None,
         hold: None,
         array_pending: None,
+        configuring: false,
     }
 }

@@ -305,9 +305,32 @@ pub struct Job {
     /// For an array's pending record: the task indices not yet started (squeue prints
     /// `123_[5-9%2]`). `None` for ordinary jobs and for split-off tasks.
     pub array_pending: Option<ArraySpec>,
+    /// Allocated, waiting for powered-down cloud nodes to come up (Slurm's CONFIGURING flag,
+    /// `CF` in squeue); the job's time starts counting when they have registered.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub configuring: bool,
 }
 
 impl Job {
+    /// The state as squeue's `%T` and scontrol print it: `CONFIGURING` while the job waits
+    /// for its nodes to power up, else the state's name.
+    pub fn state_name(&self) -> &'static str {
+        if self.configuring && self.state == JobState::Running {
+            "CONFIGURING"
+        } else {
+            self.state.as_str()
+        }
+    }
+
+    /// The two-letter state squeue's `%t` prints (`CF` while configuring).
+    pub fn state_short(&self) -> &'static str {
+        if self.configuring && self.state == JobState::Running {
+            "CF"
+        } else {
+            self.state.short()
+        }
+    }
+
     pub fn job_ref(&self) -> JobRef {
         match (self.array_job_id, self.array_task_id) {
             (Some(array), Some(task)) => JobRef {

@@ -151,6 +151,23 @@ pub struct NodeOutcomes {
     pub outcomes: Vec<NodeOutcome>,
 }
 
+/// `WatchPower`: a node provider (the operator, or `slinky up`'s local one) subscribes to
+/// the controller's power-saving decisions.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PowerWatchRequest {}
+
+/// What the controller wants done with cloud nodes (`State=CLOUD`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PowerEvent {
+    /// First message on every stream: the cloud nodes that should exist now (up or coming
+    /// up), and those that should not (powered down or going down).
+    Snapshot { up: Vec<String>, down: Vec<String> },
+    /// Start these nodes (a job was allocated to them).
+    Resume { nodes: Vec<String> },
+    /// Stop these nodes (idle past SuspendTime, or failed to come up in ResumeTimeout).
+    Suspend { nodes: Vec<String> },
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConfigQuery {}
 

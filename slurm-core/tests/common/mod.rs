@@ -133,6 +133,7 @@ pub fn job(id: u32, state: JobState, spec: JobSpec) -> Job {
         cancelled_by: None,
         hold: None,
         array_pending: None,
+        configuring: false,
     }
 }
 

@@ -9,16 +9,16 @@
 //! Ctrl-C or SIGTERM stops everything; agents also die with this process if it is killed.
 
 use anyhow::{Context, bail};
+use slinky_operator::provision::{LocalAgents, LocalProcessProvider, follow_controller};
 use slurm_core::auth::signer::SignerSocket;
-use slurm_core::auth::{AuthMode, AuthSettings, ClusterKey};
+use slurm_core::auth::{AuthMode, AuthSettings, ClusterKey, CredentialSource};
 use slurm_core::config::{self, ClusterConfig, ControllerHost};
 use slurm_core::controller::{ControllerOptions, serve};
 use slurm_core::tls::TlsMode;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::process::{ExitCode, Stdio};
+use std::process::ExitCode;
 use std::time::Duration;
-use tokio::process::{Child, Command};
 
 #[derive(clap::Args, Debug)]
 pub struct UpArgs {
@@ -191,14 +191,26 @@ async fn run_cluster(
         let _ = stop_rx.await;
     }));
 
-    let exe = std::env::current_exe().context("locating the slinky binary")?;
-    let logs = dir.join("log");
-    std::fs::create_dir_all(&logs)?;
-    let mut agents = Vec::new();
-    for node in &cluster.nodes {
-        agents.push(spawn_agent(&exe, &node.name, &dir, &conf_path, &logs)?);
+    // Agents are child processes: static nodes start now; cloud nodes (`State=CLOUD`) start
+    // when the controller resumes them and stop when it suspends them, through the same
+    // provider code the operator drives in Kubernetes.
+    let provider = LocalProcessProvider::new(LocalAgents {
+        exe: std::env::current_exe().context("locating the slinky binary")?,
+        conf: conf_path.clone(),
+        spool_root: dir.join("spool"),
+        logs: dir.join("log"),
+        emulate_gpus: true,
+    });
+    for node in cluster.nodes.iter().filter(|n| !n.cloud) {
+        provider.start(&node.name).await?;
     }
     let names: Vec<&str> = cluster.nodes.iter().map(|n| n.name.as_str()).collect();
+    let cloud: Vec<&str> = cluster
+        .nodes
+        .iter()
+        .filter(|n| n.cloud)
+        .map(|n| n.name.as_str())
+        .collect();
     println!(
         "slinky: cluster \"{}\" is up: controller on {addr}, {} node(s) ({}), state and logs in {}",
         cluster.cluster_name,
@@ -206,6 +218,14 @@ async fn run_cluster(
         slurm_core::parse::hostlist::compress(&names),
         dir.display()
     );
+    if !cloud.is_empty() {
+        println!(
+            "slinky: cloud node(s) {} start when jobs need them and stop after SuspendTime idle",
+            slurm_core::parse::hostlist::compress(&cloud)
+        );
+    }
+    let (stop_power, power_stopped) = tokio::sync::oneshot::channel::<()>();
+    let power_credentials = CredentialSource::for_daemon(&cluster)?;
     println!(
         "Point the Slurm commands at it (in another shell), then try `sbatch --wrap hostname`:"
     );
@@ -217,34 +237,30 @@ async fn run_cluster(
     println!("Ctrl-C stops the cluster.");
 
     let mut controller = controller;
+    let follow = async {
+        if cloud.is_empty() {
+            std::future::pending::<()>().await;
+        }
+        follow_controller(&cluster, &power_credentials, &provider, async {
+            let _ = power_stopped.await;
+        })
+        .await;
+    };
     let outcome = tokio::select! {
         () = crate::shutdown_signal() => Ok(()),
+        () = follow => Ok(()),
         result = &mut controller => match result {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(anyhow::Error::new(e).context("the controller stopped")),
             Err(e) => Err(anyhow::anyhow!("the controller task failed: {e}")),
         },
     };
+    let _ = stop_power.send(());
     eprintln!(
         "slinky: stopping {} agent(s) and the controller",
-        agents.len()
+        provider.len().await
     );
-    for agent in &agents {
-        if let Some(pid) = agent.id() {
-            let _ = nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(pid as i32),
-                nix::sys::signal::Signal::SIGTERM,
-            );
-        }
-    }
-    for mut agent in agents {
-        if tokio::time::timeout(Duration::from_secs(15), agent.wait())
-            .await
-            .is_err()
-        {
-            let _ = agent.kill().await;
-        }
-    }
+    provider.stop_all().await;
     let _ = stop_tx.send(());
     if !controller.is_finished() {
         let _ = tokio::time::timeout(Duration::from_secs(5), &mut controller).await;
@@ -305,37 +321,6 @@ async fn register_local_user(
             .context("registering the local user with accounting")?;
     }
     Ok(())
-}
-
-fn spawn_agent(
-    exe: &Path,
-    node: &str,
-    dir: &Path,
-    conf: &Path,
-    logs: &Path,
-) -> anyhow::Result<Child> {
-    let log_path = logs.join(format!("slurmd-{node}.log"));
-    let log = std::fs::File::create(&log_path)
-        .with_context(|| format!("creating {}", log_path.display()))?;
-    let mut cmd = Command::new(exe);
-    cmd.arg("slurmd")
-        .arg("-D")
-        .arg("-N")
-        .arg(node)
-        .arg("--conf")
-        .arg(conf)
-        .arg("--spool")
-        .arg(dir.join("spool").join(node))
-        .arg("--kill-jobs-on-exit")
-        .arg("--emulate-gpus")
-        .env("SLURM_CONF", conf)
-        .env("SLINKY_PARENT_PID", std::process::id().to_string())
-        .stdin(Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log)
-        .kill_on_drop(true);
-    cmd.spawn()
-        .with_context(|| format!("starting the agent for node {node}"))
 }
 
 /// Points a cluster at this machine: controller on loopback, state under `dir`, run by the
