@@ -7,6 +7,7 @@
 mod authd_cmd;
 mod conf_cmd;
 mod cred_cmd;
+mod operator_cmd;
 mod sim_cmd;
 mod slurmctld_cmd;
 mod slurmd_cmd;
@@ -49,6 +50,10 @@ enum Command {
     /// Work with slurm.conf files.
     #[command(subcommand)]
     Conf(conf_cmd::ConfCommand),
+    /// Print the SlurmCluster and Partition CustomResourceDefinitions (YAML).
+    Crds(operator_cmd::CrdsArgs),
+    /// Run the Kubernetes operator (in-cluster config, else the kubeconfig).
+    Operator(operator_cmd::OperatorArgs),
 }
 
 /// The Slurm commands this binary answers to.
@@ -144,6 +149,7 @@ fn main() -> ExitCode {
             | Command::Slurmd(_)
             | Command::Slurmdbd(_)
             | Command::Authd(_)
+            | Command::Operator(_)
     );
     init_logging(if daemon { "info" } else { "warn" });
     let result = match cli.command {
@@ -155,6 +161,8 @@ fn main() -> ExitCode {
         Command::Cred(cmd) => cred_cmd::run(cmd),
         Command::Sim(args) => sim_cmd::run(args),
         Command::Conf(cmd) => conf_cmd::run(cmd),
+        Command::Crds(args) => operator_cmd::crds(args),
+        Command::Operator(args) => operator_cmd::run(args),
     };
     match result {
         Ok(code) => code,
