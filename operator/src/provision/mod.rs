@@ -2,14 +2,17 @@
 //! nodes must exist (a pending job was allocated to powered-down nodes: resume them; a node
 //! idle past SuspendTime: suspend it) and streams those decisions (`WatchPower`); a
 //! [`NodeProvider`] makes them real. In Kubernetes the provider creates and deletes worker
-//! pods (which Karpenter turns into GPU nodes); `slinky up` uses [`LocalProcessProvider`],
+//! pods ([`KubePodProvider`]; Karpenter turns them into GPU nodes); `slinky up` uses
+//! [`LocalProcessProvider`],
 //! which starts and stops `slinky slurmd` processes. Both are driven by the same code:
 //! [`follow_controller`] and [`apply`].
 
 mod local;
+mod pods;
 mod watch;
 
 pub use local::{LocalAgents, LocalProcessProvider};
+pub use pods::{ControllerAccess, KubePodProvider, PodTemplates, Provisioners};
 pub use watch::{apply, follow_controller};
 
 use std::future::Future;

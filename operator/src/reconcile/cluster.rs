@@ -198,6 +198,21 @@ async fn apply_cluster(cluster: &SlurmCluster, ctx: &Context) -> Result<Action> 
     )
     .await?;
 
+    // Dynamic partitions: their pods come and go with the controller's power decisions.
+    let access = crate::provision::ControllerAccess {
+        host: names::controller_host(cluster),
+        port: names::SLURMCTLD_PORT,
+        key: key.clone(),
+    };
+    ctx.provisioners
+        .ensure(
+            &format!("{ns}/{name}"),
+            ns_api(client, &ns),
+            &name,
+            access,
+            r.dynamic_workers.clone(),
+        )
+        .map_err(Error::Slurm)?;
     let pods = workers::list(ctx, &ns, &name).await?;
     let target = target(cluster, key);
     let snapshot = snapshot(ctx, &target).await;
@@ -356,6 +371,8 @@ async fn apply_controller(
 async fn cleanup(cluster: &SlurmCluster, ctx: &Context) -> Result<Action> {
     let ns = names::namespace(cluster).to_owned();
     let name = names::cluster(cluster).to_owned();
+    // No new worker pods for a cluster going away; the drain below removes the others.
+    ctx.provisioners.stop(&format!("{ns}/{name}"));
     let pods = workers::list(ctx, &ns, &name).await?;
     if pods.is_empty() {
         return Ok(Action::await_change());

@@ -63,6 +63,9 @@ pub struct Context {
     pub instance_types: Arc<dyn InstanceTypeCatalog>,
     pub databases: Arc<dyn DatabaseResolver>,
     pub slurm: Arc<dyn SlurmNodeControl>,
+    /// Per cluster with dynamic partitions: the task that follows its controller's power
+    /// decisions and creates or deletes worker pods.
+    pub provisioners: crate::provision::Provisioners,
     /// Consecutive failures per object, for the backoff.
     failures: Mutex<HashMap<String, u32>>,
 }
@@ -85,6 +88,7 @@ impl Context {
             instance_types,
             databases,
             slurm,
+            provisioners: crate::provision::Provisioners::default(),
             failures: Mutex::new(HashMap::new()),
         }
     }

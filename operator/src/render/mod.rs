@@ -90,6 +90,9 @@ pub struct Rendered {
     pub busy_workers_pdb: PodDisruptionBudget,
     /// One pod per node of each static partition.
     pub static_workers: Vec<Pod>,
+    /// The pod each node of a dynamic partition gets when the controller resumes it, by
+    /// Slurm node name.
+    pub dynamic_workers: std::collections::BTreeMap<String, Pod>,
 }
 
 /// Renders every object of the cluster.
@@ -105,6 +108,17 @@ pub fn render_cluster(inputs: &ClusterInputs<'_>) -> Rendered {
                 .node_names()
                 .into_iter()
                 .map(move |node| render_worker_pod(inputs.cluster, p, &node))
+        })
+        .collect();
+    let dynamic_workers = inputs
+        .partitions
+        .iter()
+        .filter(|p| p.partition.spec.provisioning == crate::crd::Provisioning::Dynamic)
+        .flat_map(|p| {
+            p.partition
+                .node_names()
+                .into_iter()
+                .map(move |node| (node.clone(), render_worker_pod(inputs.cluster, p, &node)))
         })
         .collect();
     Rendered {
@@ -126,6 +140,7 @@ pub fn render_cluster(inputs: &ClusterInputs<'_>) -> Rendered {
         workers_service: worker::headless_service(inputs.cluster),
         busy_workers_pdb: worker::busy_workers_pdb(inputs.cluster),
         static_workers,
+        dynamic_workers,
         config_map,
     }
 }

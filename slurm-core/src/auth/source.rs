@@ -19,6 +19,14 @@ pub enum CredentialSource {
     Signer { socket: PathBuf, timeout: Duration },
     /// Sign with the cluster key (daemons).
     Key { key: Arc<ClusterKey>, ttl_s: u32 },
+    /// Sign with the cluster key as a given identity: a key holder acting as root or
+    /// SlurmUser whatever uid its own process has (the operator's pod).
+    KeyAs {
+        key: Arc<ClusterKey>,
+        uid: u32,
+        gid: u32,
+        ttl_s: u32,
+    },
 }
 
 /// A signed request, and the nonce of its credential (what the controller's proof covers).
@@ -53,7 +61,7 @@ impl CredentialSource {
     /// The key, when this source signs with one.
     pub fn key(&self) -> Option<&Arc<ClusterKey>> {
         match self {
-            Self::Key { key, .. } => Some(key),
+            Self::Key { key, .. } | Self::KeyAs { key, .. } => Some(key),
             _ => None,
         }
     }
@@ -84,6 +92,25 @@ impl CredentialSource {
                 )?;
                 credential.uid = claims.uid;
                 credential.gid = claims.gid;
+                credential.token = Some(token::encode(key, &claims));
+                Ok((credential, Some(claims.nonce)))
+            }
+            Self::KeyAs {
+                key,
+                uid,
+                gid,
+                ttl_s,
+            } => {
+                let claims = Claims::new(*uid, *gid, *ttl_s)?;
+                if credential.uid != *uid {
+                    credential.user = if *uid == 0 {
+                        "root".to_owned()
+                    } else {
+                        uid.to_string()
+                    };
+                }
+                credential.uid = *uid;
+                credential.gid = *gid;
                 credential.token = Some(token::encode(key, &claims));
                 Ok((credential, Some(claims.nonce)))
             }
