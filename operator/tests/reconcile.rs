@@ -14,7 +14,7 @@ use slinky_operator::crd::Partition;
 use slinky_operator::instance_types::OfflineCatalog;
 use slinky_operator::reconcile::database::NoRds;
 use slinky_operator::reconcile::slurm::{
-    NodeInfo, PendingJob, SlurmNodeControl, SlurmSnapshot, SlurmTarget,
+    JobSignal, NodeInfo, PendingJob, RunningJob, SlurmNodeControl, SlurmSnapshot, SlurmTarget,
 };
 use slinky_operator::reconcile::{Context, FINALIZER, REFRESH, cluster, partition};
 use slinky_operator::render::{self, ClusterInputs};
@@ -37,11 +37,19 @@ impl Seen {
     }
 }
 
-/// A Slurm controller that answers with a fixed snapshot and records drains.
+/// A Slurm controller that answers with a fixed snapshot and records what it is asked.
 #[derive(Default)]
 struct FakeSlurm {
     snapshot: Option<SlurmSnapshot>,
     drained: Mutex<Vec<(Vec<String>, String)>>,
+    /// Every other request, one line each: `undrain N`, `signal J SIG batch`, `requeue J`.
+    calls: Mutex<Vec<String>>,
+}
+
+impl FakeSlurm {
+    fn calls(&self) -> Vec<String> {
+        self.calls.lock().unwrap().clone()
+    }
 }
 
 impl SlurmNodeControl for FakeSlurm {
@@ -70,12 +78,58 @@ impl SlurmNodeControl for FakeSlurm {
             Ok(())
         })
     }
+
+    fn undrain<'a>(
+        &'a self,
+        _target: &'a SlurmTarget,
+        nodes: &'a [String],
+    ) -> BoxFuture<'a, slinky_operator::Result<()>> {
+        Box::pin(async move {
+            self.calls
+                .lock()
+                .unwrap()
+                .push(format!("undrain {}", nodes.join(",")));
+            Ok(())
+        })
+    }
+
+    fn signal_jobs<'a>(
+        &'a self,
+        _target: &'a SlurmTarget,
+        jobs: &'a [u32],
+        signal: i32,
+        batch_only: bool,
+    ) -> BoxFuture<'a, slinky_operator::Result<()>> {
+        Box::pin(async move {
+            for j in jobs {
+                self.calls
+                    .lock()
+                    .unwrap()
+                    .push(format!("signal {j} {signal} {batch_only}"));
+            }
+            Ok(())
+        })
+    }
+
+    fn requeue<'a>(
+        &'a self,
+        _target: &'a SlurmTarget,
+        jobs: &'a [u32],
+    ) -> BoxFuture<'a, slinky_operator::Result<()>> {
+        Box::pin(async move {
+            for j in jobs {
+                self.calls.lock().unwrap().push(format!("requeue {j}"));
+            }
+            Ok(())
+        })
+    }
 }
 
 fn node(name: &str, base: NodeBaseState) -> NodeInfo {
     NodeInfo {
         name: name.into(),
         state: NodeState::new(base),
+        reason: None,
     }
 }
 
@@ -86,6 +140,7 @@ fn powered_down(name: &str) -> NodeInfo {
     NodeInfo {
         name: name.into(),
         state,
+        reason: None,
     }
 }
 
@@ -113,6 +168,12 @@ fn example_snapshot() -> SlurmSnapshot {
                 planned_start: None,
             },
         ],
+        running: vec![RunningJob {
+            id: 7,
+            nodes: vec!["static-gpu-partition-0".into()],
+            signal: None,
+            requeue: true,
+        }],
     }
 }
 
@@ -792,5 +853,224 @@ async fn a_changed_controller_volume_size_keeps_the_old_template_and_warns() {
     assert_eq!(
         seen[11].body["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"],
         "5Gi"
+    );
+}
+
+/// The rendered static worker pods, running; `terminating` is deleted (notice `ago` seconds
+/// ago, grace period 120 s) with Kubernetes' `DisruptionTarget` condition of an eviction.
+fn static_pods(terminating: Option<(&str, i64)>) -> Vec<Value> {
+    let cluster = with_finalizer(common::cluster());
+    let parts = common::partitions();
+    let inputs = ClusterInputs::new(&cluster, parts.iter().map(common::input).collect(), None);
+    render::render_cluster(&inputs)
+        .static_workers
+        .iter()
+        .map(|pod| {
+            let mut pod = serde_json::to_value(pod).unwrap();
+            pod["metadata"]["uid"] = json!(format!("uid-{}", pod["metadata"]["name"]));
+            pod["status"] = json!({"phase": "Running"});
+            if let Some((node, ago)) = terminating
+                && pod["metadata"]["labels"]["slinky.io/node"] == node
+            {
+                let deadline = k8s_openapi::jiff::Timestamp::now()
+                    + k8s_openapi::jiff::SignedDuration::from_secs(120 - ago);
+                pod["metadata"]["deletionTimestamp"] = json!(deadline.to_string());
+                pod["metadata"]["deletionGracePeriodSeconds"] = json!(120);
+                pod["status"]["conditions"] = json!([{
+                    "type": "DisruptionTarget", "status": "True",
+                    "reason": "EvictionByEvictionAPI", "message": "Eviction API: evicting"
+                }]);
+            }
+            pod
+        })
+        .collect()
+}
+
+fn running(id: u32, node: &str, signal: Option<&str>, requeue: bool) -> RunningJob {
+    RunningJob {
+        id,
+        nodes: vec![node.into()],
+        signal: signal.map(|s| JobSignal::parse(s).unwrap()),
+        requeue,
+    }
+}
+
+#[tokio::test]
+async fn a_terminating_worker_pod_drains_its_node_signals_and_requeues_its_jobs() {
+    use slinky_operator::reconcile::workers;
+    let cluster = with_finalizer(common::cluster());
+    let node0 = "static-gpu-partition-0";
+    let mut snapshot = example_snapshot();
+    snapshot.running = vec![
+        running(7, node0, None, true),
+        running(8, node0, Some("B:USR1@90"), true),
+        running(9, node0, None, false),
+        running(10, "static-gpu-partition-1", Some("USR2@10"), true),
+    ];
+    let mut server = example_server();
+    // The termination notice came 20 s ago.
+    server.pods = static_pods(Some((node0, 20)));
+    let slurm = Arc::new(FakeSlurm {
+        snapshot: Some(snapshot.clone()),
+        ..Default::default()
+    });
+    let ((action, second), seen) = with_server(server, async |client| {
+        let ctx = context(client, slurm.clone());
+        let action = cluster::reconcile(Arc::new(cluster.clone()), ctx.clone()).await;
+        // The next pass, 15 s later, with the node drained by the first.
+        let mut drained = snapshot.clone();
+        drained.nodes[0].state.flags.drain = true;
+        drained.nodes[0].reason = Some("pod deleted: EvictionByEvictionAPI".into());
+        let pods: Vec<k8s_openapi::api::core::v1::Pod> = static_pods(Some((node0, 20)))
+            .into_iter()
+            .map(|p| serde_json::from_value(p).unwrap())
+            .collect();
+        let target = cluster::target(&cluster, vec![0; 32]);
+        let later =
+            k8s_openapi::jiff::Timestamp::now() + k8s_openapi::jiff::SignedDuration::from_secs(15);
+        let second = workers::handle_terminating(&ctx, &pods, &drained, &target, later).await;
+        (action, second)
+    })
+    .await;
+
+    // Drained with the pod's reason; the job without --signal requeued at once, the one with
+    // B:USR1@90 signalled now (its requeue waits 30 s, the most honoured), the --no-requeue
+    // one left to end with the node, the other node's job untouched.
+    assert_eq!(
+        slurm.drained.lock().unwrap().clone(),
+        [(
+            vec![node0.to_owned()],
+            "pod deleted: EvictionByEvictionAPI (Eviction API: evicting)".to_owned()
+        )]
+    );
+    let action = action.unwrap();
+    // Looked at again when job 8's 30 s are over (10 s from now, in whole seconds).
+    assert!(
+        [10, 11]
+            .map(|s| Action::requeue(Duration::from_secs(s)))
+            .contains(&action),
+        "{action:?}"
+    );
+    let events: Vec<(&str, &str)> = seen
+        .iter()
+        .filter(|s| s.path.ends_with("/events"))
+        .map(|s| {
+            (
+                s.body["reason"].as_str().unwrap(),
+                s.body["note"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        events[..2],
+        [
+            (
+                "PodTerminating",
+                "drained Slurm node static-gpu-partition-0: pod deleted: EvictionByEvictionAPI (Eviction API: evicting)"
+            ),
+            (
+                "JobsRequeued",
+                "jobs on terminating worker pods: signalled [8], requeued [7]"
+            ),
+        ]
+    );
+    // Second pass: no second drain or signal; job 8's lead time is over, so it is requeued.
+    let second = second.unwrap();
+    assert!(second.drained.is_empty() && second.signalled.is_empty());
+    assert_eq!(second.requeued, [8]);
+    assert_eq!(second.next, None);
+    assert_eq!(
+        slurm.calls(),
+        ["signal 8 10 true", "requeue 7", "requeue 8"]
+    );
+    assert_eq!(slurm.drained.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn pod_deletion_drains_are_lifted_once_no_pod_of_the_node_terminates() {
+    use slinky_operator::reconcile::workers;
+    let cluster = with_finalizer(common::cluster());
+    let drained = |name: &str, reason: &str| {
+        let mut n = node(name, NodeBaseState::Idle);
+        n.state.flags.drain = true;
+        n.reason = Some(reason.into());
+        n
+    };
+    let mut suspended = powered_down("gpu-partition-0");
+    suspended.state.flags.powering_down = true;
+    let snapshot = SlurmSnapshot {
+        nodes: vec![
+            // Its replacement pod runs: the operator's drain goes.
+            drained(
+                "static-gpu-partition-1",
+                "pod deleted: EvictionByEvictionAPI",
+            ),
+            // Still terminating: stays drained.
+            drained("static-gpu-partition-0", "pod deleted: x is terminating"),
+            // An admin's drain stays.
+            drained("cpu-partition-0", "maintenance"),
+            suspended,
+        ],
+        ..Default::default()
+    };
+    let mut pods: Vec<k8s_openapi::api::core::v1::Pod> =
+        static_pods(Some(("static-gpu-partition-0", 5)))
+            .into_iter()
+            .map(|p| serde_json::from_value(p).unwrap())
+            .collect();
+    // A dynamic node's pod being deleted because the controller suspended it: left alone.
+    let mut dynamic = pods[0].clone();
+    dynamic.metadata.name = Some("slinky-cluster-gpu-partition-0".into());
+    dynamic
+        .metadata
+        .labels
+        .as_mut()
+        .unwrap()
+        .insert("slinky.io/node".into(), "gpu-partition-0".into());
+    pods.push(dynamic);
+    let slurm = Arc::new(FakeSlurm::default());
+    let (outcome, seen) = with_server(example_server(), async |client| {
+        let ctx = context(client, slurm.clone());
+        let target = cluster::target(&cluster, vec![0; 32]);
+        workers::handle_terminating(
+            &ctx,
+            &pods,
+            &snapshot,
+            &target,
+            k8s_openapi::jiff::Timestamp::now(),
+        )
+        .await
+    })
+    .await;
+    let outcome = outcome.unwrap();
+    assert_eq!(outcome.undrained, ["static-gpu-partition-1"]);
+    assert!(outcome.drained.is_empty(), "{outcome:?}");
+    assert_eq!(slurm.calls(), ["undrain static-gpu-partition-1"]);
+    assert!(slurm.drained.lock().unwrap().is_empty());
+    assert!(seen.is_empty(), "no Kubernetes request: {seen:?}");
+}
+
+#[test]
+fn termination_reasons_name_the_disruption_or_the_pod() {
+    use slinky_operator::reconcile::workers::{notice_time, termination_reason};
+    let pods: Vec<k8s_openapi::api::core::v1::Pod> =
+        static_pods(Some(("static-gpu-partition-0", 30)))
+            .into_iter()
+            .map(|p| serde_json::from_value(p).unwrap())
+            .collect();
+    assert_eq!(
+        termination_reason(&pods[0]).as_deref(),
+        Some("pod deleted: EvictionByEvictionAPI (Eviction API: evicting)")
+    );
+    assert_eq!(termination_reason(&pods[1]), None);
+    let ago = k8s_openapi::jiff::Timestamp::now()
+        .duration_since(notice_time(&pods[0]).unwrap())
+        .as_secs();
+    assert!((29..=31).contains(&ago), "{ago}");
+    let mut plain = pods[0].clone();
+    plain.status = None;
+    assert_eq!(
+        termination_reason(&plain).as_deref(),
+        Some("pod deleted: slinky-cluster-static-gpu-partition-0 is terminating")
     );
 }

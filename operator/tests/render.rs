@@ -100,8 +100,18 @@ fn worker_pod_of_a_dynamic_node_matches_its_golden_file() {
     let container = &spec.containers[0];
     assert_eq!(
         container.args.as_ref().unwrap(),
-        &["slurmd", "-D", "-N", "gpu-partition-0"]
+        &[
+            "slurmd",
+            "-D",
+            "-N",
+            "gpu-partition-0",
+            "--kill-jobs-on-exit"
+        ]
     );
+    // The agent stays up while the operator drains the node and requeues its jobs.
+    assert_eq!(spec.termination_grace_period_seconds, Some(120));
+    let pre_stop = container.lifecycle.as_ref().unwrap().pre_stop.as_ref();
+    assert_eq!(pre_stop.unwrap().sleep.as_ref().unwrap().seconds, 60);
     let limits = container
         .resources
         .as_ref()

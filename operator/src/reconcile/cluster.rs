@@ -238,7 +238,63 @@ async fn apply_cluster(cluster: &SlurmCluster, ctx: &Context) -> Result<Action> 
         )
         .await;
     }
+    let mut next = REFRESH;
     if let Ok(s) = &snapshot {
+        match workers::handle_terminating(ctx, &pods, s, &target, Timestamp::now()).await {
+            Ok(t) => {
+                next = t
+                    .next
+                    .map_or(next, |n| n.max(Duration::from_secs(1)).min(next));
+                for (node, reason) in &t.drained {
+                    ctx.event(
+                        cluster,
+                        EventType::Normal,
+                        "PodTerminating",
+                        format!("drained Slurm node {node}: {reason}"),
+                    )
+                    .await;
+                }
+                if !t.signalled.is_empty() || !t.requeued.is_empty() {
+                    let ids = |v: &[slurm_core::model::JobId]| {
+                        v.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
+                    };
+                    ctx.event(
+                        cluster,
+                        EventType::Normal,
+                        "JobsRequeued",
+                        format!(
+                            "jobs on terminating worker pods: signalled [{}], requeued [{}]",
+                            ids(&t.signalled),
+                            ids(&t.requeued)
+                        ),
+                    )
+                    .await;
+                }
+                if !t.undrained.is_empty() {
+                    ctx.event(
+                        cluster,
+                        EventType::Normal,
+                        "NodesUndrained",
+                        format!(
+                            "worker pods replaced, drain lifted: {}",
+                            t.undrained.join(", ")
+                        ),
+                    )
+                    .await;
+                }
+            }
+            Err(e) => {
+                // The rest of the reconcile goes on; the next pass tries again.
+                ctx.event(
+                    cluster,
+                    EventType::Warning,
+                    "DrainFailed",
+                    format!("terminating worker pods: {e}"),
+                )
+                .await;
+                next = Duration::from_secs(5);
+            }
+        }
         workers::label_busy(ctx, &ns, &pods, s).await?;
         let drained = workers::drain_leaving(ctx, &pods, s, &target).await?;
         if !drained.is_empty() {
@@ -327,7 +383,7 @@ async fn apply_cluster(cluster: &SlurmCluster, ctx: &Context) -> Result<Action> 
         serde_json::to_value(status).unwrap_or_default(),
     )
     .await?;
-    Ok(Action::requeue(REFRESH))
+    Ok(Action::requeue(next))
 }
 
 /// Applies the controller StatefulSet. Its volume claim template cannot change once created:

@@ -5,7 +5,9 @@
 //!   renders every object from the cluster and its valid partitions and server-side applies
 //!   them (field manager `slinky-operator`), keeps one worker pod per static node, labels
 //!   busy workers for the PodDisruptionBudget, and writes the status. A change to any
-//!   Partition re-renders its cluster's ConfigMap.
+//!   Partition re-renders its cluster's ConfigMap. A worker pod being deleted (spot
+//!   interruption, consolidation, eviction) drains its Slurm node, signals and requeues
+//!   its jobs ([`workers::handle_terminating`]).
 //! - **Partition**: validates and writes the status (node states, pending jobs from the
 //!   Slurm controller).
 //! - **Deletion**: both carry the finalizer `slinky.io/drain`: their Slurm nodes are
@@ -66,6 +68,8 @@ pub struct Context {
     /// Per cluster with dynamic partitions: the task that follows its controller's power
     /// decisions and creates or deletes worker pods.
     pub provisioners: crate::provision::Provisioners,
+    /// What was done for terminating worker pods' jobs (signalled, requeued).
+    pub terminations: workers::Terminations,
     /// Consecutive failures per object, for the backoff.
     failures: Mutex<HashMap<String, u32>>,
 }
@@ -89,6 +93,7 @@ impl Context {
             databases,
             slurm,
             provisioners: crate::provision::Provisioners::default(),
+            terminations: workers::Terminations::default(),
             failures: Mutex::new(HashMap::new()),
         }
     }
@@ -240,6 +245,11 @@ pub async fn run(ctx: Arc<Context>, options: Options) {
         .owns(api::<Deployment>(client, ns), config.clone())
         .watches(api::<Partition>(client, ns), config.clone(), |p| {
             Some(ObjectRef::new(&p.spec.cluster_ref).within(&p.namespace()?))
+        })
+        // Worker pods: a deleted static pod is recreated, a terminating one drains its node.
+        .watches(api::<Pod>(client, ns), workers.clone(), |pod| {
+            let cluster = pod.labels().get(crate::render::names::LABEL_CLUSTER)?;
+            Some(ObjectRef::new(cluster).within(&pod.namespace()?))
         })
         .shutdown_on_signal()
         .run(

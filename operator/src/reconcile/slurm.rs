@@ -8,9 +8,10 @@ use crate::{Error, Result};
 use futures::future::BoxFuture;
 use slurm_core::auth::{Claims, ClusterKey, token};
 use slurm_core::config::{ClusterConfig, ControllerHost};
-use slurm_core::model::{JobState, NodeBaseState, NodeState};
+use slurm_core::model::{JobId, JobRef, JobState, NodeBaseState, NodeState};
 use slurm_core::proto::{
-    Authed, ClusterQuery, Credential, JobQuery, NodeAction, NodeUpdateRequest,
+    Authed, CancelRequest, ClusterQuery, Credential, JobAction, JobControlRequest, JobQuery,
+    NodeAction, NodeUpdateRequest, TargetOutcome,
 };
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -42,6 +43,8 @@ impl std::fmt::Debug for SlurmTarget {
 pub struct NodeInfo {
     pub name: String,
     pub state: NodeState,
+    /// Why it is drained or down (`scontrol show node`'s Reason).
+    pub reason: Option<String>,
 }
 
 impl NodeInfo {
@@ -65,14 +68,76 @@ pub struct PendingJob {
     pub planned_start: Option<i64>,
 }
 
+/// A job's `--signal=[{R|B}:]SIG[@TIME]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JobSignal {
+    pub signal: i32,
+    /// TIME: how long before its end the job wants the signal (Slurm's default: 60 s).
+    pub lead: Duration,
+    /// `B:`: only the batch shell is signalled.
+    pub batch_only: bool,
+}
+
+impl JobSignal {
+    /// Slurm's default TIME.
+    pub const DEFAULT_LEAD: Duration = Duration::from_secs(60);
+
+    /// Parses `--signal`'s value; `None` when it is not valid.
+    pub fn parse(v: &str) -> Option<Self> {
+        let (flags, rest) = v.split_once(':').unwrap_or(("", v));
+        if v.contains(':') && (flags.is_empty() || !flags.chars().all(|c| "RBrb".contains(c))) {
+            return None;
+        }
+        let (sig, time) = match rest.split_once('@') {
+            Some((sig, time)) => (sig, Some(time)),
+            None => (rest, None),
+        };
+        let signal = slurm_core::commands::signals::parse_signal(sig)?;
+        let lead = match time {
+            None => Self::DEFAULT_LEAD,
+            Some(t) => Duration::from_secs(u64::from(t.parse::<u16>().ok()?)),
+        };
+        Some(Self {
+            signal,
+            lead,
+            batch_only: flags.contains(['B', 'b']),
+        })
+    }
+}
+
+/// A running job, reduced to what a node's termination needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunningJob {
+    pub id: JobId,
+    /// The nodes it runs on.
+    pub nodes: Vec<String>,
+    /// Its `--signal`, if it asked for one.
+    pub signal: Option<JobSignal>,
+    /// Whether it may be requeued (`--requeue`, the default, vs `--no-requeue`).
+    pub requeue: bool,
+}
+
 /// What the controller reports.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SlurmSnapshot {
     pub nodes: Vec<NodeInfo>,
     pub pending: Vec<PendingJob>,
+    pub running: Vec<RunningJob>,
 }
 
 impl SlurmSnapshot {
+    /// The node named `name`.
+    pub fn node(&self, name: &str) -> Option<&NodeInfo> {
+        self.nodes.iter().find(|n| n.name == name)
+    }
+
+    /// The jobs running on node `name`.
+    pub fn running_on<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a RunningJob> + 'a {
+        self.running
+            .iter()
+            .filter(move |j| j.nodes.iter().any(|n| n == name))
+    }
+
     /// Counts of the nodes `names` (all nodes when `None`).
     pub fn counts(&self, names: Option<&[String]>) -> NodeCounts {
         let mut c = NodeCounts::default();
@@ -140,6 +205,27 @@ pub trait SlurmNodeControl: Send + Sync {
         target: &'a SlurmTarget,
         nodes: &'a [String],
         reason: &'a str,
+    ) -> BoxFuture<'a, Result<()>>;
+    /// Lifts the drain of `nodes` (`scontrol update State=UNDRAIN`).
+    fn undrain<'a>(
+        &'a self,
+        target: &'a SlurmTarget,
+        nodes: &'a [String],
+    ) -> BoxFuture<'a, Result<()>>;
+    /// Sends `signal` to the jobs `jobs` (`scancel -s SIGNAL [--batch]`).
+    fn signal_jobs<'a>(
+        &'a self,
+        target: &'a SlurmTarget,
+        jobs: &'a [JobId],
+        signal: i32,
+        batch_only: bool,
+    ) -> BoxFuture<'a, Result<()>>;
+    /// Requeues the running jobs `jobs` (`scontrol requeue`): they are stopped and pend
+    /// again.
+    fn requeue<'a>(
+        &'a self,
+        target: &'a SlurmTarget,
+        jobs: &'a [JobId],
     ) -> BoxFuture<'a, Result<()>>;
 }
 
@@ -221,16 +307,28 @@ impl SlurmNodeControl for GrpcSlurm {
                     .map(|n| NodeInfo {
                         name: n.config.name,
                         state: n.state,
+                        reason: n.reason,
                     })
                     .collect(),
                 pending: jobs
                     .jobs
-                    .into_iter()
+                    .iter()
                     .filter(|j| j.state == JobState::Pending)
                     .map(|j| PendingJob {
                         partitions: j.partition.split(',').map(str::to_owned).collect(),
                         reason: j.reason.to_string(),
                         planned_start: j.planned_start,
+                    })
+                    .collect(),
+                running: jobs
+                    .jobs
+                    .iter()
+                    .filter(|j| j.state == JobState::Running)
+                    .map(|j| RunningJob {
+                        id: j.id,
+                        nodes: j.allocation.iter().map(|a| a.node.clone()).collect(),
+                        signal: j.spec.signal.as_deref().and_then(JobSignal::parse),
+                        requeue: j.spec.requeue.unwrap_or(true),
                     })
                     .collect(),
             })
@@ -243,27 +341,143 @@ impl SlurmNodeControl for GrpcSlurm {
         nodes: &'a [String],
         reason: &'a str,
     ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(Self::update_nodes(
+            target,
+            nodes,
+            NodeAction::Drain,
+            Some(reason),
+        ))
+    }
+
+    fn undrain<'a>(
+        &'a self,
+        target: &'a SlurmTarget,
+        nodes: &'a [String],
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(Self::update_nodes(target, nodes, NodeAction::Undrain, None))
+    }
+
+    fn signal_jobs<'a>(
+        &'a self,
+        target: &'a SlurmTarget,
+        jobs: &'a [JobId],
+        signal: i32,
+        batch_only: bool,
+    ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
             let mut client = Self::client(target).await?;
-            let request = NodeUpdateRequest {
-                names: nodes.to_vec(),
-                action: NodeAction::Drain,
-                reason: Some(reason.to_owned()),
+            let request = CancelRequest {
+                targets: job_refs(jobs),
+                signal: Some(signal),
+                batch_only,
             };
-            let outcomes = Self::call(client.update_nodes(Self::authed(target, request)?)).await?;
-            let failed: Vec<String> = outcomes
-                .outcomes
-                .into_iter()
-                .filter_map(|o| o.error.map(|e| format!("{}: {e}", o.node)))
-                .collect();
-            if failed.is_empty() {
-                Ok(())
-            } else {
-                Err(Error::Slurm(format!(
-                    "drain refused: {}",
-                    failed.join(", ")
-                )))
-            }
+            let reply = Self::call(client.cancel(Self::authed(target, request)?)).await?;
+            refused("signal", reply.outcomes)
         })
+    }
+
+    fn requeue<'a>(
+        &'a self,
+        target: &'a SlurmTarget,
+        jobs: &'a [JobId],
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let mut client = Self::client(target).await?;
+            let request = JobControlRequest {
+                targets: job_refs(jobs),
+                action: JobAction::Requeue,
+            };
+            let reply = Self::call(client.control_jobs(Self::authed(target, request)?)).await?;
+            refused("requeue", reply.outcomes)
+        })
+    }
+}
+
+impl GrpcSlurm {
+    async fn update_nodes(
+        target: &SlurmTarget,
+        nodes: &[String],
+        action: NodeAction,
+        reason: Option<&str>,
+    ) -> Result<()> {
+        let mut client = Self::client(target).await?;
+        let request = NodeUpdateRequest {
+            names: nodes.to_vec(),
+            action,
+            reason: reason.map(str::to_owned),
+        };
+        let outcomes = Self::call(client.update_nodes(Self::authed(target, request)?)).await?;
+        let failed: Vec<String> = outcomes
+            .outcomes
+            .into_iter()
+            .filter_map(|o| o.error.map(|e| format!("{}: {e}", o.node)))
+            .collect();
+        if failed.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Slurm(format!(
+                "{} refused: {}",
+                match action {
+                    NodeAction::Drain => "drain",
+                    NodeAction::Undrain => "undrain",
+                    NodeAction::Resume => "resume",
+                    NodeAction::Down => "down",
+                },
+                failed.join(", ")
+            )))
+        }
+    }
+}
+
+fn job_refs(jobs: &[JobId]) -> Vec<JobRef> {
+    jobs.iter()
+        .map(|&job_id| JobRef {
+            job_id,
+            array_task: None,
+        })
+        .collect()
+}
+
+fn refused(what: &str, outcomes: Vec<TargetOutcome>) -> Result<()> {
+    let failed: Vec<String> = outcomes
+        .into_iter()
+        .filter_map(|o| o.error.map(|e| format!("job {}: {e}", o.target)))
+        .collect();
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Slurm(format!(
+            "{what} refused: {}",
+            failed.join(", ")
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn job_signals_parse_as_sbatch_takes_them() {
+        assert_eq!(
+            JobSignal::parse("B:USR1@90"),
+            Some(JobSignal {
+                signal: 10,
+                lead: Duration::from_secs(90),
+                batch_only: true
+            })
+        );
+        assert_eq!(
+            JobSignal::parse("TERM"),
+            Some(JobSignal {
+                signal: 15,
+                lead: JobSignal::DEFAULT_LEAD,
+                batch_only: false
+            })
+        );
+        assert_eq!(JobSignal::parse("R:10@5").map(|s| s.signal), Some(10));
+        for bad in ["", "X:USR1", "USR1@x", "NOPE", ":USR1"] {
+            assert_eq!(JobSignal::parse(bad), None, "{bad}");
+        }
     }
 }

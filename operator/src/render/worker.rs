@@ -6,7 +6,10 @@
 use super::{PartitionInput, meta, names, pod};
 use crate::crd::SlurmCluster;
 use crate::shape::{self, NodeShape};
-use k8s_openapi::api::core::v1::{Pod, PodSpec, ResourceRequirements, Service, ServiceSpec};
+use k8s_openapi::api::core::v1::{
+    Lifecycle, LifecycleHandler, Pod, PodSpec, ResourceRequirements, Service, ServiceSpec,
+    SleepAction,
+};
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, OwnerReference};
@@ -20,6 +23,14 @@ const SPOOL_VOLUME: &str = "spool";
 pub const GPU_RESOURCE: &str = "nvidia.com/gpu";
 /// The extended resource of AWS's EFA device plugin.
 pub const EFA_RESOURCE: &str = "vpc.amazonaws.com/efa";
+/// How long the kubelet waits (preStop sleep) before it sends slurmd SIGTERM when its pod
+/// is deleted: the operator drains the node, sends jobs their `--signal` and requeues them
+/// meanwhile, and the agent, still up, runs their termination sequence and reports.
+pub const PRE_STOP_SECONDS: i64 = 60;
+/// The worker pod's termination grace period: the preStop wait, then slurmd's own shutdown
+/// (`--kill-jobs-on-exit`: what still runs is terminated, KillWait, and reported). Spot
+/// interruptions give two minutes.
+pub const TERMINATION_GRACE_SECONDS: i64 = 120;
 
 /// The workers' headless Service: each worker pod's `<node>.<cluster>-workers` DNS name.
 pub fn headless_service(c: &SlurmCluster) -> Service {
@@ -97,7 +108,22 @@ pub fn worker_resources(input: &PartitionInput<'_>) -> ResourceRequirements {
 pub fn render_worker_pod(c: &SlurmCluster, input: &PartitionInput<'_>, node: &str) -> Pod {
     let p = input.partition;
     let spec = &p.spec;
-    let mut container = pod::slinky_container(c, "slurmd", &["slurmd", "-D", "-N", node]);
+    // --kill-jobs-on-exit: a pod's processes die with its container, so no later agent could
+    // re-adopt its jobs; end them properly and report them instead.
+    let mut container = pod::slinky_container(
+        c,
+        "slurmd",
+        &["slurmd", "-D", "-N", node, "--kill-jobs-on-exit"],
+    );
+    container.lifecycle = Some(Lifecycle {
+        pre_stop: Some(LifecycleHandler {
+            sleep: Some(SleepAction {
+                seconds: PRE_STOP_SECONDS,
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    });
     container.ports = Some(vec![pod::port("slurmd", names::SLURMD_PORT)]);
     container.resources = Some(worker_resources(input));
     container
@@ -123,7 +149,7 @@ pub fn render_worker_pod(c: &SlurmCluster, input: &PartitionInput<'_>, node: &st
         // The pause container becomes PID 1 and reaps what jobs leave behind (slurmd is not
         // an init).
         share_process_namespace: Some(true),
-        termination_grace_period_seconds: Some(60),
+        termination_grace_period_seconds: Some(TERMINATION_GRACE_SECONDS),
         node_selector: (!spec.node_selector.is_empty()).then(|| spec.node_selector.clone()),
         tolerations: (!spec.tolerations.is_empty()).then(|| spec.tolerations.clone()),
         containers: vec![container],
