@@ -96,6 +96,36 @@ fn main() {
         .method(method("query_jobs", "QueryJobs", "AcctJobQuery", "AcctJobList"))
         .method(method("modify_accounting", "ModifyAccounting", "MgrRequest", "MgrReply"))
         .method(method("show_accounting", "ShowAccounting", "MgrQuery", "MgrList"))
+        .method(method("query_usage", "QueryUsage", "UsageQuery", "UsageReport"))
+        .method(method("query_job_sizes", "QueryJobSizes", "JobSizesQuery", "JobSizes"))
+        .method(method("query_shares", "QueryShares", "SharesQuery", "SharesReply"))
+        .method(method("record_capacity", "RecordCapacity", "CapacityRecord", "Ack"))
         .build();
-    Builder::new().compile(&[slurmctld, agents, dbd]);
+    let steps = Service::builder()
+        .name("SlurmSteps")
+        .package("slinky.v1")
+        .comment("Job steps: allocations without a batch script (srun, salloc), steps in them, and agents' step reports.")
+        .method(method("allocate", "Allocate", "AllocateRequest", "SubmitReply"))
+        .method(method("create_step", "CreateStep", "StepRequest", "StepReply"))
+        .method(method("release_allocation", "ReleaseAllocation", "ReleaseRequest", "Ack"))
+        .method(method("report_step", "ReportStep", "StepReport", "Ack"))
+        .method(method("cancel_steps", "CancelSteps", "CancelStepsRequest", "TargetOutcomes"))
+        .build();
+    let step_io = Service::builder()
+        .name("StepIo")
+        .package("slinky.v1")
+        .comment("Served by srun: each node's agent streams its tasks' output and exits, srun sends stdin and signals.")
+        .method(
+            Method::builder()
+                .name("attach")
+                .route_name("Attach")
+                .input_type("crate::proto::StepIoUp")
+                .output_type("crate::proto::StepIoDown")
+                .codec_path(CODEC)
+                .client_streaming()
+                .server_streaming()
+                .build(),
+        )
+        .build();
+    Builder::new().compile(&[slurmctld, agents, dbd, steps, step_io]);
 }

@@ -188,6 +188,19 @@ pub async fn connect_agent(
         .max_encoding_message_size(usize::MAX))
 }
 
+/// A connected client for the job steps' service (srun, salloc, agents' step reports).
+pub async fn connect_steps(
+    cluster: &ClusterConfig,
+) -> Result<crate::proto::slurm_steps::slurm_steps_client::SlurmStepsClient<Channel>, ClientError> {
+    Ok(
+        crate::proto::slurm_steps::slurm_steps_client::SlurmStepsClient::new(
+            channel(cluster).await?,
+        )
+        .max_decoding_message_size(usize::MAX)
+        .max_encoding_message_size(usize::MAX),
+    )
+}
+
 /// The calling process's identity (real uid/gid and user name).
 pub fn current_credential() -> Credential {
     let uid = nix::unistd::getuid();

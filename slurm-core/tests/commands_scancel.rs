@@ -84,9 +84,10 @@ fn argument_errors() {
         refused(&["abc"]).stderr,
         "scancel: error: Invalid job id abc\n"
     );
+    assert_eq!(parse(&["5.0", "6"]).steps, [(5, 0)]);
     assert_eq!(
-        refused(&["5.0"]).stderr,
-        "scancel: error: job steps are not supported: 5.0\n"
+        refused(&["5.x"]).stderr,
+        "scancel: error: Invalid job id 5.x\n"
     );
     assert_eq!(
         refused(&["-s", "FOO", "5"]).stderr,

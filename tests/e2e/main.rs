@@ -8,5 +8,7 @@ mod accounting;
 mod auth;
 mod batch;
 mod failures;
+mod limits;
 mod power;
+mod steps;
 mod tls;

@@ -37,6 +37,9 @@ const MANAGED: &[&str] = &[
     "SLURM_NODEID",
     "SLURM_STEP_ID",
     "SLURM_STEPID",
+    "SLURM_STEP_NODELIST",
+    "SLURM_STEP_NUM_NODES",
+    "SLURM_STEP_NUM_TASKS",
     "SLURM_JOB_UID",
     "SLURM_JOB_GID",
     "SLURM_JOB_USER",
@@ -126,9 +129,15 @@ pub fn step_environment(
     set("SLURM_PROCID", spec.tasks.procid.to_string());
     set("SLURM_LOCALID", spec.tasks.localid.to_string());
     set("SLURM_NODEID", spec.tasks.nodeid.to_string());
-    if let StepId::Numbered(n) = spec.step_id {
+    if let StepId::Numbered(n) | StepId::Task { step: n, .. } = spec.step_id {
         set("SLURM_STEP_ID", n.to_string());
         set("SLURM_STEPID", n.to_string());
+    }
+    if let Some(layout) = &spec.step_layout {
+        let names: Vec<&str> = layout.nodes.iter().map(String::as_str).collect();
+        set("SLURM_STEP_NODELIST", hostlist::compress(&names));
+        set("SLURM_STEP_NUM_NODES", layout.nodes.len().to_string());
+        set("SLURM_STEP_NUM_TASKS", layout.ntasks.to_string());
     }
     set("SLURM_JOB_UID", spec.user.uid.to_string());
     set("SLURM_JOB_GID", spec.user.gid.to_string());

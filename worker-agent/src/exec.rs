@@ -72,6 +72,10 @@ pub struct ChildSetup {
     pub chdir_message: Vec<u8>,
     /// The write end of the stage pipe (close-on-exec).
     pub report_fd: RawFd,
+    /// Keep the stdin the spawner set up (a pipe) instead of opening `stdin`.
+    pub keep_stdin: bool,
+    /// Keep the stdout and stderr the spawner set up (pipes) instead of opening files.
+    pub keep_output: bool,
 }
 
 /// Installs the setup as `cmd`'s `pre_exec` hook.
@@ -169,8 +173,13 @@ fn run_in_child(s: &ChildSetup) -> io::Result<()> {
             }
         }
     }
-    if let Err(e) = redirect(&s.stdin, libc::O_RDONLY, 0) {
+    if !s.keep_stdin
+        && let Err(e) = redirect(&s.stdin, libc::O_RDONLY, 0)
+    {
         return fail(s, Stage::Stdin, e);
+    }
+    if s.keep_output {
+        return change_dir(s);
     }
     let mode = if s.append {
         libc::O_APPEND
@@ -193,6 +202,10 @@ fn run_in_child(s: &ChildSetup) -> io::Result<()> {
             }
         },
     }
+    change_dir(s)
+}
+
+fn change_dir(s: &ChildSetup) -> io::Result<()> {
     // SAFETY: `chdir` is async-signal-safe; `work_dir` is a valid C string.
     if unsafe { libc::chdir(s.work_dir.as_ptr()) } != 0 {
         let e = errno();

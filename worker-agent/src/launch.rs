@@ -123,10 +123,20 @@ impl StepHandle {
     }
 }
 
+/// The parent's ends of a task's piped standard streams.
+#[derive(Debug, Default)]
+pub struct TaskPipes {
+    pub stdin: Option<tokio::process::ChildStdin>,
+    pub stdout: Option<tokio::process::ChildStdout>,
+    pub stderr: Option<tokio::process::ChildStderr>,
+}
+
 /// A launched step.
 #[derive(Debug)]
 pub struct RunningStep {
     pid: i32,
+    /// The pipes of a step launched with [`StepSpec::pipe_output`] / `pipe_stdin`.
+    pipes: TaskPipes,
     cgroup: Option<PathBuf>,
     handle: StepHandle,
     supervisor: tokio::task::JoinHandle<StepOutcome>,
@@ -136,6 +146,11 @@ impl RunningStep {
     /// The step's first process (it leads the step's session and process group).
     pub fn pid(&self) -> i32 {
         self.pid
+    }
+
+    /// The step's standard stream pipes (each `None` unless asked for); taken once.
+    pub fn take_pipes(&mut self) -> TaskPipes {
+        std::mem::take(&mut self.pipes)
     }
 
     /// The step's cgroup, when cgroups are in use.
@@ -287,7 +302,7 @@ impl StepRunner {
         };
 
         let spawned = spawn_child(&spec, &identity, &io, &program, &args, &env, &*container);
-        let child = match spawned {
+        let mut child = match spawned {
             Ok(child) => child,
             Err(e) => {
                 container.cleanup();
@@ -305,6 +320,11 @@ impl StepRunner {
             });
         };
         container.set_leader(pid);
+        let pipes = TaskPipes {
+            stdin: child.stdin.take(),
+            stdout: child.stdout.take(),
+            stderr: child.stderr.take(),
+        };
         let start = Instant::now();
         let started_at = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -352,6 +372,7 @@ impl StepRunner {
         };
         Ok(RunningStep {
             pid,
+            pipes,
             cgroup,
             handle: StepHandle {
                 control: control_tx,
@@ -465,14 +486,17 @@ fn spawn_child(
         work_dir,
         chdir_message,
         report_fd: std::os::fd::AsRawFd::as_raw_fd(&report_wr),
+        keep_stdin: spec.pipe_stdin,
+        keep_output: spec.pipe_output,
     };
+    let piped = |yes: bool| if yes { Stdio::piped() } else { Stdio::null() };
     let mut cmd = tokio::process::Command::new(program);
     cmd.args(args)
         .env_clear()
         .envs(env)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stdin(piped(spec.pipe_stdin))
+        .stdout(piped(spec.pipe_output))
+        .stderr(piped(spec.pipe_output))
         .kill_on_drop(false);
     exec::install(&mut cmd, setup);
     let result = cmd.spawn();

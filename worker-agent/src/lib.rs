@@ -37,11 +37,11 @@ pub use env::step_environment;
 #[cfg(feature = "nvml")]
 pub use gpu::NvmlDiscovery;
 pub use gpu::{GpuDevice, GpuDiscovery, GpuSource, GresConfDiscovery, NoGpus, discover_gpus};
-pub use launch::{AgentConfig, LaunchError, RunningStep, StepHandle, StepRunner};
+pub use launch::{AgentConfig, LaunchError, RunningStep, StepHandle, StepRunner, TaskPipes};
 pub use signals::{SignalScope, SignalSpec, parse_signal_spec};
 pub use state::{RecoveredStep, StepRecord, recover};
 pub use step::{
-    ArrayInfo, EndReason, OpenMode, StepAllocation, StepCommand, StepId, StepIo, StepOutcome,
-    StepSpec, StepUser, TaskInfo,
+    ArrayInfo, EndReason, OpenMode, StepAllocation, StepCommand, StepId, StepIo, StepLayout,
+    StepOutcome, StepSpec, StepUser, TaskInfo,
 };
 pub use usage::Usage;

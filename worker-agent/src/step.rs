@@ -28,6 +28,9 @@ pub enum StepId {
     Numbered(u32),
     /// `salloc`'s interactive step (`123.interactive`).
     Interactive,
+    /// One task of an `srun` step (`123.0` task 3, contained as `step_0.3`): each task is
+    /// its own process tree, so that one task's end does not reap the others.
+    Task { step: u32, task: u32 },
 }
 
 impl StepId {
@@ -42,7 +45,13 @@ impl StepId {
         match s {
             "batch" => Some(Self::Batch),
             "interactive" => Some(Self::Interactive),
-            n => n.parse().ok().map(Self::Numbered),
+            n => match n.split_once('.') {
+                Some((step, task)) => Some(Self::Task {
+                    step: step.parse().ok()?,
+                    task: task.parse().ok()?,
+                }),
+                None => n.parse().ok().map(Self::Numbered),
+            },
         }
     }
 }
@@ -54,6 +63,7 @@ impl fmt::Display for StepId {
             Self::Batch => f.write_str("batch"),
             Self::Numbered(n) => write!(f, "{n}"),
             Self::Interactive => f.write_str("interactive"),
+            Self::Task { step, task } => write!(f, "{step}.{task}"),
         }
     }
 }
@@ -182,6 +192,20 @@ pub struct StepSpec {
     /// `--signal`, parsed with [`crate::signals::parse_signal_spec`].
     pub signal: Option<SignalSpec>,
     pub tasks: TaskInfo,
+    /// The task's stdout and stderr go to pipes the caller reads (srun's I/O forwarding)
+    /// instead of files.
+    pub pipe_output: bool,
+    /// The task's stdin is a pipe the caller writes (srun's stdin, for one task).
+    pub pipe_stdin: bool,
+    /// `SLURM_STEP_NODELIST`, `SLURM_STEP_NUM_NODES`, `SLURM_STEP_NUM_TASKS` of an srun step.
+    pub step_layout: Option<StepLayout>,
+}
+
+/// The nodes and task count of an srun step (its job's may be larger).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepLayout {
+    pub nodes: Vec<String>,
+    pub ntasks: u32,
 }
 
 impl StepSpec {
@@ -209,6 +233,9 @@ impl StepSpec {
             unkillable_step_timeout: Duration::from_secs(timers.unkillable_step_timeout),
             signal: None,
             tasks: TaskInfo::default(),
+            pipe_output: false,
+            pipe_stdin: false,
+            step_layout: None,
         }
     }
 

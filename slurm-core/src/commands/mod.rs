@@ -1,5 +1,6 @@
 //! The client side of the Slurm commands: `sbatch`, `squeue`, `sinfo`, `scancel`,
-//! `scontrol` and `sacct`, with Slurm's options, output and error wording.
+//! `scontrol`, `sacct`, `sacctmgr`, `sreport` and `sshare`, with Slurm's options, output and
+//! error wording.
 //!
 //! Each command module exposes `main(args) -> ExitCode` (`args[0]` is the program name),
 //! which runs the command against the controller named by `SLURM_CONF`. Everything else in a
@@ -23,12 +24,16 @@ pub mod lookup;
 pub mod rpc;
 pub mod sacct;
 pub mod sacctmgr;
+pub mod salloc;
 pub mod sbatch;
 pub mod scancel;
 pub mod scontrol;
 pub mod signals;
 pub mod sinfo;
 pub mod squeue;
+pub mod sreport;
+pub mod srun;
+pub mod sshare;
 pub mod tz;
 
 use std::ffi::OsString;

@@ -102,6 +102,8 @@ impl CancelFilter {
 pub struct ScancelArgs {
     /// The jobs named, in order.
     pub targets: Vec<JobRef>,
+    /// The steps named (`123.0`): (job id, step id).
+    pub steps: Vec<(crate::model::JobId, u32)>,
     pub filter: CancelFilter,
     /// `-s`: the signal to send instead of cancelling.
     pub signal: Option<i32>,
@@ -246,14 +248,18 @@ fn parse_inner(
     }
     for word in m.operands {
         for item in word.split([',', ' ']).filter(|s| !s.is_empty()) {
-            if item.contains('.') {
-                return Err(error(format!("job steps are not supported: {item}")));
+            if let Some((job, step)) = item.split_once('.') {
+                match (job.parse(), step.parse()) {
+                    (Ok(job), Ok(step)) => a.steps.push((job, step)),
+                    _ => return Err(error(format!("Invalid job id {item}"))),
+                }
+                continue;
             }
             let refs = parse_job_id(item).map_err(|_| error(format!("Invalid job id {item}")))?;
             a.targets.extend(refs);
         }
     }
-    if a.targets.is_empty() && !a.filter.is_set() {
+    if a.targets.is_empty() && a.steps.is_empty() && !a.filter.is_set() {
         return Err(error("No job identification provided"));
     }
     Ok(Step::Run(a))
@@ -388,6 +394,10 @@ async fn run(args: ScancelArgs) -> Output {
             return out;
         }
     };
+    let mut steps_out = cancel_steps(&session, &args).await;
+    if args.targets.is_empty() && !args.filter.is_set() {
+        return steps_out;
+    }
     let (targets, mut out) = if args.filter.is_set() {
         match session.list_jobs(JobQuery::default()).await {
             Ok(list) => filtered_targets(&args, &list),
@@ -405,6 +415,44 @@ async fn run(args: ScancelArgs) -> Output {
         reported.code = 1;
     }
     out.append(reported);
+    steps_out.append(out);
+    steps_out
+}
+
+/// `scancel JOB.STEP`: Slurm's `Kill job error on job step id J.S: MESSAGE` lines.
+async fn cancel_steps(session: &Session, args: &ScancelArgs) -> Output {
+    if args.steps.is_empty() {
+        return Output::default();
+    }
+    let request = crate::proto::CancelStepsRequest {
+        steps: args.steps.clone(),
+        signal: args.signal,
+    };
+    let result = async {
+        let mut client = crate::client::connect_steps(&session.cluster).await?;
+        let request = session.authed(request).await?;
+        Ok::<_, RpcError>(client.cancel_steps(request).await?.into_inner())
+    }
+    .await;
+    let mut out = Output::default();
+    match result {
+        Ok(reply) => {
+            for ((job, step), outcome) in args.steps.iter().zip(reply.outcomes) {
+                if let Some(e) = outcome.error {
+                    if !args.quiet {
+                        out.err_line(format!(
+                            "{PROG}: error: Kill job error on job step id {job}.{step}: {e}"
+                        ));
+                    }
+                    out.code = out.code.max(exit_status(errno_of(&e)));
+                }
+            }
+        }
+        Err(e) => {
+            out.err_line(format!("{PROG}: error: {e}"));
+            out.code = 1;
+        }
+    }
     out
 }
 

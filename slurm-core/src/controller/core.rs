@@ -40,6 +40,11 @@ pub struct Core {
     accounting: Option<crate::dbd::queue::AcctQueue>,
     /// Cloud nodes' resume/suspend timers and the watchers of those decisions.
     power: PowerSaving,
+    /// Jobs' steps, and which jobs are allocations without a batch script (srun, salloc).
+    steps: HashMap<JobId, super::steps::JobSteps>,
+    /// Commands decided where the caller takes no dispatches (steps to kill when a job's
+    /// end is reported); see [`Core::take_deferred`].
+    deferred: Vec<Dispatch>,
 }
 
 /// What an agent's registration asks of the caller.
@@ -120,6 +125,8 @@ impl Core {
             operators,
             accounting: None,
             power,
+            steps: recovered.steps,
+            deferred: Vec::new(),
         })
     }
 
@@ -136,6 +143,22 @@ impl Core {
     /// Flushes the state store from outside the lock.
     pub fn syncer(&self) -> super::state_store::Syncer {
         self.store.syncer()
+    }
+
+    /// Accounting's associations and QOS, enforced from the next submission and pass on.
+    pub fn set_accounting_policy(
+        &mut self,
+        associations: crate::engine::Associations,
+        qos: Vec<crate::model::Qos>,
+    ) {
+        self.engine.set_qos(qos);
+        self.engine.set_associations(Some(associations));
+    }
+
+    /// Fairshare's usage as accounting recorded it, per (account, user).
+    pub fn set_recorded_usage(&mut self, usage: &[(String, String, f64)]) {
+        self.engine
+            .set_recorded_usage(usage.iter().map(|(a, u, x)| (a.as_str(), u.as_str(), *x)));
     }
 
     pub fn engine(&self) -> &Engine<SystemClock> {
@@ -195,6 +218,7 @@ impl Core {
         }
         state.next_job_id = state.jobs.keys().max().map_or(1, |id| id + 1);
         state.usage = self.usage.clone();
+        state.steps = self.steps.clone();
         for node in self.engine.nodes() {
             state
                 .nodes
@@ -350,6 +374,7 @@ impl Core {
                                         job_id: id,
                                         uid: cred.uid,
                                     });
+                                    dispatches.extend(self.kill_steps(id));
                                     if let Some(node) = self.batch_host(id) {
                                         dispatches.push(Dispatch {
                                             node,
@@ -621,6 +646,10 @@ impl Core {
 
     /// The batch launch of a started job, for its first node.
     fn launch(&self, id: JobId, cluster_name: &str) -> Option<Dispatch> {
+        if self.is_allocation_only(id) {
+            // srun or salloc holds the allocation: nothing runs until it creates steps.
+            return None;
+        }
         let job = self.engine.job(id)?.clone();
         let node = job.allocation.first()?.node.clone();
         let script_id = job.array_job_id.unwrap_or(job.id);
@@ -719,6 +748,7 @@ impl Core {
             if self.timeout_sent.insert(id)
                 && let Some(node) = self.batch_host(id)
             {
+                out.extend(self.kill_steps(id));
                 out.push(Dispatch {
                     node,
                     command: AgentCommand::Terminate {
@@ -756,6 +786,7 @@ impl Core {
         for id in &ids {
             self.usage.remove(id);
             self.timeout_sent.remove(id);
+            self.steps.remove(id);
         }
         for id in scripts {
             if self.engine.array_members(id).is_empty() {
@@ -783,6 +814,9 @@ impl Core {
             self.timeout_sent.remove(&id);
             self.usage.insert(id, report.usage);
             records.extend(self.job_record(id));
+            let kills = self.kill_steps(id);
+            self.deferred.extend(kills);
+            records.extend(self.end_steps(id));
             records.push(Record::Usage {
                 job_id: id,
                 usage: report.usage,
@@ -832,6 +866,7 @@ impl Core {
             .running_on(node)
             .into_iter()
             .filter(|id| !self.engine.job(*id).is_some_and(|j| j.configuring))
+            .filter(|id| !self.is_allocation_only(*id))
             .collect();
         for id in expected.iter().filter(|id| !running_set.contains(id)) {
             tracing::warn!("job {id} lost by node {node} (not running there after registration)");
@@ -891,5 +926,290 @@ impl Core {
             .into_iter()
             .filter(|id| self.batch_host(*id).as_deref() == Some(node))
             .collect()
+    }
+}
+
+// ----- job steps (srun, salloc) -----
+
+impl Core {
+    /// Commands decided by calls that return none (see `deferred`).
+    pub fn take_deferred(&mut self) -> Vec<Dispatch> {
+        std::mem::take(&mut self.deferred)
+    }
+
+    /// True for a job that runs no batch script (made by srun or salloc).
+    pub fn is_allocation_only(&self, id: JobId) -> bool {
+        self.steps.get(&id).is_some_and(|s| s.allocation_only)
+    }
+
+    /// A job's steps.
+    pub fn steps_of(&self, id: JobId) -> Option<&super::steps::JobSteps> {
+        self.steps.get(&id)
+    }
+
+    fn steps_record(&self, id: JobId) -> Option<Record> {
+        self.steps.get(&id).map(|s| Record::Steps {
+            job_id: id,
+            steps: Box::new(s.clone()),
+        })
+    }
+
+    /// `srun`/`salloc` without an allocation: a job like a batch job, but one that launches
+    /// nothing; accepted once it is on disk.
+    pub fn allocate(
+        &mut self,
+        cred: &Credential,
+        req: crate::proto::AllocateRequest,
+    ) -> Result<JobId, Status> {
+        let batch = BatchScript {
+            script: String::new(),
+            args: Vec::new(),
+            environment: req.environment,
+        };
+        // Marked before the submission is journaled, so that a pass cannot launch it.
+        let id = self.submit(
+            cred,
+            SubmitRequest {
+                spec: req.spec,
+                batch,
+            },
+        )?;
+        self.steps.insert(id, super::steps::JobSteps::allocation());
+        let records: Vec<Record> = self.steps_record(id).into_iter().collect();
+        if let Err(status) = self.save(&records) {
+            self.steps.remove(&id);
+            let _ = self.engine.cancel(id, cred.uid);
+            return Err(status);
+        }
+        Ok(id)
+    }
+
+    /// `srun` in an allocation: lays out the step, journals it, and returns the launches
+    /// for its nodes.
+    pub fn create_step(
+        &mut self,
+        cred: &Credential,
+        req: crate::proto::StepRequest,
+    ) -> Result<(crate::proto::StepReply, Vec<Dispatch>), Status> {
+        let job = self
+            .engine
+            .job(req.job_id)
+            .cloned()
+            .ok_or_else(|| Status::not_found("Invalid job id specified"))?;
+        if !self.may_modify(cred, &job) {
+            tracing::warn!(
+                "Security violation: step creation in job {} (uid {}) by uid {}",
+                job.id,
+                job.spec.uid,
+                cred.uid
+            );
+            return Err(Status::permission_denied(ACCESS_DENIED));
+        }
+        match job.state {
+            JobState::Running if !job.configuring => {}
+            JobState::Running | JobState::Pending => {
+                return Err(Status::failed_precondition("Job is pending execution"));
+            }
+            _ => {
+                return Err(Status::failed_precondition("Job has already completed"));
+            }
+        }
+        let layout = super::steps::layout(&job, &req).map_err(Status::invalid_argument)?;
+        let now = self.engine.now();
+        let entry = self.steps.entry(job.id).or_default();
+        let step_id = entry.next_step;
+        entry.next_step += 1;
+        entry
+            .steps
+            .push(super::steps::new_step(&job, step_id, &req, &layout, now));
+        let records: Vec<Record> = self.steps_record(job.id).into_iter().collect();
+        self.save(&records)?;
+        let cluster_name = self.engine.cluster().cluster_name.clone();
+        let ntasks = layout.ntasks();
+        let dispatches = layout
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, node)| Dispatch {
+                node: node.clone(),
+                command: AgentCommand::LaunchStep(Box::new(crate::proto::LaunchStep {
+                    job: job.clone(),
+                    step_id,
+                    name: req.name.clone(),
+                    argv: req.argv.clone(),
+                    environment: req.environment.clone(),
+                    work_dir: req.work_dir.clone(),
+                    tasks: layout.tasks_of(i),
+                    node_index: i as u32,
+                    step_nodes: layout.nodes.clone(),
+                    ntasks,
+                    cpus_per_task: req.cpus_per_task,
+                    io_addr: req.io_addr.clone(),
+                    io_token: req.io_token.clone(),
+                    stdin_task: req.stdin_task,
+                    cluster_name: cluster_name.clone(),
+                })),
+            })
+            .collect();
+        tracing::info!(
+            "step {}.{step_id} created: {} tasks on {}",
+            job.id,
+            ntasks,
+            layout.nodes.join(",")
+        );
+        Ok((
+            crate::proto::StepReply {
+                step_id,
+                nodes: layout.nodes,
+                tasks_per_node: layout.tasks_per_node,
+            },
+            dispatches,
+        ))
+    }
+
+    /// A node's tasks of a step ended. Repeated reports are ignored.
+    pub fn step_report(&mut self, report: &crate::proto::StepReport) -> Result<(), Status> {
+        let now = self.engine.now();
+        let Some(step) = self
+            .steps
+            .get_mut(&report.job_id)
+            .and_then(|s| s.step_mut(report.step_id))
+        else {
+            tracing::debug!(
+                "report for unknown step {}.{} from {}",
+                report.job_id,
+                report.step_id,
+                report.node
+            );
+            return Ok(());
+        };
+        if super::steps::apply_report(step, report, now) {
+            tracing::info!(
+                "step {}.{} ended: {} {}",
+                report.job_id,
+                report.step_id,
+                step.state,
+                step.exit
+            );
+        }
+        let records: Vec<Record> = self.steps_record(report.job_id).into_iter().collect();
+        self.save(&records)
+    }
+
+    /// srun or salloc is done with the allocation it made: the job ends with `exit`
+    /// (COMPLETED or FAILED) and its steps are killed.
+    pub fn release_allocation(
+        &mut self,
+        cred: &Credential,
+        req: crate::proto::ReleaseRequest,
+    ) -> Result<Vec<Dispatch>, Status> {
+        let job = self
+            .engine
+            .job(req.job_id)
+            .ok_or_else(|| Status::not_found("Invalid job id specified"))?;
+        if !self.may_modify(cred, job) {
+            return Err(Status::permission_denied(ACCESS_DENIED));
+        }
+        if !self.is_allocation_only(req.job_id) {
+            return Err(Status::invalid_argument(
+                "Only allocations made by srun or salloc can be released",
+            ));
+        }
+        let mut dispatches = Vec::new();
+        let mut records = Vec::new();
+        match job.state {
+            JobState::Running => {
+                dispatches.extend(self.kill_steps(req.job_id));
+                let end = if self.engine.pending_cancel(req.job_id).is_some() {
+                    JobEnd::Cancelled(req.exit)
+                } else {
+                    JobEnd::Exited(req.exit)
+                };
+                self.engine
+                    .job_ended(req.job_id, end)
+                    .map_err(engine_status)?;
+                self.timeout_sent.remove(&req.job_id);
+                records.extend(self.job_record(req.job_id));
+                records.extend(self.end_steps(req.job_id));
+            }
+            JobState::Pending => {
+                let _ = self.engine.cancel(req.job_id, cred.uid);
+                records.extend(self.job_record(req.job_id));
+            }
+            _ => {}
+        }
+        self.save(&records)?;
+        Ok(dispatches)
+    }
+
+    /// `scancel JOB.STEP` (or `-s SIG`): the step's nodes are told to signal or end it.
+    pub fn cancel_step(
+        &mut self,
+        cred: &Credential,
+        job_id: JobId,
+        step_id: u32,
+        signal: Option<i32>,
+    ) -> Result<Vec<Dispatch>, String> {
+        let job = self
+            .engine
+            .job(job_id)
+            .ok_or_else(|| "Invalid job id specified".to_owned())?;
+        if !self.may_modify(cred, job) {
+            return Err(ACCESS_DENIED.to_owned());
+        }
+        let step = self
+            .steps
+            .get(&job_id)
+            .and_then(|s| s.steps.iter().find(|s| s.step_id == step_id))
+            .ok_or_else(|| "Invalid job id specified".to_owned())?;
+        if step.end.is_some() {
+            return Ok(Vec::new()); // already ended: nothing to do, as for jobs
+        }
+        let signal = signal.filter(|&s| s != nix::sys::signal::Signal::SIGKILL as i32);
+        Ok(step
+            .pending_nodes
+            .iter()
+            .map(|node| Dispatch {
+                node: node.clone(),
+                command: AgentCommand::SignalStep {
+                    job_id,
+                    step_id: Some(step_id),
+                    signal,
+                },
+            })
+            .collect())
+    }
+
+    /// Ends every running step of a job: the commands for their nodes.
+    fn kill_steps(&self, id: JobId) -> Vec<Dispatch> {
+        let Some(steps) = self.steps.get(&id) else {
+            return Vec::new();
+        };
+        let mut nodes: Vec<&String> = steps.running().flat_map(|s| &s.pending_nodes).collect();
+        nodes.sort();
+        nodes.dedup();
+        nodes
+            .into_iter()
+            .map(|node| Dispatch {
+                node: node.clone(),
+                command: AgentCommand::SignalStep {
+                    job_id: id,
+                    step_id: None,
+                    signal: None,
+                },
+            })
+            .collect()
+    }
+
+    /// A job ended: steps whose nodes have not reported are recorded as ended now.
+    fn end_steps(&mut self, id: JobId) -> Option<Record> {
+        let now = self.engine.now();
+        let steps = self.steps.get_mut(&id)?;
+        // Nothing to record when every step has ended already.
+        steps.running().next()?;
+        for step in &mut steps.steps {
+            super::steps::abandon(step, now);
+        }
+        self.steps_record(id)
     }
 }

@@ -9,17 +9,21 @@
 //! * `authn`: every request's credential verified (signature, lifetime, replay) and
 //!   turned into the caller's identity; agents must be root or SlurmUser;
 //! * [`service`]: the two gRPC services;
+//! * [`assoc_sync`]: accounting's associations and QOS, read from the dbd every few
+//!   seconds, enforced by the engine (`AccountingStorageEnforce`);
 //! * [`power`]: power saving for cloud nodes (resume on allocation, suspend when idle,
 //!   ResumeTimeout), streamed to node providers through `WatchPower`;
 //! * [`tasks`]: the scheduling loop and the periodic checks (silent nodes, time limits,
 //!   power saving, purging old jobs).
 
 pub mod agents;
+pub mod assoc_sync;
 mod authn;
 pub mod core;
 pub mod power;
 mod service;
 pub mod state_store;
+pub mod steps;
 mod tasks;
 
 use crate::auth::{AuthError, AuthMode, ClusterKey, CredentialSource, Verifier};
@@ -166,6 +170,8 @@ pub async fn serve(
     if let Some(s) = tls_mode.settings() {
         tracing::info!("TLS: serving with {}", s.ctld_cert_file.display());
     }
+    let follow = assoc_sync::Follow::of(&options.cluster);
+    let assoc_source = follow.map(|f| (options.cluster.clone(), credentials.clone(), f));
     let accounting = crate::dbd::queue::AcctQueue::for_cluster(
         &options.cluster,
         &options.state_dir,
@@ -188,6 +194,14 @@ pub async fn serve(
     );
     let mut background = tasks::spawn(shared.clone(), slurmd_timeout, sched_interval);
     background.extend(accounting.map(|queue| queue.spawn_delivery()));
+    if let Some((cluster, credentials, follow)) = assoc_source {
+        background.push(tokio::spawn(assoc_sync::run(
+            shared.clone(),
+            cluster,
+            credentials,
+            follow,
+        )));
+    }
     shared.wake.notify_one();
     let router = tonic::transport::Server::builder()
         .tcp_nodelay(true)
@@ -200,6 +214,11 @@ pub async fn serve(
             SlurmdGatewayServer::new(service::Gateway(shared.clone()))
                 .max_decoding_message_size(usize::MAX)
                 .max_encoding_message_size(usize::MAX),
+        )
+        .add_service(
+            crate::proto::slurm_steps::slurm_steps_server::SlurmStepsServer::new(service::Steps(
+                shared.clone(),
+            )),
         );
     let result =
         crate::proto::transport::serve_router(router, listener, tls, "slurmctld", shutdown).await;

@@ -317,8 +317,90 @@ impl SlurmdGateway for Gateway {
     async fn report_job(&self, request: Request<Authed<JobReport>>) -> Reply<Ack> {
         let (_, report) = self.0.authenticate_agent(request, "ReportJob")?;
         self.0.agents().seen(&report.node);
-        self.0.core().job_report(&report)?;
+        let kills = {
+            let mut core = self.0.core();
+            core.job_report(&report)?;
+            core.take_deferred()
+        };
+        self.0.dispatch(kills);
         self.0.wake.notify_one();
+        Ok(Response::new(Ack {}))
+    }
+}
+
+/// Job steps: allocations for srun and salloc, steps in them, agents' step reports.
+pub struct Steps(pub Arc<Shared>);
+
+#[tonic::async_trait]
+impl crate::proto::slurm_steps::slurm_steps_server::SlurmSteps for Steps {
+    async fn allocate(&self, request: Request<Authed<AllocateRequest>>) -> Reply<SubmitReply> {
+        let (caller, body) = self.0.authenticate(request, "Allocate")?;
+        let (job_id, accounting) = {
+            let mut core = self.0.core();
+            let job_id = core.allocate(&caller.cred, body)?;
+            (job_id, core.accounting().map(|q| (q.clone(), q.last_seq())))
+        };
+        self.0.wake.notify_one();
+        if let Some((queue, seq)) = accounting {
+            queue
+                .wait_stored(seq, std::time::Duration::from_millis(500))
+                .await;
+        }
+        Ok(Response::new(SubmitReply {
+            job_id,
+            cluster: self.0.cluster_name.clone(),
+        }))
+    }
+
+    async fn create_step(&self, request: Request<Authed<StepRequest>>) -> Reply<StepReply> {
+        let (caller, body) = self.0.authenticate(request, "CreateStep")?;
+        let (reply, dispatches) = self.0.core().create_step(&caller.cred, body)?;
+        self.0.dispatch(dispatches);
+        Ok(Response::new(reply))
+    }
+
+    async fn release_allocation(&self, request: Request<Authed<ReleaseRequest>>) -> Reply<Ack> {
+        let (caller, body) = self.0.authenticate(request, "ReleaseAllocation")?;
+        let dispatches = self.0.core().release_allocation(&caller.cred, body)?;
+        self.0.dispatch(dispatches);
+        self.0.wake.notify_one();
+        Ok(Response::new(Ack {}))
+    }
+
+    async fn cancel_steps(
+        &self,
+        request: Request<Authed<CancelStepsRequest>>,
+    ) -> Reply<TargetOutcomes> {
+        let (caller, body) = self.0.authenticate(request, "CancelSteps")?;
+        let mut outcomes = Vec::new();
+        let mut dispatches = Vec::new();
+        {
+            let mut core = self.0.core();
+            for &(job_id, step_id) in &body.steps {
+                let error = match core.cancel_step(&caller.cred, job_id, step_id, body.signal) {
+                    Ok(d) => {
+                        dispatches.extend(d);
+                        None
+                    }
+                    Err(e) => Some(e),
+                };
+                outcomes.push(TargetOutcome {
+                    target: crate::model::JobRef {
+                        job_id,
+                        array_task: None,
+                    },
+                    error,
+                });
+            }
+        }
+        self.0.dispatch(dispatches);
+        Ok(Response::new(TargetOutcomes { outcomes }))
+    }
+
+    async fn report_step(&self, request: Request<Authed<StepReport>>) -> Reply<Ack> {
+        let (_, report) = self.0.authenticate_agent(request, "ReportStep")?;
+        self.0.agents().seen(&report.node);
+        self.0.core().step_report(&report)?;
         Ok(Response::new(Ack {}))
     }
 }

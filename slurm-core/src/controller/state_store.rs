@@ -49,6 +49,12 @@ pub enum Record {
     },
     /// The job was purged after MinJobAge.
     Purged(JobId),
+    /// A job's steps (and whether it is an allocation without a batch script), as they are
+    /// now.
+    Steps {
+        job_id: JobId,
+        steps: Box<super::steps::JobSteps>,
+    },
 }
 
 /// Everything recovered from disk.
@@ -60,6 +66,9 @@ pub struct Recovered {
     pub nodes: BTreeMap<String, (NodeState, Option<String>)>,
     /// The lowest id never handed out.
     pub next_job_id: JobId,
+    /// Jobs' steps (absent from state saved before steps existed).
+    #[serde(default)]
+    pub steps: HashMap<JobId, super::steps::JobSteps>,
 }
 
 impl Recovered {
@@ -86,6 +95,10 @@ impl Recovered {
                 self.jobs.remove(&id);
                 self.cancels.remove(&id);
                 self.usage.remove(&id);
+                self.steps.remove(&id);
+            }
+            Record::Steps { job_id, steps } => {
+                self.steps.insert(job_id, *steps);
             }
         }
     }
@@ -514,5 +527,29 @@ mod tests {
         assert_eq!(store.load_script(5).unwrap(), script);
         store.remove_script(5);
         assert!(store.load_script(5).is_err());
+    }
+
+    #[test]
+    fn steps_survive_reopen_and_purge() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut store, _) = StateStore::open(dir.path()).unwrap();
+        let mut steps = crate::controller::steps::JobSteps::allocation();
+        steps.next_step = 2;
+        store
+            .append(&[
+                Record::Job(Box::new(job(1, JobState::Running))),
+                Record::Steps {
+                    job_id: 1,
+                    steps: Box::new(steps.clone()),
+                },
+            ])
+            .unwrap();
+        drop(store);
+        let (mut store, rec) = StateStore::open(dir.path()).unwrap();
+        assert_eq!(rec.steps.get(&1), Some(&steps));
+        store.append(&[Record::Purged(1)]).unwrap();
+        drop(store);
+        let (_, rec) = StateStore::open(dir.path()).unwrap();
+        assert!(rec.steps.is_empty());
     }
 }

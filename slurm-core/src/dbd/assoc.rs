@@ -8,18 +8,18 @@
 
 use super::store::{Store, StoreError, get_i64, get_opt, get_text};
 use crate::proto::{
-    Account, AcctUser, Assoc, AssocLimits, MgrEntity, MgrList, MgrOp, MgrQuery, MgrReply,
-    MgrRequest,
+    Account, AcctUser, Assoc, AssocLimits, ListChange, MgrEntity, MgrList, MgrOp, MgrQuery,
+    MgrReply, MgrRequest,
 };
 use sqlx::any::AnyRow;
 use sqlx::{Any, Transaction};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 type Tx<'a> = Transaction<'a, Any>;
 
 const ASSOC_COLUMNS: &str = "cluster, account, user_name, partition_name, shares, grp_tres, \
     grp_tres_run_mins, grp_jobs, grp_submit_jobs, max_jobs, max_submit_jobs, max_wall, \
-    max_tres_per_job";
+    max_tres_per_job, qos, default_qos";
 
 /// Slurm's admin levels.
 pub const ADMIN_LEVELS: &[&str] = &["None", "Operator", "Administrator"];
@@ -44,6 +44,8 @@ fn decode_assoc(row: &AnyRow) -> Result<Assoc, StoreError> {
         max_submit_jobs: opt_u32(row, "max_submit_jobs")?,
         max_wall: opt_u32(row, "max_wall")?,
         max_tres_per_job: get_text(row, "max_tres_per_job")?,
+        qos: get_text(row, "qos")?,
+        default_qos: get_text(row, "default_qos")?,
     })
 }
 
@@ -102,6 +104,41 @@ pub fn apply_limits(a: &mut Assoc, l: &AssocLimits) {
     set_int(&mut a.max_jobs, l.max_jobs);
     set_int(&mut a.max_submit_jobs, l.max_submit_jobs);
     set_int(&mut a.max_wall, l.max_wall);
+    if let Some(change) = &l.qos {
+        a.qos = change.apply(&split_names(&a.qos)).join(",");
+    }
+    if let Some(d) = &l.default_qos {
+        a.default_qos = d.clone();
+    }
+}
+
+/// A comma-separated list of names.
+pub fn split_names(list: &str) -> Vec<String> {
+    list.split(',')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The QOS names a change refers to that do not exist, as Slurm's error says it.
+fn bad_qos(l: &AssocLimits, known: &[String]) -> Option<String> {
+    let mut names: Vec<&String> = match &l.qos {
+        Some(ListChange::Set(n) | ListChange::Add(n)) => n.iter().collect(),
+        _ => Vec::new(),
+    };
+    names.extend(l.default_qos.iter().filter(|d| !d.is_empty()));
+    names
+        .into_iter()
+        .find(|n| !known.contains(n))
+        .map(|n| format!(" Bad QosLevel value: {n}"))
+}
+
+async fn qos_names(tx: &mut Tx<'_>) -> Result<Vec<String>, StoreError> {
+    Ok(super::qos::list(tx)
+        .await?
+        .into_iter()
+        .map(|q| q.name)
+        .collect())
 }
 
 fn opt_i64(v: Option<u32>) -> Option<i64> {
@@ -110,7 +147,7 @@ fn opt_i64(v: Option<u32>) -> Option<i64> {
 
 async fn insert_assoc(
     tx: &mut Tx<'_>,
-    key: (&str, &str, &str),
+    key: (&str, &str, &str, &str),
     parent: &str,
     limits: &AssocLimits,
 ) -> Result<Assoc, StoreError> {
@@ -118,13 +155,15 @@ async fn insert_assoc(
         cluster: key.0.to_owned(),
         account: key.1.to_owned(),
         user: key.2.to_owned(),
+        partition: key.3.to_owned(),
         parent: parent.to_owned(),
         shares: 1,
         ..Assoc::default()
     };
     apply_limits(&mut a, limits);
     sqlx::query(&format!(
-        "INSERT INTO assocs ({ASSOC_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        "INSERT INTO assocs ({ASSOC_COLUMNS}) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ))
     .bind(a.cluster.clone())
     .bind(a.account.clone())
@@ -139,6 +178,8 @@ async fn insert_assoc(
     .bind(opt_i64(a.max_submit_jobs))
     .bind(opt_i64(a.max_wall))
     .bind(a.max_tres_per_job.clone())
+    .bind(a.qos.clone())
+    .bind(a.default_qos.clone())
     .execute(&mut **tx)
     .await?;
     Ok(a)
@@ -165,7 +206,7 @@ async fn update_assoc(tx: &mut Tx<'_>, a: &Assoc) -> Result<(), StoreError> {
     sqlx::query(
         "UPDATE assocs SET shares = ?, grp_tres = ?, grp_tres_run_mins = ?, grp_jobs = ?, \
          grp_submit_jobs = ?, max_jobs = ?, max_submit_jobs = ?, max_wall = ?, \
-         max_tres_per_job = ? \
+         max_tres_per_job = ?, qos = ?, default_qos = ? \
          WHERE cluster = ? AND account = ? AND user_name = ? AND partition_name = ?",
     )
     .bind(i64::from(a.shares))
@@ -177,6 +218,8 @@ async fn update_assoc(tx: &mut Tx<'_>, a: &Assoc) -> Result<(), StoreError> {
     .bind(opt_i64(a.max_submit_jobs))
     .bind(opt_i64(a.max_wall))
     .bind(a.max_tres_per_job.clone())
+    .bind(a.qos.clone())
+    .bind(a.default_qos.clone())
     .bind(a.cluster.clone())
     .bind(a.account.clone())
     .bind(a.user.clone())
@@ -186,7 +229,7 @@ async fn update_assoc(tx: &mut Tx<'_>, a: &Assoc) -> Result<(), StoreError> {
     Ok(())
 }
 
-async fn all_assocs(tx: &mut Tx<'_>) -> Result<Vec<Assoc>, StoreError> {
+pub(super) async fn all_assocs(tx: &mut Tx<'_>) -> Result<Vec<Assoc>, StoreError> {
     let rows = sqlx::query(&format!(
         "SELECT {ASSOC_COLUMNS} FROM assocs ORDER BY cluster, account, user_name, partition_name"
     ))
@@ -202,7 +245,7 @@ async fn clusters(tx: &mut Tx<'_>) -> Result<Vec<String>, StoreError> {
     rows.iter().map(|r| get_text(r, "name")).collect()
 }
 
-async fn accounts(tx: &mut Tx<'_>) -> Result<Vec<Account>, StoreError> {
+pub(super) async fn accounts(tx: &mut Tx<'_>) -> Result<Vec<Account>, StoreError> {
     let rows =
         sqlx::query("SELECT name, parent, description, organization FROM accounts ORDER BY name")
             .fetch_all(&mut **tx)
@@ -255,9 +298,13 @@ pub(super) async fn ensure_cluster(
         .bind(now)
         .execute(&mut **tx)
         .await?;
-    let none = AssocLimits::default();
-    insert_assoc(tx, (name, "root", ""), "", &none).await?;
-    insert_assoc(tx, (name, "root", "root"), "", &none).await?;
+    super::qos::ensure_normal(tx).await?;
+    let normal = AssocLimits {
+        qos: Some(ListChange::Set(vec![super::qos::NORMAL.to_owned()])),
+        ..AssocLimits::default()
+    };
+    insert_assoc(tx, (name, "root", "", ""), "", &normal).await?;
+    insert_assoc(tx, (name, "root", "root", ""), "", &AssocLimits::default()).await?;
     Ok(true)
 }
 
@@ -347,6 +394,51 @@ pub fn tree_order(assocs: Vec<Assoc>, accounts: &[Account]) -> Vec<Assoc> {
     out
 }
 
+/// Associations (in [`tree_order`]) with their effective QOS list and default QOS: an
+/// association without its own inherits its parent's (a user's from its account's, an
+/// account's from its parent account's).
+pub fn with_inherited_qos(mut assocs: Vec<Assoc>) -> Vec<Assoc> {
+    let mut by_account: HashMap<(String, String), (String, String)> = HashMap::new();
+    for a in &mut assocs {
+        let from = if a.user.is_empty() && a.partition.is_empty() {
+            a.parent.clone()
+        } else {
+            a.account.clone()
+        };
+        if let Some((qos, def)) = by_account.get(&(a.cluster.clone(), from)) {
+            if a.qos.is_empty() {
+                a.qos.clone_from(qos);
+            }
+            if a.default_qos.is_empty() {
+                a.default_qos.clone_from(def);
+            }
+        }
+        if a.user.is_empty() && a.partition.is_empty() {
+            by_account.insert(
+                (a.cluster.clone(), a.account.clone()),
+                (a.qos.clone(), a.default_qos.clone()),
+            );
+        }
+    }
+    assocs
+}
+
+/// The account and every account under it.
+fn with_descendants(names: &[String], accounts: &[Account]) -> BTreeSet<String> {
+    let mut out: BTreeSet<String> = names.iter().cloned().collect();
+    loop {
+        let before = out.len();
+        for a in accounts {
+            if out.contains(&a.parent) {
+                out.insert(a.name.clone());
+            }
+        }
+        if out.len() == before {
+            return out;
+        }
+    }
+}
+
 impl Store {
     /// Applies one `sacctmgr` change in one transaction (rolled back unless `commit`).
     pub async fn manage(&self, req: &MgrRequest, now: i64) -> Result<MgrReply, StoreError> {
@@ -376,19 +468,43 @@ impl Store {
             MgrEntity::Accounts => {
                 list.accounts = accounts(&mut tx).await?;
                 list.accounts.retain(|a| named(&a.name));
+                if q.with_assocs {
+                    let accts = accounts(&mut tx).await?;
+                    list.assocs =
+                        with_inherited_qos(tree_order(all_assocs(&mut tx).await?, &accts));
+                    list.assocs.retain(|a| named(&a.account));
+                }
             }
             MgrEntity::Users => {
                 list.users = users(&mut tx).await?;
                 list.users.retain(|u| named(&u.name));
+                if q.with_assocs {
+                    let accts = accounts(&mut tx).await?;
+                    list.assocs =
+                        with_inherited_qos(tree_order(all_assocs(&mut tx).await?, &accts));
+                    list.assocs.retain(|a| !a.user.is_empty() && named(&a.user));
+                }
             }
             MgrEntity::Assocs => {
                 let accts = accounts(&mut tx).await?;
-                let mut assocs = all_assocs(&mut tx).await?;
-                assocs.retain(|a| {
-                    (q.users.is_empty() || q.users.contains(&a.user))
-                        && (q.accounts.is_empty() || q.accounts.contains(&a.account))
-                });
-                list.assocs = tree_order(assocs, &accts);
+                let wanted: BTreeSet<String> = if q.with_subaccounts {
+                    with_descendants(&q.accounts, &accts)
+                } else {
+                    q.accounts.iter().cloned().collect()
+                };
+                let assocs = with_inherited_qos(tree_order(all_assocs(&mut tx).await?, &accts));
+                list.assocs = assocs
+                    .into_iter()
+                    .filter(|a| {
+                        (q.users.is_empty() || q.users.contains(&a.user))
+                            && (wanted.is_empty() || wanted.contains(&a.account))
+                            && (q.partitions.is_empty() || q.partitions.contains(&a.partition))
+                    })
+                    .collect();
+            }
+            MgrEntity::Qos => {
+                list.qos = super::qos::list(&mut tx).await?;
+                list.qos.retain(|x| named(&x.name));
             }
         }
         tx.rollback().await?;
@@ -444,7 +560,7 @@ async fn apply(tx: &mut Tx<'_>, op: &MgrOp, now: i64) -> Result<MgrReply, StoreE
                 for c in &cls {
                     reply
                         .assocs
-                        .push(insert_assoc(tx, (c, name, ""), parent, limits).await?);
+                        .push(insert_assoc(tx, (c, name, "", ""), parent, limits).await?);
                 }
             }
         }
@@ -454,6 +570,7 @@ async fn apply(tx: &mut Tx<'_>, op: &MgrOp, now: i64) -> Result<MgrReply, StoreE
             default_account,
             admin_level: level,
             limits,
+            partitions,
         } => {
             let mut accts = accts.clone();
             if accts.is_empty()
@@ -473,6 +590,14 @@ async fn apply(tx: &mut Tx<'_>, op: &MgrOp, now: i64) -> Result<MgrReply, StoreE
                     return Ok(failed(no_account(a)));
                 }
             }
+            if let Some(e) = bad_qos(limits, &qos_names(tx).await?) {
+                return Ok(failed(e));
+            }
+            let parts: Vec<String> = if partitions.is_empty() {
+                vec![String::new()]
+            } else {
+                partitions.clone()
+            };
             let known_users = users(tx).await?;
             let existing = all_assocs(tx).await?;
             let cls = clusters(tx).await?;
@@ -490,16 +615,18 @@ async fn apply(tx: &mut Tx<'_>, op: &MgrOp, now: i64) -> Result<MgrReply, StoreE
                 }
                 for a in &accts {
                     for c in &cls {
-                        let present = existing.iter().any(|e| {
-                            &e.cluster == c
-                                && &e.account == a
-                                && &e.user == name
-                                && e.partition.is_empty()
-                        });
-                        if !present {
-                            reply
-                                .assocs
-                                .push(insert_assoc(tx, (c, a, name), "", limits).await?);
+                        for p in &parts {
+                            let present = existing.iter().any(|e| {
+                                &e.cluster == c
+                                    && &e.account == a
+                                    && &e.user == name
+                                    && &e.partition == p
+                            });
+                            if !present {
+                                reply
+                                    .assocs
+                                    .push(insert_assoc(tx, (c, a, name, p), "", limits).await?);
+                            }
                         }
                     }
                 }
@@ -527,12 +654,12 @@ async fn apply(tx: &mut Tx<'_>, op: &MgrOp, now: i64) -> Result<MgrReply, StoreE
                 }
             }
             if !limits.is_empty() {
-                for mut a in all_assocs(tx).await? {
-                    if a.user.is_empty() && names.contains(&a.account) {
-                        apply_limits(&mut a, limits);
-                        update_assoc(tx, &a).await?;
-                        reply.assocs.push(a);
-                    }
+                if let Some(e) = bad_qos(limits, &qos_names(tx).await?) {
+                    return Ok(failed(e));
+                }
+                let chosen = |a: &Assoc| a.user.is_empty() && names.contains(&a.account);
+                if let Err(e) = modify_assocs(tx, limits, chosen, &mut reply).await? {
+                    return Ok(failed(e));
                 }
             }
         }
@@ -542,6 +669,7 @@ async fn apply(tx: &mut Tx<'_>, op: &MgrOp, now: i64) -> Result<MgrReply, StoreE
             default_account,
             admin_level: level,
             limits,
+            partitions,
         } => {
             if let Some(e) = level.as_deref().and_then(bad_admin) {
                 return Ok(failed(e));
@@ -567,12 +695,16 @@ async fn apply(tx: &mut Tx<'_>, op: &MgrOp, now: i64) -> Result<MgrReply, StoreE
                 }
             }
             if !limits.is_empty() {
-                for mut a in all_assocs(tx).await? {
-                    if names.contains(&a.user) && (only.is_empty() || only.contains(&a.account)) {
-                        apply_limits(&mut a, limits);
-                        update_assoc(tx, &a).await?;
-                        reply.assocs.push(a);
-                    }
+                if let Some(e) = bad_qos(limits, &qos_names(tx).await?) {
+                    return Ok(failed(e));
+                }
+                let chosen = |a: &Assoc| {
+                    names.contains(&a.user)
+                        && (only.is_empty() || only.contains(&a.account))
+                        && (partitions.is_empty() || partitions.contains(&a.partition))
+                };
+                if let Err(e) = modify_assocs(tx, limits, chosen, &mut reply).await? {
+                    return Ok(failed(e));
                 }
             }
         }
@@ -619,8 +751,76 @@ async fn apply(tx: &mut Tx<'_>, op: &MgrOp, now: i64) -> Result<MgrReply, StoreE
                 reply.objects.push(name.clone());
             }
         }
+        MgrOp::AddQos { .. } | MgrOp::ModifyQos { .. } | MgrOp::DeleteQos { .. } => {
+            return super::qos::apply(tx, op).await;
+        }
     }
     Ok(reply)
+}
+
+/// Applies limits to the associations `chosen` picks. A relative QOS change (`QOS+=`,
+/// `QOS-=`) of an association that inherits its list starts from the inherited one; a
+/// default QOS must be in the association's (effective) list. `Err` says why nothing was
+/// changed.
+async fn modify_assocs(
+    tx: &mut Tx<'_>,
+    limits: &AssocLimits,
+    chosen: impl Fn(&Assoc) -> bool,
+    reply: &mut MgrReply,
+) -> Result<Result<(), String>, StoreError> {
+    let accts = accounts(tx).await?;
+    let stored_list = all_assocs(tx).await?;
+    let mut stored_by_key: HashMap<(String, String, String, String), Assoc> = stored_list
+        .iter()
+        .map(|s| {
+            (
+                (
+                    s.cluster.clone(),
+                    s.account.clone(),
+                    s.user.clone(),
+                    s.partition.clone(),
+                ),
+                s.clone(),
+            )
+        })
+        .collect();
+    for a in with_inherited_qos(tree_order(stored_list, &accts)) {
+        if !chosen(&a) {
+            continue;
+        }
+        let key = (
+            a.cluster.clone(),
+            a.account.clone(),
+            a.user.clone(),
+            a.partition.clone(),
+        );
+        let mut stored = stored_by_key.remove(&key).unwrap_or_else(|| a.clone());
+        stored.parent.clone_from(&a.parent);
+        if matches!(limits.qos, Some(ListChange::Add(_) | ListChange::Remove(_)))
+            && stored.qos.is_empty()
+        {
+            stored.qos.clone_from(&a.qos);
+        }
+        apply_limits(&mut stored, limits);
+        let effective = if stored.qos.is_empty() {
+            &a.qos
+        } else {
+            &stored.qos
+        };
+        if let Some(d) = limits.default_qos.as_deref().filter(|d| !d.is_empty())
+            && !split_names(effective).iter().any(|q| q == d)
+        {
+            return Ok(Err(format!(
+                " Default QOS {d} is not in the QOS list of {}{}{} ({effective})",
+                a.account,
+                if a.user.is_empty() { "" } else { "/" },
+                a.user
+            )));
+        }
+        update_assoc(tx, &stored).await?;
+        reply.assocs.push(stored);
+    }
+    Ok(Ok(()))
 }
 
 #[cfg(test)]

@@ -26,6 +26,21 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "associations",
         include_str!("../../migrations/sqlite/0002_associations.sql"),
     ),
+    (
+        3,
+        "usage",
+        include_str!("../../migrations/sqlite/0003_usage.sql"),
+    ),
+    (
+        4,
+        "qos",
+        include_str!("../../migrations/sqlite/0004_qos.sql"),
+    ),
+    (
+        5,
+        "job records",
+        include_str!("../../migrations/sqlite/0005_job_records.sql"),
+    ),
 ];
 
 /// (version, description, SQL) for MySQL / MariaDB.
@@ -39,6 +54,21 @@ const MYSQL: &[(i64, &str, &str)] = &[
         2,
         "associations",
         include_str!("../../migrations/mysql/0002_associations.sql"),
+    ),
+    (
+        3,
+        "usage",
+        include_str!("../../migrations/mysql/0003_usage.sql"),
+    ),
+    (
+        4,
+        "qos",
+        include_str!("../../migrations/mysql/0004_qos.sql"),
+    ),
+    (
+        5,
+        "job records",
+        include_str!("../../migrations/mysql/0005_job_records.sql"),
     ),
 ];
 
@@ -95,7 +125,7 @@ mod tests {
                 .collect::<Vec<_>>()
         };
         assert_eq!(versions(Backend::Sqlite), versions(Backend::MySql));
-        assert_eq!(Embedded(Backend::Sqlite).latest(), 2);
+        assert_eq!(Embedded(Backend::Sqlite).latest(), 5);
     }
 
     #[test]

@@ -17,14 +17,17 @@
 //!   key ([`DbdSettings`]), `RecordJobs` needs root or SlurmUser.
 
 pub mod assoc;
+pub mod client;
 pub mod conf;
 pub mod migrate;
+pub mod qos;
 pub mod queue;
 pub mod record;
 mod service;
 pub mod store;
 #[cfg(test)]
 mod tests;
+pub mod usage;
 
 use crate::auth::{AuthError, AuthMode, ClusterKey, Verifier};
 use crate::config::ClusterConfig;

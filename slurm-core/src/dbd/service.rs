@@ -10,8 +10,9 @@ use crate::auth::Verifier;
 use crate::auth::server::{authenticate, require_operator};
 use crate::proto::slurm_dbd::slurm_dbd_server::SlurmDbd;
 use crate::proto::{
-    AcctJobList, AcctJobQuery, Authed, MgrList, MgrQuery, MgrReply, MgrRequest, RecordJobsReply,
-    RecordJobsRequest,
+    AcctJobList, AcctJobQuery, Ack, Authed, CapacityRecord, JobSizes, JobSizesQuery, MgrList,
+    MgrQuery, MgrReply, MgrRequest, RecordJobsReply, RecordJobsRequest, SharesQuery, SharesReply,
+    UsageQuery, UsageReport,
 };
 use tonic::{Request, Response, Status};
 
@@ -122,6 +123,51 @@ impl SlurmDbd for Dbd {
             authenticate(self.access.verifier.as_ref(), request, "ShowAccounting")?;
         let list = self.store.show(&query).await.map_err(unavailable)?;
         Ok(Response::new(list))
+    }
+
+    async fn query_usage(&self, request: Request<Authed<UsageQuery>>) -> Reply<UsageReport> {
+        let (_caller, query) = authenticate(self.access.verifier.as_ref(), request, "QueryUsage")?;
+        let report = self
+            .store
+            .usage_report(&query, now())
+            .await
+            .map_err(unavailable)?;
+        Ok(Response::new(report))
+    }
+
+    async fn query_job_sizes(&self, request: Request<Authed<JobSizesQuery>>) -> Reply<JobSizes> {
+        let (_caller, query) =
+            authenticate(self.access.verifier.as_ref(), request, "QueryJobSizes")?;
+        let sizes = self
+            .store
+            .job_sizes(&query, now())
+            .await
+            .map_err(unavailable)?;
+        Ok(Response::new(sizes))
+    }
+
+    async fn query_shares(&self, request: Request<Authed<SharesQuery>>) -> Reply<SharesReply> {
+        let (_caller, query) = authenticate(self.access.verifier.as_ref(), request, "QueryShares")?;
+        let shares = self
+            .store
+            .shares(&query, now())
+            .await
+            .map_err(unavailable)?;
+        Ok(Response::new(shares))
+    }
+
+    async fn record_capacity(&self, request: Request<Authed<CapacityRecord>>) -> Reply<Ack> {
+        let (caller, body) =
+            authenticate(self.access.verifier.as_ref(), request, "RecordCapacity")?;
+        if self.access.verifier.is_some() {
+            require_operator(&caller, &self.access.operators, "RecordCapacity")?;
+        }
+        let _writing = self.writer.lock().await;
+        self.store
+            .record_capacity(&body, now())
+            .await
+            .map_err(unavailable)?;
+        Ok(Response::new(Ack {}))
     }
 }
 

@@ -487,7 +487,10 @@ impl Store {
         }
         let migrator = sqlx::migrate::Migrator::new(Embedded(backend)).await?;
         migrator.run(&pool).await?;
-        Ok(Self { pool, backend })
+        let store = Self { pool, backend };
+        store.rebuild_usage_if_asked().await?;
+        store.fill_job_records_if_asked().await?;
+        Ok(store)
     }
 
     pub fn backend(&self) -> Backend {
@@ -541,19 +544,23 @@ impl Store {
             None => 0,
         };
         let mut last = stored;
+        let mut deltas = super::usage::Deltas::default();
         for record in &req.records {
             if record.seq <= last {
                 continue;
             }
             let seq = i64::try_from(record.seq).unwrap_or(i64::MAX);
             match &record.event {
-                AcctEvent::Job(job) => apply_job(&mut tx, &req.cluster, (epoch, seq), job).await?,
+                AcctEvent::Job(job) => {
+                    apply_job(&mut tx, &req.cluster, (epoch, seq), job, now, &mut deltas).await?
+                }
                 AcctEvent::Usage { job_id, usage } => {
                     apply_usage(&mut tx, &req.cluster, *job_id, usage).await?
                 }
             }
             last = record.seq;
         }
+        deltas.flush(&mut tx).await?;
         if last != stored || feed.is_none() {
             let last_i = i64::try_from(last).unwrap_or(i64::MAX);
             if feed.is_some() {
@@ -595,8 +602,46 @@ impl Store {
         })
     }
 
-    /// The jobs (with their steps) a query selects, by cluster and job id.
+    /// The jobs (with their steps) a query selects, by cluster and job id: from the JSON
+    /// each row holds (migration 0005), else from the columns.
     pub async fn query_jobs(&self, q: &AcctJobQuery) -> Result<Vec<AcctJobRecord>, StoreError> {
+        let (cond, args) = where_clause(q);
+        let sql = format!(
+            "SELECT cluster, record, steps_record FROM jobs WHERE {cond} \
+             ORDER BY cluster, job_id, submit"
+        );
+        let rows = bind_all(sqlx::query(&sql), &args)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let record = get_long_text(row, 1, self.backend)?;
+            let steps = get_long_text(row, 2, self.backend)?;
+            let (Some(record), Some(steps)) = (record, steps) else {
+                return self.query_jobs_from_columns(q).await;
+            };
+            let job: AcctJob = serde_json::from_str(&record)
+                .map_err(|e| StoreError::Corrupt(format!("job record: {e}")))?;
+            if !task_selected(&job, &q.jobs) {
+                continue;
+            }
+            let steps: Vec<AcctStep> = serde_json::from_str(&steps)
+                .map_err(|e| StoreError::Corrupt(format!("steps record: {e}")))?;
+            out.push(AcctJobRecord {
+                cluster: row.try_get::<String, _>(0)?,
+                job,
+                steps,
+            });
+        }
+        sort_records(&mut out);
+        Ok(out)
+    }
+
+    /// [`Self::query_jobs`] from the columns (rows stored before their JSON was kept).
+    async fn query_jobs_from_columns(
+        &self,
+        q: &AcctJobQuery,
+    ) -> Result<Vec<AcctJobRecord>, StoreError> {
         let (cond, args) = where_clause(q);
         let sql =
             format!("SELECT {JOB_COLUMNS} FROM jobs WHERE {cond} ORDER BY cluster, job_id, submit");
@@ -636,20 +681,111 @@ impl Store {
         for record in &mut out {
             record.steps.sort_by_key(|s| step_order(&s.step));
         }
-        // An array's records together, its pending record first, then its tasks in order.
-        out.sort_by(|a, b| {
-            let key = |r: &AcctJobRecord| {
-                let j = &r.job;
-                (
-                    j.array_job_id.unwrap_or(j.job_id),
-                    j.array_task_id.map_or(0, |t| u64::from(t) + 1),
-                    j.job_id,
-                )
-            };
-            a.cluster.cmp(&b.cluster).then_with(|| key(a).cmp(&key(b)))
-        });
+        sort_records(&mut out);
         Ok(out)
     }
+
+    /// Gives every job row its JSON record and steps when migration 0005 asked for it.
+    async fn fill_job_records_if_asked(&self) -> Result<(), StoreError> {
+        let row = sqlx::query("SELECT value FROM usage_state WHERE name = ?")
+            .bind("job_records")
+            .fetch_optional(&self.pool)
+            .await?;
+        if !matches!(&row, Some(r) if get_i64(r, "value")? != 0) {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE record IS NULL OR steps_record IS NULL"
+        ))
+        .fetch_all(&mut *tx)
+        .await?;
+        for row in &rows {
+            let (id, _, job) = decode_job(row)?;
+            store_record(&mut tx, id, &job).await?;
+            store_steps_record(&mut tx, id).await?;
+        }
+        sqlx::query("UPDATE usage_state SET value = ? WHERE name = ?")
+            .bind(0i64)
+            .bind("job_records")
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        if !rows.is_empty() {
+            tracing::info!("{} job records kept as JSON", rows.len());
+        }
+        Ok(())
+    }
+}
+
+/// sacct's order: by cluster; an array's records together, its pending record first, then
+/// its tasks in order.
+fn sort_records(out: &mut [AcctJobRecord]) {
+    out.sort_by(|a, b| {
+        let key = |r: &AcctJobRecord| {
+            let j = &r.job;
+            (
+                j.array_job_id.unwrap_or(j.job_id),
+                j.array_task_id.map_or(0, |t| u64::from(t) + 1),
+                j.job_id,
+            )
+        };
+        a.cluster.cmp(&b.cluster).then_with(|| key(a).cmp(&key(b)))
+    });
+}
+
+/// A TEXT column (MySQL's reach the Any driver as BLOB).
+fn get_long_text(
+    row: &AnyRow,
+    index: usize,
+    backend: Backend,
+) -> Result<Option<String>, StoreError> {
+    match backend {
+        Backend::Sqlite => Ok(row.try_get::<Option<String>, _>(index)?),
+        Backend::MySql => Ok(row.try_get::<Option<Vec<u8>>, _>(index)?.map(|b| {
+            String::from_utf8(b)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+        })),
+    }
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+/// Keeps a job's record as JSON on its row.
+async fn store_record(
+    tx: &mut Transaction<'_, Any>,
+    row_id: i64,
+    job: &AcctJob,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE jobs SET record = ? WHERE id = ?")
+        .bind(to_json(job))
+        .bind(row_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Keeps a job's steps (as they are now in `steps`) as JSON on its row.
+async fn store_steps_record(tx: &mut Transaction<'_, Any>, row_id: i64) -> Result<(), StoreError> {
+    let rows = sqlx::query(&format!(
+        "SELECT {STEP_COLUMNS} FROM steps WHERE job_row = ?"
+    ))
+    .bind(row_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut steps = rows
+        .iter()
+        .map(|r| decode_step(r).map(|(_, s)| s))
+        .collect::<Result<Vec<_>, _>>()?;
+    steps.sort_by_key(|s| step_order(&s.step));
+    sqlx::query("UPDATE jobs SET steps_record = ? WHERE id = ?")
+        .bind(to_json(&steps))
+        .bind(row_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 /// Steps in sacct's order: `batch`, `extern`, then numbered steps in numeric order.
@@ -699,6 +835,8 @@ async fn apply_job(
     cluster: &str,
     (epoch, seq): (i64, i64),
     job: &AcctJob,
+    now: Timestamp,
+    deltas: &mut super::usage::Deltas,
 ) -> Result<(), StoreError> {
     let existing = sqlx::query(
         "SELECT id, feed_epoch, seq FROM jobs WHERE cluster = ? AND job_id = ? AND submit = ?",
@@ -718,25 +856,31 @@ async fn apply_job(
             }
             let set: Vec<String> = JOB_SET.iter().map(|c| format!("{c} = ?")).collect();
             let sql = format!(
-                "UPDATE jobs SET {}, feed_epoch = ?, seq = ? WHERE id = ?",
+                "UPDATE jobs SET {}, feed_epoch = ?, seq = ?, record = ? WHERE id = ?",
                 set.join(", ")
             );
             let mut args = values;
-            args.extend([Arg::Int(epoch), Arg::Int(seq), Arg::Int(id)]);
+            args.extend([
+                Arg::Int(epoch),
+                Arg::Int(seq),
+                Arg::Text(to_json(job)),
+                Arg::Int(id),
+            ]);
             bind_all(sqlx::query(&sql), &args)
                 .execute(&mut **tx)
                 .await?;
             id
         }
         None => {
-            let marks = vec!["?"; JOB_SET.len() + 5].join(", ");
+            let marks = vec!["?"; JOB_SET.len() + 6].join(", ");
             let sql = format!(
-                "INSERT INTO jobs (cluster, job_id, submit, {}, feed_epoch, seq) VALUES ({marks})",
+                "INSERT INTO jobs (cluster, job_id, submit, {}, feed_epoch, seq, record) \
+                 VALUES ({marks})",
                 JOB_SET.join(", ")
             );
             let mut args = vec![t(cluster), i(job.job_id), Arg::Int(job.submit)];
             args.extend(values);
-            args.extend([Arg::Int(epoch), Arg::Int(seq)]);
+            args.extend([Arg::Int(epoch), Arg::Int(seq), Arg::Text(to_json(job))]);
             bind_all(sqlx::query(&sql), &args)
                 .execute(&mut **tx)
                 .await?;
@@ -751,6 +895,7 @@ async fn apply_job(
             get_i64(&row, "id")?
         }
     };
+    super::usage::apply_job(tx, cluster, row_id, job, now, deltas).await?;
     if job.start.is_some() {
         upsert_batch_step(tx, row_id, job).await?;
     } else {
@@ -760,6 +905,7 @@ async fn apply_job(
             .execute(&mut **tx)
             .await?;
     }
+    store_steps_record(tx, row_id).await?;
     Ok(())
 }
 
@@ -839,6 +985,7 @@ async fn apply_usage(
     .bind("batch")
     .execute(&mut **tx)
     .await?;
+    store_steps_record(tx, row_id).await?;
     Ok(())
 }
 

@@ -216,10 +216,10 @@ mod cases {
     use super::*;
 
     pub async fn schema_is_versioned_and_reopens(db: &TestDb) {
-        assert_eq!(db.store.schema_version().await.unwrap(), 2);
+        assert_eq!(db.store.schema_version().await.unwrap(), 5);
         // Opening again applies nothing and checks the recorded checksums.
         let again = Store::open(&db.url).await.unwrap();
-        assert_eq!(again.schema_version().await.unwrap(), 2);
+        assert_eq!(again.schema_version().await.unwrap(), 5);
         again.close().await;
     }
 
@@ -511,7 +511,7 @@ mod cases {
         assert_eq!(ids(s, &current).await, [2, 4]);
     }
 
-    fn mgr(op: MgrOp) -> MgrRequest {
+    pub fn mgr(op: MgrOp) -> MgrRequest {
         MgrRequest {
             cluster: "bench".into(),
             commit: true,
@@ -519,7 +519,7 @@ mod cases {
         }
     }
 
-    fn add_account(name: &str, parent: Option<&str>) -> MgrOp {
+    pub fn add_account(name: &str, parent: Option<&str>) -> MgrOp {
         MgrOp::AddAccounts {
             names: vec![name.into()],
             description: None,
@@ -529,29 +529,33 @@ mod cases {
         }
     }
 
-    fn add_user(name: &str, account: &str) -> MgrOp {
+    pub fn add_user(name: &str, account: &str) -> MgrOp {
         MgrOp::AddUsers {
             names: vec![name.into()],
             accounts: vec![account.into()],
             default_account: None,
             admin_level: None,
             limits: AssocLimits::default(),
+            partitions: vec![],
         }
     }
 
-    async fn show(db: &TestDb, entity: MgrEntity) -> MgrList {
+    pub async fn show(db: &TestDb, entity: MgrEntity) -> MgrList {
         db.store
             .show(&MgrQuery {
                 entity,
                 names: vec![],
                 users: vec![],
                 accounts: vec![],
+                partitions: vec![],
+                with_subaccounts: false,
+                with_assocs: false,
             })
             .await
             .unwrap()
     }
 
-    fn keys(list: &MgrList) -> Vec<String> {
+    pub fn keys(list: &MgrList) -> Vec<String> {
         list.assocs
             .iter()
             .map(|a| format!("{}/{}/{}", a.cluster, a.account, a.user))
@@ -670,6 +674,7 @@ mod cases {
                     default_account: None,
                     admin_level: None,
                     limits,
+                    partitions: vec![],
                 }),
                 14,
             )
@@ -690,6 +695,7 @@ mod cases {
                     default_account: Some("organic".into()),
                     admin_level: Some("operator".into()),
                     limits: more,
+                    partitions: vec![],
                 }),
                 15,
             )
@@ -827,6 +833,586 @@ mod cases {
     }
 }
 
+/// Usage rollups, reports, QOS and shares.
+mod usage_cases {
+    use super::cases::{add_account, add_user, keys, mgr, show};
+    use super::*;
+    use crate::proto::{
+        AcctJob, JobSizesQuery, ListChange, QosSettings, SharesQuery, UsageQuery, UsageReport,
+    };
+
+    /// 2026-11-01T00:00:00Z and 2026-12-01T00:00:00Z.
+    pub const NOV: i64 = 1_793_491_200;
+    pub const DEC: i64 = 1_796_083_200;
+    pub const H: i64 = 3600;
+    pub const D: i64 = 86_400;
+    /// The dbd's clock in these cases: 2026-12-05T00:00:00Z.
+    pub const NOW: i64 = DEC + 4 * D;
+
+    pub fn run(id: u32, user: &str, account: &str, tres: &str, start: i64) -> AcctJob {
+        let mut j = started(job(id, JobState::Pending), start);
+        j.user = user.into();
+        j.account = account.into();
+        j.submit = start - 60;
+        j.alloc_tres = tres.into();
+        j
+    }
+
+    pub fn done(j: &AcctJob, end: i64) -> AcctJob {
+        ended(j.clone(), JobState::Completed, end, 0)
+    }
+
+    /// Jobs 1-3 ended, job 4 running (see [`usage_rollups_hand_computed`]).
+    pub fn scenario() -> Vec<AcctEvent> {
+        let gpu2 = "billing=4,cpu=4,gres/gpu=2,mem=8G,node=1";
+        let gpu1 = "billing=2,cpu=2,gres/gpu=1,node=1";
+        let cpu1 = "billing=1,cpu=1,node=1";
+        // 1: alice/physics 2 GPUs, Oct 31 23:00 - Nov 1 02:30.
+        let j1 = run(1, "alice", "physics", gpu2, NOV - H);
+        // 2: bob/physics 1 GPU, Nov 24 10:00 - 14:00.
+        let j2 = run(2, "bob", "physics", gpu1, NOV + 23 * D + 10 * H);
+        // 3: carol/chemistry 1 CPU, Nov 30 23:00 - Dec 1 01:00.
+        let j3 = run(3, "carol", "chemistry", cpu1, DEC - H);
+        // 4: alice/physics 1 GPU, running since Nov 30 22:00.
+        let j4 = run(4, "alice", "physics", gpu1, DEC - 2 * H);
+        let mut pending = j1.clone();
+        pending.state = JobState::Pending;
+        pending.start = None;
+        vec![
+            ev(pending),
+            ev(j1.clone()),
+            ev(done(&j1, NOV + 2 * H + 1800)),
+            ev(j2.clone()),
+            ev(done(&j2, NOV + 23 * D + 14 * H)),
+            ev(j3.clone()),
+            ev(done(&j3, DEC + H)),
+            ev(j4),
+        ]
+    }
+
+    pub fn used(r: &UsageReport, account: &str, user: &str, tres: &str) -> u64 {
+        r.rows
+            .iter()
+            .filter(|x| x.account == account && x.user == user && x.tres == tres)
+            .map(|x| x.seconds)
+            .sum()
+    }
+
+    pub fn window(start: i64, end: i64) -> UsageQuery {
+        UsageQuery {
+            clusters: vec!["c".into()],
+            start,
+            end,
+            tres: vec![],
+            fallback_capacity: None,
+        }
+    }
+
+    pub async fn usage_rollups_hand_computed(db: &TestDb) {
+        db.store
+            .record_jobs(&batch("c", 1, 1, scenario()), NOW)
+            .await
+            .unwrap();
+        let s = &db.store;
+        // November: job 1's 2.5 h in it, job 2's 4 h, job 3's last hour of the month, job 4's
+        // 2 h so far (it runs on).
+        let nov = s.usage_report(&window(NOV, DEC), NOW).await.unwrap();
+        assert_eq!(used(&nov, "physics", "alice", "gres/gpu"), 2 * 9000 + 7200);
+        assert_eq!(used(&nov, "physics", "bob", "gres/gpu"), 4 * H as u64);
+        assert_eq!(used(&nov, "chemistry", "carol", "gres/gpu"), 0);
+        assert_eq!(used(&nov, "physics", "alice", "cpu"), 4 * 9000 + 2 * 7200);
+        assert_eq!(used(&nov, "physics", "bob", "cpu"), 2 * 4 * 3600);
+        assert_eq!(used(&nov, "chemistry", "carol", "cpu"), 3600);
+        assert_eq!(used(&nov, "physics", "alice", "mem"), 8192 * 9000);
+        // One hour, one day, a window across the month's end.
+        let hour = s
+            .usage_report(&window(NOV + 23 * D + 12 * H, NOV + 23 * D + 13 * H), NOW)
+            .await
+            .unwrap();
+        assert_eq!(used(&hour, "physics", "bob", "gres/gpu"), 3600);
+        assert_eq!(hour.rows.len(), 4, "{:?}", hour.rows);
+        let day = s
+            .usage_report(&window(NOV + 23 * D, NOV + 24 * D), NOW)
+            .await
+            .unwrap();
+        assert_eq!(used(&day, "physics", "bob", "cpu"), 28_800);
+        let edge = s
+            .usage_report(&window(DEC - 3 * H, DEC + 5 * H), NOW)
+            .await
+            .unwrap();
+        assert_eq!(used(&edge, "chemistry", "carol", "cpu"), 7200);
+        assert_eq!(used(&edge, "physics", "alice", "gres/gpu"), 7 * 3600);
+        // October holds job 1's first hour.
+        let oct = s
+            .usage_report(&window(NOV - 31 * D, NOV), NOW)
+            .await
+            .unwrap();
+        assert_eq!(used(&oct, "physics", "alice", "gres/gpu"), 7200);
+    }
+
+    pub async fn usage_rollups_are_idempotent(db: &TestDb) {
+        let s = &db.store;
+        s.record_jobs(&batch("c", 1, 1, scenario()), NOW)
+            .await
+            .unwrap();
+        let before = s.usage_report(&window(NOV - D, NOW), NOW).await.unwrap();
+        // The same batch again (skipped by its sequence numbers), then the whole spool again
+        // under a new epoch (applied again, record by record), then each job's last record
+        // once more: nothing is counted twice.
+        s.record_jobs(&batch("c", 1, 1, scenario()), NOW + 10)
+            .await
+            .unwrap();
+        s.record_jobs(&batch("c", 2, 1, scenario()), NOW + 20)
+            .await
+            .unwrap();
+        let last: Vec<AcctEvent> = scenario()
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| [2, 4, 6, 7].contains(i))
+            .map(|(_, e)| e)
+            .collect();
+        s.record_jobs(&batch("c", 3, 1, last), NOW + 30)
+            .await
+            .unwrap();
+        let after = s.usage_report(&window(NOV - D, NOW), NOW).await.unwrap();
+        assert_eq!(before.rows, after.rows);
+        // The rollups are what recomputing them from the runs gives.
+        s.rebuild_usage().await.unwrap();
+        let rebuilt = s.usage_report(&window(NOV - D, NOW), NOW).await.unwrap();
+        assert_eq!(before.rows, rebuilt.rows);
+        // A corrected record replaces the job's contribution: job 2 ends an hour later.
+        let j2 = run(
+            2,
+            "bob",
+            "physics",
+            "billing=2,cpu=2,gres/gpu=1,node=1",
+            NOV + 23 * D + 10 * H,
+        );
+        s.record_jobs(
+            &batch("c", 3, 100, vec![ev(done(&j2, NOV + 23 * D + 15 * H))]),
+            NOW,
+        )
+        .await
+        .unwrap();
+        let nov = s.usage_report(&window(NOV, DEC), NOW).await.unwrap();
+        assert_eq!(used(&nov, "physics", "bob", "gres/gpu"), 5 * 3600);
+        // Job 4 ends: its running share becomes a rolled-up one, the same amount.
+        let j4 = run(
+            4,
+            "alice",
+            "physics",
+            "billing=2,cpu=2,gres/gpu=1,node=1",
+            DEC - 2 * H,
+        );
+        let ended_at = DEC + 3 * H;
+        s.record_jobs(&batch("c", 3, 101, vec![ev(done(&j4, ended_at))]), NOW)
+            .await
+            .unwrap();
+        let dec = s.usage_report(&window(DEC, NOW), NOW).await.unwrap();
+        assert_eq!(used(&dec, "physics", "alice", "gres/gpu"), 3 * 3600);
+
+        // A database written before migrations 0003 and 0005 (no rollups, no JSON records):
+        // the dbd fills both in when it starts.
+        let final_rows = s
+            .usage_report(&window(NOV - D, NOW), NOW)
+            .await
+            .unwrap()
+            .rows;
+        let jobs = s.query_jobs(&all()).await.unwrap();
+        for t in ["usage_hour", "usage_day", "usage_month"] {
+            sqlx::query(&format!("DELETE FROM {t}"))
+                .execute(&s.pool)
+                .await
+                .unwrap();
+        }
+        sqlx::query("UPDATE jobs SET record = NULL, steps_record = NULL")
+            .execute(&s.pool)
+            .await
+            .unwrap();
+        sqlx::query("UPDATE usage_state SET value = 1")
+            .execute(&s.pool)
+            .await
+            .unwrap();
+        // (Read from the columns meanwhile.)
+        assert_eq!(s.query_jobs(&all()).await.unwrap(), jobs);
+        let reopened = Store::open(&db.url).await.unwrap();
+        let rows = reopened
+            .usage_report(&window(NOV - D, NOW), NOW)
+            .await
+            .unwrap()
+            .rows;
+        assert_eq!(rows, final_rows);
+        assert_eq!(reopened.query_jobs(&all()).await.unwrap(), jobs);
+        reopened.close().await;
+    }
+
+    pub async fn a_requeued_job_keeps_its_first_run(db: &TestDb) {
+        let s = &db.store;
+        let t = NOV + 2 * D;
+        let first = run(9, "bob", "physics", "billing=2,cpu=2,node=1", t);
+        let mut requeued = job(9, JobState::Pending);
+        requeued.user = "bob".into();
+        requeued.account = "physics".into();
+        requeued.submit = first.submit;
+        requeued.restarts = 1;
+        let mut second = run(9, "bob", "physics", "billing=2,cpu=2,node=1", t + 2 * H);
+        second.restarts = 1;
+        second.submit = first.submit;
+        // The requeue reaches the dbd three hours after the start.
+        s.record_jobs(&batch("c", 1, 1, vec![ev(first), ev(requeued)]), t + 3 * H)
+            .await
+            .unwrap();
+        s.record_jobs(
+            &batch(
+                "c",
+                1,
+                3,
+                vec![ev(second.clone()), ev(done(&second, t + 4 * H))],
+            ),
+            t + 5 * H,
+        )
+        .await
+        .unwrap();
+        // (The first run is taken to end at its 30-minute time limit, before the requeue
+        // was heard of.)
+        let r = s.usage_report(&window(t, t + D), NOW).await.unwrap();
+        assert_eq!(used(&r, "physics", "bob", "cpu"), 2 * 1800 + 2 * 2 * 3600);
+        // sacct still shows one job.
+        assert_eq!(ids(s, &all()).await, [9]);
+    }
+
+    pub async fn capacity_and_job_sizes(db: &TestDb) {
+        let s = &db.store;
+        for (name, parent) in [
+            ("physics", None),
+            ("chemistry", None),
+            ("organic", Some("chemistry")),
+        ] {
+            s.manage(&mgr(add_account(name, parent)), 0).await.unwrap();
+        }
+        let mut events = scenario();
+        let big = run(
+            7,
+            "dave",
+            "organic",
+            "billing=64,cpu=64,node=2",
+            NOV + 5 * D,
+        );
+        events.push(ev(big.clone()));
+        events.push(ev(done(&big, NOV + 5 * D + H)));
+        s.record_jobs(&batch("c", 1, 1, events), NOW).await.unwrap();
+        // Capacity: 16 CPUs from before November, 32 from Nov 16 on.
+        s.record_capacity(
+            &crate::proto::CapacityRecord {
+                cluster: "c".into(),
+                since: NOV - 10 * D,
+                tres: "cpu=16,mem=64G,node=2".into(),
+            },
+            0,
+        )
+        .await
+        .unwrap();
+        s.record_capacity(
+            &crate::proto::CapacityRecord {
+                cluster: "c".into(),
+                since: NOV + 15 * D,
+                tres: "cpu=32,mem=128G,node=4".into(),
+            },
+            0,
+        )
+        .await
+        .unwrap();
+        let nov = s.usage_report(&window(NOV, DEC), NOW).await.unwrap();
+        let cpu = nov.capacity.iter().find(|c| c.tres == "cpu").unwrap();
+        assert_eq!(cpu.seconds, (16 * 15 * D + 32 * 15 * D) as u64);
+        assert_eq!(cpu.count, 32);
+        // Job sizes: CPU-seconds by size, under the accounts below root.
+        let q = JobSizesQuery {
+            clusters: vec!["c".into()],
+            start: NOV,
+            end: DEC,
+            tres: "cpu".into(),
+            accounts: vec![],
+            grouping: vec![50, 250],
+            flat_view: false,
+            users: vec![],
+            partitions: vec![],
+        };
+        let sizes = s.job_sizes(&q, NOW).await.unwrap();
+        assert_eq!(sizes.buckets, [0, 50, 250]);
+        let row = |a: &str| sizes.rows.iter().find(|r| r.account == a).unwrap().clone();
+        assert_eq!(
+            row("physics").seconds,
+            [4 * 9000 + 2 * 14_400 + 2 * 7200, 0, 0]
+        );
+        assert_eq!(row("physics").jobs, [3, 0, 0]);
+        // organic's job counts under chemistry, the account below root.
+        assert_eq!(row("chemistry").seconds, [3600, 64 * 3600, 0]);
+        assert_eq!(row("chemistry").jobs, [1, 1, 0]);
+        let flat = s
+            .job_sizes(
+                &JobSizesQuery {
+                    flat_view: true,
+                    grouping: vec![],
+                    ..q
+                },
+                NOW,
+            )
+            .await
+            .unwrap();
+        assert_eq!(flat.buckets, [1, 2, 4, 64]);
+        assert!(flat.rows.iter().any(|r| r.account == "organic"));
+    }
+
+    pub async fn shares_decay_usage(db: &TestDb) {
+        let s = &db.store;
+        s.manage(&mgr(add_account("physics", None)), 0)
+            .await
+            .unwrap();
+        s.manage(&mgr(add_user("alice", "physics")), 0)
+            .await
+            .unwrap();
+        s.manage(&mgr(add_user("bob", "physics")), 0).await.unwrap();
+        // alice: 1 CPU for an hour, two days before now.
+        let start = NOW - 2 * D;
+        let j = run(1, "alice", "physics", "billing=1,cpu=1,node=1", start);
+        // bob: 2 CPUs running for the last hour.
+        let b = run(2, "bob", "physics", "billing=2,cpu=2,node=1", NOW - H);
+        s.record_jobs(
+            &batch(
+                "bench",
+                1,
+                1,
+                vec![ev(j.clone()), ev(done(&j, start + H)), ev(b)],
+            ),
+            NOW,
+        )
+        .await
+        .unwrap();
+        let q = SharesQuery {
+            cluster: "bench".into(),
+            half_life_s: D as u64,
+        };
+        let r = s.shares(&q, NOW).await.unwrap();
+        let get = |a: &str, u: &str| {
+            r.assocs
+                .iter()
+                .find(|x| x.account == a && x.user == u)
+                .unwrap()
+        };
+        // Usage spread evenly over [a, b), seen at now with a half-life T:
+        // T / (ln 2 (b - a)) (2^(-(now-b)/T) - 2^(-(now-a)/T)) per second.
+        let decayed = |a: i64, b: i64| {
+            let t = D as f64;
+            let f = |x: i64| 2f64.powf(-((NOW - x) as f64) / t);
+            t / (std::f64::consts::LN_2) * (f(b) - f(a))
+        };
+        let alice = get("physics", "alice").usage;
+        assert!(
+            (alice - decayed(start, start + H)).abs() < 1e-6 * alice,
+            "{alice}"
+        );
+        assert!(
+            (alice - 3600.0 * 0.25 * 2f64.powf(0.5 / 24.0)).abs() < 1.0,
+            "{alice}"
+        );
+        let bob = get("physics", "bob").usage;
+        assert!(
+            (bob - 2.0 * decayed(NOW - H, NOW)).abs() < 1e-6 * bob,
+            "{bob}"
+        );
+        // Accounts add up what is under them.
+        let physics = get("physics", "").usage;
+        assert!((physics - alice - bob).abs() < 1e-6);
+        assert!((get("root", "").usage - physics).abs() < 1e-6);
+        assert_eq!(get("physics", "").parent, "root");
+        // Without decay: the raw seconds.
+        let flat = s
+            .shares(
+                &SharesQuery {
+                    cluster: "bench".into(),
+                    half_life_s: 0,
+                },
+                NOW,
+            )
+            .await
+            .unwrap();
+        let a = flat
+            .assocs
+            .iter()
+            .find(|x| x.user == "alice")
+            .unwrap()
+            .usage;
+        assert!((a - 3600.0).abs() < 1e-9);
+    }
+
+    pub async fn qos_and_association_qos(db: &TestDb) {
+        let s = &db.store;
+        s.manage(&mgr(add_account("physics", None)), 0)
+            .await
+            .unwrap();
+        s.manage(&mgr(add_account("theory", Some("physics"))), 0)
+            .await
+            .unwrap();
+        s.manage(&mgr(add_user("alice", "physics")), 0)
+            .await
+            .unwrap();
+        // `normal` exists and the cluster's root allows it; everything inherits it.
+        let list = show(db, MgrEntity::Qos).await.qos;
+        assert_eq!(list.len(), 1);
+        assert_eq!(
+            (list[0].name.as_str(), list[0].usage_factor_micros),
+            ("normal", 1_000_000)
+        );
+        let assocs = show(db, MgrEntity::Assocs).await.assocs;
+        assert!(assocs.iter().all(|a| a.qos == "normal"), "{assocs:?}");
+        let high = QosSettings {
+            priority: Some(100),
+            preempt: Some(ListChange::Set(vec!["normal".into()])),
+            max_tres_per_user: Some("gres/gpu=4".into()),
+            max_wall: Some(24 * 60),
+            usage_factor_micros: Some(2_000_000),
+            ..QosSettings::default()
+        };
+        let r = s
+            .manage(
+                &mgr(MgrOp::AddQos {
+                    names: vec!["high".into()],
+                    settings: high,
+                }),
+                0,
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.objects, ["high"]);
+        let r = s
+            .manage(
+                &mgr(MgrOp::AddQos {
+                    names: vec!["x".into()],
+                    settings: QosSettings {
+                        preempt: Some(ListChange::Set(vec!["nope".into()])),
+                        ..QosSettings::default()
+                    },
+                }),
+                0,
+            )
+            .await
+            .unwrap();
+        assert!(r.error.unwrap().contains("nope"));
+        // physics gets both; theory (and alice, through physics) inherit them.
+        let limits = AssocLimits {
+            qos: Some(ListChange::Add(vec!["high".into()])),
+            default_qos: Some("normal".into()),
+            ..AssocLimits::default()
+        };
+        let r = s
+            .manage(
+                &mgr(MgrOp::ModifyAccounts {
+                    names: vec!["physics".into()],
+                    description: None,
+                    organization: None,
+                    limits,
+                }),
+                0,
+            )
+            .await
+            .unwrap();
+        assert!(r.error.is_none(), "{r:?}");
+        let assocs = show(db, MgrEntity::Assocs).await.assocs;
+        let of = |a: &str, u: &str| {
+            assocs
+                .iter()
+                .find(|x| x.account == a && x.user == u)
+                .map(|x| (x.qos.clone(), x.default_qos.clone()))
+                .unwrap()
+        };
+        assert_eq!(of("physics", ""), ("normal,high".into(), "normal".into()));
+        assert_eq!(of("theory", ""), ("normal,high".into(), "normal".into()));
+        assert_eq!(
+            of("physics", "alice"),
+            ("normal,high".into(), "normal".into())
+        );
+        assert_eq!(of("root", "root"), ("normal".into(), String::new()));
+        // A default outside the list is refused; a QOS that is someone's default cannot go.
+        let bad = AssocLimits {
+            qos: Some(ListChange::Set(vec!["high".into()])),
+            default_qos: Some("normal".into()),
+            ..AssocLimits::default()
+        };
+        let r = s
+            .manage(
+                &mgr(MgrOp::ModifyUsers {
+                    names: vec!["alice".into()],
+                    accounts: vec![],
+                    default_account: None,
+                    admin_level: None,
+                    limits: bad,
+                    partitions: vec![],
+                }),
+                0,
+            )
+            .await
+            .unwrap();
+        assert!(r.error.is_some(), "{r:?}");
+        let r = s
+            .manage(
+                &mgr(MgrOp::DeleteQos {
+                    names: vec!["normal".into()],
+                }),
+                0,
+            )
+            .await
+            .unwrap();
+        assert!(r.error.unwrap().contains("Default QOS"));
+        // high goes: out of the lists and of normal's... (normal preempts nothing).
+        let r = s
+            .manage(
+                &mgr(MgrOp::DeleteQos {
+                    names: vec!["high".into()],
+                }),
+                0,
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.objects, ["high"]);
+        let assocs = show(db, MgrEntity::Assocs).await.assocs;
+        assert!(assocs.iter().all(|a| a.qos == "normal"), "{assocs:?}");
+        // Per-partition associations, and sub-accounts on request.
+        let mut add = add_user("bob", "theory");
+        if let MgrOp::AddUsers { partitions, .. } = &mut add {
+            *partitions = vec!["gpu".into(), "cpu".into()];
+        }
+        let r = s.manage(&mgr(add), 0).await.unwrap();
+        let parts: Vec<&str> = r.assocs.iter().map(|a| a.partition.as_str()).collect();
+        assert_eq!(parts, ["gpu", "cpu"]);
+        let q = |accounts: Vec<String>, with_subaccounts: bool| MgrQuery {
+            entity: MgrEntity::Assocs,
+            names: vec![],
+            users: vec![],
+            accounts,
+            partitions: vec![],
+            with_subaccounts,
+            with_assocs: false,
+        };
+        let only = s.show(&q(vec!["physics".into()], false)).await.unwrap();
+        assert_eq!(keys(&only), ["bench/physics/", "bench/physics/alice"]);
+        let sub = s.show(&q(vec!["physics".into()], true)).await.unwrap();
+        assert_eq!(
+            sub.assocs
+                .iter()
+                .map(|a| format!("{}/{}/{}", a.account, a.user, a.partition))
+                .collect::<Vec<_>>(),
+            [
+                "physics//",
+                "physics/alice/",
+                "theory//",
+                "theory/bob/cpu",
+                "theory/bob/gpu"
+            ]
+        );
+    }
+}
+
 /// Runs each case on both backends.
 macro_rules! conformance {
     ($($case:ident),* $(,)?) => {
@@ -853,6 +1439,45 @@ macro_rules! conformance {
             )*
         }
     };
+}
+
+mod usage_runs {
+    macro_rules! usage_conformance {
+        ($($case:ident),* $(,)?) => {
+            mod sqlite {
+                $(
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    async fn $case() {
+                        let db = super::super::TestDb::sqlite().await;
+                        super::super::usage_cases::$case(&db).await;
+                        db.finish().await;
+                    }
+                )*
+            }
+            mod mysql {
+                $(
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    async fn $case() {
+                        let Some(db) = super::super::TestDb::mysql(stringify!($case)).await
+                        else {
+                            return;
+                        };
+                        super::super::usage_cases::$case(&db).await;
+                        db.finish().await;
+                    }
+                )*
+            }
+        };
+    }
+
+    usage_conformance!(
+        usage_rollups_hand_computed,
+        usage_rollups_are_idempotent,
+        a_requeued_job_keeps_its_first_run,
+        capacity_and_job_sizes,
+        shares_decay_usage,
+        qos_and_association_qos,
+    );
 }
 
 conformance!(

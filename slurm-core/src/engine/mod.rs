@@ -10,6 +10,7 @@ mod arrays;
 mod clock;
 mod deps;
 mod fairshare;
+mod limits;
 mod nodes;
 mod pass;
 mod priority;
@@ -20,6 +21,7 @@ mod shape;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use fairshare::Fairshare;
+pub use limits::{AccountAssoc, AssocLimitSet, Associations, QosLimitSet, UserAssoc};
 pub use nodes::NodeView;
 pub use pass::PassStats;
 pub use priority::Factors;
@@ -79,6 +81,14 @@ pub enum EngineError {
     Gres(#[from] TooManyGresKinds),
     #[error("Requested time limit is invalid (missing or exceeds some limit)")]
     TimeLimitExceedsPartition,
+    #[error("no association for user {user}, account {account:?} (partitions {partitions})")]
+    InvalidAccount {
+        user: String,
+        account: String,
+        partitions: String,
+    },
+    #[error("submit limit reached for user {user} in account {account}")]
+    SubmitLimit { user: String, account: String },
 }
 
 impl EngineError {
@@ -89,8 +99,11 @@ impl EngineError {
             Self::InvalidPartition(_) => "Invalid partition name specified",
             Self::PartitionClosed(..) => "Required partition not available (inactive or drain)",
             Self::InvalidQos(_) | Self::QosNotAllowed { .. } => "Invalid qos specification",
-            Self::AccountNotAllowed { .. } => {
+            Self::AccountNotAllowed { .. } | Self::InvalidAccount { .. } => {
                 "Invalid account or account/partition combination specified"
+            }
+            Self::SubmitLimit { .. } => {
+                "Job violates accounting/QOS policy (job submit limit, user's size and/or time limits)"
             }
             Self::InvalidDependency => "Job dependency problem",
             Self::ArrayTooLarge(..) => "Invalid job array specification",
@@ -198,6 +211,9 @@ pub struct Engine<C: Clock = SystemClock> {
     next_id: JobId,
     next_seq: u64,
     fairshare: Fairshare,
+    /// Accounting's associations when `AccountingStorageEnforce` has `associations`
+    /// (`None`: not enforced, or not loaded yet).
+    associations: Option<Associations>,
     total_cpus: u64,
     /// Planned starts for every pending job, not only until nothing else can start.
     plan_all: bool,
@@ -272,6 +288,7 @@ impl<C: Clock> Engine<C> {
         let now = clock.now();
         Ok(Self {
             fairshare: Fairshare::new(cluster.priority.decay_half_life_s, now),
+            associations: None,
             clock,
             kinds,
             nodes,
@@ -329,6 +346,87 @@ impl<C: Clock> Engine<C> {
 
     // ----- submission -----
 
+    /// Fairshare from accounting: decayed usage per (account, user) association replaces
+    /// what the engine has counted (`PriorityDecayHalfLife` applies from here on).
+    pub fn set_recorded_usage<'a>(
+        &mut self,
+        usage: impl IntoIterator<Item = (&'a str, &'a str, f64)>,
+    ) {
+        let now = self.clock.now();
+        self.fairshare.set_recorded_usage(usage, now);
+    }
+
+    /// Replaces the QOS definitions (priority, MaxWall) with accounting's; `normal` always
+    /// exists.
+    pub fn set_qos(&mut self, qos: Vec<Qos>) {
+        let mut table: HashMap<String, Qos> =
+            qos.into_iter().map(|q| (q.name.clone(), q)).collect();
+        table.entry("normal".into()).or_insert_with(Qos::normal);
+        self.qos = table;
+    }
+
+    /// Replaces the associations (from accounting) and their shares in fairshare's tree.
+    /// `None` stops enforcing them.
+    pub fn set_associations(&mut self, associations: Option<Associations>) {
+        if let Some(a) = &associations {
+            for (name, acct) in a.accounts() {
+                let parent = if acct.parent.is_empty() {
+                    fairshare::ROOT
+                } else {
+                    acct.parent.as_str()
+                };
+                self.fairshare.set_account(name, parent, acct.shares.max(1));
+            }
+            for u in a.users() {
+                self.fairshare
+                    .set_user(&u.account, &u.user, u.shares.max(1));
+            }
+        }
+        self.associations = associations;
+    }
+
+    /// Under enforced associations: fills in the user's default account when the job names
+    /// none, and refuses a job without an association or over its submit limits.
+    fn check_association(&self, spec: &mut JobSpec) -> Result<(), EngineError> {
+        let Some(assocs) = &self.associations else {
+            return Ok(());
+        };
+        let invalid = |spec: &JobSpec| EngineError::InvalidAccount {
+            user: spec.user.clone(),
+            account: spec.account.clone(),
+            partitions: spec.partitions.join(","),
+        };
+        let Some(account) = assocs.resolve_account(&spec.user, &spec.account) else {
+            return Err(invalid(spec));
+        };
+        spec.account = account.to_owned();
+        match assocs.resolve_qos(&spec.user, &spec.account, &spec.partitions, &spec.qos) {
+            Some(qos) => spec.qos = qos,
+            None => return Err(EngineError::InvalidQos(spec.qos.clone())),
+        }
+        let new_jobs = spec
+            .array
+            .as_ref()
+            .map_or(1, |a| a.indices.len().max(1) as u32);
+        let active = limits::ActiveCounts::count(assocs, self.jobs.values().map(|e| &e.job));
+        assocs
+            .check_submit(
+                &spec.user,
+                &spec.account,
+                &spec.qos,
+                &spec.partitions,
+                new_jobs,
+                &active,
+            )
+            .map_err(|refusal| match refusal {
+                limits::SubmitRefusal::InvalidAccount => invalid(spec),
+                limits::SubmitRefusal::SubmitLimit => EngineError::SubmitLimit {
+                    user: spec.user.clone(),
+                    account: spec.account.clone(),
+                },
+            })
+    }
+
     /// Accepts a job (PENDING, reason None until the next pass) and returns its id.
     pub fn submit(&mut self, mut spec: JobSpec) -> Result<JobId, EngineError> {
         let now = self.clock.now();
@@ -339,6 +437,7 @@ impl<C: Clock> Engine<C> {
                 .ok_or_else(|| EngineError::InvalidPartition("(null)".into()))?;
             spec.partitions.push(default.name.clone());
         }
+        self.check_association(&mut spec)?;
         if spec.qos.is_empty() {
             spec.qos = "normal".into();
         }

@@ -8,6 +8,7 @@
 //! reservation already made for a higher-priority job.
 
 use super::deps::DepStatus;
+use super::limits::{self, Associations, LimitUsage};
 use super::priority::{self, JobFacts, Norms};
 use super::profile::{NEVER, Profile};
 use super::resources::{NodeDemand, Res};
@@ -15,8 +16,8 @@ use super::shape::{Shape, shape_for};
 use super::{Clock, Engine, JobStart};
 use crate::config::SchedulerPolicy;
 use crate::model::{
-    ArraySpec, Job, JobId, JobState, NodeAllocation, PartitionState, PendingReason, TimeLimit,
-    Timestamp,
+    ArraySpec, Gres, Job, JobId, JobState, NodeAllocation, PartitionState, PendingReason,
+    TimeLimit, Timestamp,
 };
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -308,6 +309,12 @@ impl<C: Clock> Engine<C> {
             .bf_max_job_test
             .map_or(usize::MAX, |n| n as usize);
         let mut starts = Vec::new();
+        // Association limits: taken out for the pass (jobs start while they are read).
+        let associations = self.associations.take();
+        let mut limit_usage = associations.as_ref().map(|a| {
+            let running = self.running.iter().filter_map(|id| self.jobs.get(id));
+            LimitUsage::from_running(a, running.map(|e| &e.job), now)
+        });
         for (index, cand) in candidates.iter().enumerate() {
             let out_of_budget = stats.tested >= max_test;
             let nothing_fits = !self.plan_all
@@ -319,6 +326,14 @@ impl<C: Clock> Engine<C> {
                 continue;
             }
             stats.tested += 1;
+            let limited = match (&associations, &limit_usage) {
+                (Some(a), Some(usage)) => self.limit_reason(a, usage, cand),
+                _ => None,
+            };
+            if let Some(reason) = limited {
+                self.set_reason(cand.id, reason);
+                continue;
+            }
             let mut started_any = false;
             loop {
                 if self.array_throttled(cand.id) {
@@ -356,6 +371,15 @@ impl<C: Clock> Engine<C> {
                         let (_, shape, duration) = &cand.options[opt];
                         let start =
                             self.start_job(&mut plan, cand.id, pi, shape, *duration, &nodes);
+                        if let (Some(a), Some(usage), Some(entry)) = (
+                            &associations,
+                            limit_usage.as_mut(),
+                            self.jobs.get(&start.job_id),
+                        ) {
+                            let job = &entry.job;
+                            let mins = job.time_limit.as_secs().map_or(0, |s| s.div_ceil(60));
+                            usage.add(a, job, &limits::allocated_tres(job), mins);
+                        }
                         stats.started += 1;
                         started_any = true;
                         max_free = self.max_free_cpus();
@@ -385,9 +409,50 @@ impl<C: Clock> Engine<C> {
                 }
             }
         }
+        self.associations = associations;
         stats.searches = plan.searches;
         stats.node_scans = plan.node_scans;
         (starts, stats)
+    }
+
+    /// The association limit that keeps a candidate pending, if any (its TRES as it would
+    /// run in its first partition option).
+    fn limit_reason(
+        &self,
+        associations: &Associations,
+        usage: &LimitUsage,
+        cand: &Candidate,
+    ) -> Option<PendingReason> {
+        let job = &self.jobs.get(&cand.id)?.job;
+        let (pi, shape, _) = cand.options.first()?;
+        let nodes = u64::from(shape.nodes);
+        let gres: Vec<Gres> = shape
+            .demand
+            .gres
+            .iter()
+            .filter(|need| need.mask != 0)
+            .map(|need| {
+                let first = need.mask.trailing_zeros() as usize;
+                let g = self.kinds.gres(first, nodes * u64::from(need.count));
+                // A need any type can serve counts as the untyped GRES.
+                if need.mask.count_ones() == 1 {
+                    g
+                } else {
+                    Gres { kind: None, ..g }
+                }
+            })
+            .collect();
+        // `--mem=0` (the whole node) counts no memory until it runs.
+        let tres = limits::job_tres(
+            shape.total_cpus(),
+            nodes * shape.demand.mem_mb,
+            nodes,
+            &gres,
+        );
+        // The partition the job would run in decides a partition-specific association.
+        let mut probe = job.clone();
+        probe.partition = self.parts[*pi].config.name.clone();
+        usage.blocked(associations, &probe, &tres)
     }
 
     /// Charges running jobs' CPU-seconds since the last pass to fairshare, and decays usage.

@@ -776,3 +776,213 @@ fn cloud_nodes_are_resumed_for_a_job_that_starts_once_all_are_up() {
     e.node_powered_down("c1").unwrap();
     assert_eq!(e.node_view("c1").unwrap().state.sinfo_short(), "idle~");
 }
+
+mod association_limits {
+    use super::*;
+    use crate::model::TresList;
+    use crate::parse::tres::parse_tres;
+
+    fn tres(s: &str) -> TresList {
+        parse_tres(s).unwrap()
+    }
+
+    /// physics → gpu-team; alice in gpu-team (default), bob in physics.
+    fn associations(
+        team: AssocLimitSet,
+        alice: AssocLimitSet,
+        physics: AssocLimitSet,
+    ) -> Associations {
+        let account = |parent: &str, limits| AccountAssoc {
+            parent: parent.into(),
+            shares: 1,
+            limits,
+        };
+        let user = |user: &str, account: &str, limits| UserAssoc {
+            user: user.into(),
+            account: account.into(),
+            shares: 1,
+            limits,
+            ..Default::default()
+        };
+        Associations::new(
+            vec![
+                ("physics".into(), account("", physics)),
+                ("gpu-team".into(), account("physics", team)),
+            ],
+            vec![
+                user("alice", "gpu-team", alice),
+                user("bob", "physics", AssocLimitSet::default()),
+            ],
+            [("alice".to_owned(), "gpu-team".to_owned())].into(),
+            true,
+        )
+    }
+
+    fn gpu_job(user: &str, gpus: u64, minutes: u64) -> JobSpec {
+        JobSpec {
+            user: user.into(),
+            gpus: GpuRequest {
+                per_node: Some(Gres::new("gpu", None, gpus)),
+                ..Default::default()
+            },
+            ..job(1, minutes)
+        }
+    }
+
+    #[test]
+    fn jobs_need_an_association_and_get_the_default_account() {
+        let (mut e, _) = engine(gpu_cluster(SchedulerPolicy::Backfill));
+        e.set_associations(Some(associations(
+            AssocLimitSet::default(),
+            AssocLimitSet::default(),
+            AssocLimitSet::default(),
+        )));
+        let err = e.submit(gpu_job("carol", 1, 10)).unwrap_err();
+        assert_eq!(
+            err.slurm_error(),
+            "Invalid account or account/partition combination specified"
+        );
+        let mut wrong = gpu_job("bob", 1, 10);
+        wrong.account = "gpu-team".into();
+        assert!(e.submit(wrong).is_err(), "bob has no gpu-team association");
+        let id = e.submit(gpu_job("alice", 1, 10)).unwrap();
+        assert_eq!(e.job(id).unwrap().spec.account, "gpu-team");
+    }
+
+    #[test]
+    fn group_gpu_limit_up_the_tree_keeps_jobs_pending() {
+        let (mut e, _) = engine(gpu_cluster(SchedulerPolicy::Backfill));
+        // The limit is on the parent account: it covers gpu-team's users too.
+        let physics = AssocLimitSet {
+            grp_tres: tres("gres/gpu=4"),
+            ..Default::default()
+        };
+        e.set_associations(Some(associations(
+            AssocLimitSet::default(),
+            AssocLimitSet::default(),
+            physics,
+        )));
+        let a = e.submit(gpu_job("alice", 2, 10)).unwrap();
+        let b = e.submit(gpu_job("bob", 2, 10)).unwrap();
+        let c = e.submit(gpu_job("alice", 1, 10)).unwrap();
+        let started = started(&e.schedule());
+        assert_eq!(started, vec![a, b]);
+        assert_eq!(reason(&e, c), PendingReason::AssocGrpGRES);
+        e.job_ended(a, JobEnd::Exited(ExitStatus::SUCCESS)).unwrap();
+        assert_eq!(super::started(&e.schedule()), vec![c]);
+    }
+
+    #[test]
+    fn max_jobs_and_max_submit_jobs_per_user() {
+        let (mut e, _) = engine(gpu_cluster(SchedulerPolicy::Backfill));
+        // MaxJobs set on the account is inherited by its users.
+        let team = AssocLimitSet {
+            max_jobs: Some(2),
+            ..Default::default()
+        };
+        let alice = AssocLimitSet {
+            max_submit_jobs: Some(3),
+            ..Default::default()
+        };
+        e.set_associations(Some(associations(team, alice, AssocLimitSet::default())));
+        let ids: Vec<JobId> = (0..3)
+            .map(|_| e.submit(gpu_job("alice", 1, 10)).unwrap())
+            .collect();
+        let err = e.submit(gpu_job("alice", 1, 10)).unwrap_err();
+        assert_eq!(
+            err.slurm_error(),
+            "Job violates accounting/QOS policy (job submit limit, user's size and/or time limits)"
+        );
+        assert_eq!(started(&e.schedule()), ids[..2].to_vec());
+        assert_eq!(reason(&e, ids[2]), PendingReason::AssocMaxJobsLimit);
+    }
+
+    #[test]
+    fn per_job_and_run_minute_limits() {
+        let (mut e, _) = engine(gpu_cluster(SchedulerPolicy::Backfill));
+        let team = AssocLimitSet {
+            max_wall: Some(TimeLimit::minutes(60)),
+            max_tres_per_job: tres("cpu=4"),
+            grp_tres_run_mins: tres("cpu=100"),
+            ..Default::default()
+        };
+        e.set_associations(Some(associations(
+            team,
+            AssocLimitSet::default(),
+            AssocLimitSet::default(),
+        )));
+        let long = e.submit(gpu_job("alice", 0, 120)).unwrap();
+        let wide = e.submit(JobSpec {
+            ntasks: 8,
+            ..gpu_job("alice", 0, 10)
+        });
+        let wide = wide.unwrap();
+        // 2 CPUs x 40 min = 80 CPU-minutes fits; a second such job would make 160.
+        let first = e
+            .submit(JobSpec {
+                ntasks: 2,
+                ..gpu_job("alice", 0, 40)
+            })
+            .unwrap();
+        let second = e
+            .submit(JobSpec {
+                ntasks: 2,
+                ..gpu_job("alice", 0, 40)
+            })
+            .unwrap();
+        assert_eq!(started(&e.schedule()), vec![first]);
+        assert_eq!(
+            reason(&e, long),
+            PendingReason::AssocMaxWallDurationPerJobLimit
+        );
+        assert_eq!(reason(&e, wide), PendingReason::AssocMaxCpuPerJobLimit);
+        assert_eq!(
+            reason(&e, second),
+            PendingReason::AssocGrpCPURunMinutesLimit
+        );
+    }
+
+    #[test]
+    fn qos_must_be_allowed_and_its_per_user_limits_hold() {
+        let (mut e, _) = engine(gpu_cluster(SchedulerPolicy::Backfill));
+        let mut assocs = associations(
+            AssocLimitSet::default(),
+            AssocLimitSet::default(),
+            AssocLimitSet::default(),
+        );
+        let qos: HashMap<String, QosLimitSet> = [
+            ("normal".to_owned(), QosLimitSet::default()),
+            (
+                "gpu".to_owned(),
+                QosLimitSet {
+                    max_tres_per_user: tres("gres/gpu=2"),
+                    ..Default::default()
+                },
+            ),
+            ("high".to_owned(), QosLimitSet::default()),
+        ]
+        .into();
+        assocs = assocs.with_qos(qos);
+        e.set_associations(Some(assocs));
+        e.set_qos(
+            ["normal", "gpu", "high"]
+                .iter()
+                .map(|n| crate::model::Qos {
+                    name: (*n).into(),
+                    ..crate::model::Qos::normal()
+                })
+                .collect(),
+        );
+        let with_qos = |q: &str, gpus| JobSpec {
+            qos: q.into(),
+            ..gpu_job("alice", gpus, 10)
+        };
+        let a = e.submit(with_qos("gpu", 2)).unwrap();
+        let b = e.submit(with_qos("gpu", 1)).unwrap();
+        let c = e.submit(with_qos("", 1)).unwrap();
+        assert_eq!(e.job(c).unwrap().spec.qos, "normal");
+        assert_eq!(started(&e.schedule()), vec![a, c]);
+        assert_eq!(reason(&e, b), PendingReason::QOSMaxGRESPerUser);
+        assert!(e.submit(with_qos("nosuch", 1)).is_err());
+    }
+}

@@ -38,6 +38,7 @@ pub use array::{MAX_ARRAY_INDEX, parse_array};
 pub use begin::parse_begin;
 pub use dependency::parse_dependency;
 pub use directives::{parse_directives, validate_script, wrap_script};
+pub use getopt::takes_value;
 pub use pattern::{PatternContext, default_output_pattern, expand_output_pattern};
 pub use render::render_sbatch_args;
 pub use request::{CommandLine, SbatchRequest, SubmitContext, parse_command_line, parse_sbatch};

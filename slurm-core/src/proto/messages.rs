@@ -257,6 +257,15 @@ pub enum AgentCommand {
         job_id: JobId,
         reason: TerminateReason,
     },
+    /// Start this node's tasks of a job step (`srun`).
+    LaunchStep(Box<LaunchStep>),
+    /// Signal or end a job's steps on this node: one step (`scancel 12.3`) or all of them
+    /// (`step_id: None`, when the job ends); `signal: None` runs the termination sequence.
+    SignalStep {
+        job_id: JobId,
+        step_id: Option<u32>,
+        signal: Option<i32>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -460,6 +469,12 @@ pub struct AssocLimits {
     /// Minutes.
     pub max_wall: Option<i64>,
     pub max_tres_per_job: Option<String>,
+    /// `QOS=a,b` (`QOS+=`, `QOS-=`).
+    #[serde(default)]
+    pub qos: Option<ListChange>,
+    /// `DefaultQOS=`; empty clears it.
+    #[serde(default)]
+    pub default_qos: Option<String>,
 }
 
 impl AssocLimits {
@@ -486,6 +501,13 @@ pub struct Assoc {
     pub max_submit_jobs: Option<u32>,
     pub max_wall: Option<u32>,
     pub max_tres_per_job: String,
+    /// The QOS the association may use, comma-separated; in `show` replies the effective
+    /// list (inherited from the parent when the association has none of its own).
+    #[serde(default)]
+    pub qos: String,
+    /// Its default QOS (empty: none).
+    #[serde(default)]
+    pub default_qos: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -523,6 +545,9 @@ pub enum MgrOp {
         default_account: Option<String>,
         admin_level: Option<String>,
         limits: AssocLimits,
+        /// One association per partition (none: the association for any partition).
+        #[serde(default)]
+        partitions: Vec<String>,
     },
     ModifyAccounts {
         names: Vec<String>,
@@ -537,11 +562,25 @@ pub enum MgrOp {
         default_account: Option<String>,
         admin_level: Option<String>,
         limits: AssocLimits,
+        /// Only the associations of these partitions (all when empty).
+        #[serde(default)]
+        partitions: Vec<String>,
     },
     DeleteAccounts {
         names: Vec<String>,
     },
     DeleteUsers {
+        names: Vec<String>,
+    },
+    AddQos {
+        names: Vec<String>,
+        settings: QosSettings,
+    },
+    ModifyQos {
+        names: Vec<String>,
+        settings: QosSettings,
+    },
+    DeleteQos {
         names: Vec<String>,
     },
 }
@@ -572,6 +611,7 @@ pub enum MgrEntity {
     Accounts,
     Users,
     Assocs,
+    Qos,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -581,6 +621,15 @@ pub struct MgrQuery {
     /// Associations of these users / accounts only (empty: any).
     pub users: Vec<String>,
     pub accounts: Vec<String>,
+    /// Associations of these partitions only (empty: any).
+    #[serde(default)]
+    pub partitions: Vec<String>,
+    /// `WithSubaccounts`: the accounts' sub-accounts (and their users) too.
+    #[serde(default)]
+    pub with_subaccounts: bool,
+    /// `-s` with users or accounts: their associations too (in `assocs`).
+    #[serde(default)]
+    pub with_assocs: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -590,4 +639,394 @@ pub struct MgrList {
     pub users: Vec<AcctUser>,
     /// In Slurm's tree order: an account, its users, then its sub-accounts.
     pub assocs: Vec<Assoc>,
+    /// In the order they were added (`normal` first).
+    #[serde(default)]
+    pub qos: Vec<Qos>,
+}
+
+// ----- QOS (sacctmgr), usage rollups (sreport) and shares (sshare) -----
+
+/// A change to a list: `Name=a,b` sets it, `Name+=a` adds to it, `Name-=a` removes from it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ListChange {
+    Set(Vec<String>),
+    Add(Vec<String>),
+    Remove(Vec<String>),
+}
+
+impl ListChange {
+    /// `list` changed (kept in its order, names added at the end, no duplicates).
+    pub fn apply(&self, list: &[String]) -> Vec<String> {
+        let mut out: Vec<String> = match self {
+            Self::Set(names) => Vec::with_capacity(names.len()),
+            _ => list.to_vec(),
+        };
+        match self {
+            Self::Set(names) | Self::Add(names) => {
+                for n in names {
+                    if !out.contains(n) {
+                        out.push(n.clone());
+                    }
+                }
+            }
+            Self::Remove(names) => out.retain(|n| !names.contains(n)),
+        }
+        out
+    }
+}
+
+/// A quality of service as the accounting database stores it. `None` or empty: no limit.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Qos {
+    pub name: String,
+    pub description: String,
+    pub priority: u32,
+    /// Slurm's flag names, comma-separated (`DenyOnLimit,NoDecay`).
+    pub flags: String,
+    /// GraceTime, seconds.
+    pub grace_time: u32,
+    /// `cluster` (the cluster's PreemptMode), `off`, `cancel`, `requeue` or `suspend`.
+    pub preempt_mode: String,
+    /// The QOS whose jobs this one's may preempt.
+    pub preempt: Vec<String>,
+    /// UsageFactor in millionths (1.0 is 1000000).
+    pub usage_factor_micros: u64,
+    pub max_tres_per_job: String,
+    pub max_tres_per_user: String,
+    /// MaxWall (MaxWallDurationPerJob), minutes.
+    pub max_wall: Option<u32>,
+    pub max_jobs_per_user: Option<u32>,
+    pub max_submit_jobs_per_user: Option<u32>,
+    pub grp_tres: String,
+    pub grp_jobs: Option<u32>,
+}
+
+/// What `sacctmgr add/modify qos` sets. `None`: unchanged; an integer of -1 clears a limit
+/// (a UsageFactor of -1 resets it to 1); a TRES entry `name=-1` removes that TRES.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QosSettings {
+    pub description: Option<String>,
+    pub priority: Option<i64>,
+    pub flags: Option<ListChange>,
+    /// Seconds.
+    pub grace_time: Option<i64>,
+    pub preempt_mode: Option<String>,
+    pub preempt: Option<ListChange>,
+    /// Millionths.
+    pub usage_factor_micros: Option<i64>,
+    pub max_tres_per_job: Option<String>,
+    pub max_tres_per_user: Option<String>,
+    /// Minutes.
+    pub max_wall: Option<i64>,
+    pub max_jobs_per_user: Option<i64>,
+    pub max_submit_jobs_per_user: Option<i64>,
+    pub grp_tres: Option<String>,
+    pub grp_jobs: Option<i64>,
+}
+
+impl QosSettings {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// `QueryUsage`: the TRES-seconds each association used in `[start, end)` (whole hours),
+/// from the dbd's hourly, daily and monthly rollups plus the jobs running now.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageQuery {
+    /// Empty: every cluster.
+    pub clusters: Vec<String>,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    /// TRES names (`cpu`, `mem`, `gres/gpu`); empty: all.
+    pub tres: Vec<String>,
+    /// The cluster's TRES totals (`cpu=64,mem=256000,node=4,gres/gpu=8`) to assume for the
+    /// whole window when the dbd has no record of them (sreport passes its slurm.conf's).
+    pub fallback_capacity: Option<String>,
+}
+
+/// TRES-seconds of one association and TRES.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageRow {
+    pub cluster: String,
+    pub account: String,
+    pub user: String,
+    pub partition: String,
+    pub tres: String,
+    pub seconds: u64,
+}
+
+/// What a cluster could have used of one TRES in the window (sreport's Reported).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CapacityRow {
+    pub cluster: String,
+    pub tres: String,
+    /// The TRES count (the last one in the window).
+    pub count: u64,
+    /// count × seconds, summed over the window.
+    pub seconds: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageReport {
+    /// The dbd's clock when the report was taken.
+    pub now: Timestamp,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    /// By cluster, account, user, partition, TRES; only non-zero usage.
+    pub rows: Vec<UsageRow>,
+    pub capacity: Vec<CapacityRow>,
+    /// The account tree (parents), for tree-ordered reports.
+    pub accounts: Vec<Account>,
+    /// The clusters the report covers.
+    pub clusters: Vec<String>,
+}
+
+/// `QueryJobSizes` (`sreport job SizesByAccount`): TRES-seconds (and job counts) of the job
+/// runs in `[start, end)`, by size (count of `tres` per job) and top-level account.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobSizesQuery {
+    pub clusters: Vec<String>,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    /// `cpu` by default.
+    pub tres: String,
+    /// Group under the children of these accounts (`root` when empty).
+    pub accounts: Vec<String>,
+    /// Bucket lower bounds after the first (`50,250,500,1000`); empty: one bucket per size.
+    pub grouping: Vec<u64>,
+    /// `FlatView`: every account on its own line.
+    pub flat_view: bool,
+    pub users: Vec<String>,
+    pub partitions: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobSizesRow {
+    pub cluster: String,
+    pub account: String,
+    /// Per bucket (the buckets of the reply): TRES-seconds and number of jobs.
+    pub seconds: Vec<u64>,
+    pub jobs: Vec<u64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobSizes {
+    pub start: Timestamp,
+    pub end: Timestamp,
+    /// Bucket lower bounds (the first is 0; with `individual` grouping, each size seen).
+    pub buckets: Vec<u64>,
+    /// By cluster and account name.
+    pub rows: Vec<JobSizesRow>,
+}
+
+/// `QueryShares`: each association's shares and decayed usage (sshare; the controller's
+/// fairshare). Usage is billing TRES-seconds (cpu-seconds where a job has no billing),
+/// decayed with `half_life_s` (PriorityDecayHalfLife; 0: no decay) up to the dbd's now.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SharesQuery {
+    pub cluster: String,
+    pub half_life_s: u64,
+}
+
+/// One association's shares and usage. An account's own association has an empty `user`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AssocShares {
+    pub account: String,
+    pub user: String,
+    pub partition: String,
+    /// The parent account of an account's association (empty for root).
+    pub parent: String,
+    pub shares: u32,
+    /// Decayed usage (for an account: of the associations under it).
+    pub usage: f64,
+    /// Decayed TRES-seconds per TRES.
+    pub tres_usage: Vec<(String, f64)>,
+    /// TRES-minutes the association's running jobs have left (sshare's TRESRunMins).
+    pub tres_run_mins: Vec<(String, u64)>,
+    /// GrpTRESMins (not stored yet: empty).
+    pub grp_tres_mins: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SharesReply {
+    pub now: Timestamp,
+    pub cluster: String,
+    /// In Slurm's tree order (an account, its users, then its sub-accounts).
+    pub assocs: Vec<AssocShares>,
+}
+
+/// `RecordCapacity`: the cluster's TRES totals from `since` on (sreport's Reported time).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CapacityRecord {
+    pub cluster: String,
+    pub since: Timestamp,
+    /// `cpu=64,mem=256000M,node=4,gres/gpu=8`.
+    pub tres: String,
+}
+
+// ----- job steps (srun, salloc) -----
+
+/// `Allocate` (srun or salloc without an allocation): a job that runs no batch script; its
+/// steps come from `CreateStep` and it ends with `ReleaseAllocation` (or its time limit).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AllocateRequest {
+    pub spec: JobSpec,
+    /// The caller's environment (what steps start from, like a batch job's `--export`).
+    pub environment: Vec<(String, String)>,
+}
+
+/// `CreateStep`: a new step of a running job. The controller lays the tasks out over the
+/// job's nodes and tells each node's agent to start its tasks, which connect to `io_addr`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepRequest {
+    pub job_id: JobId,
+    pub name: String,
+    pub argv: Vec<String>,
+    pub environment: Vec<(String, String)>,
+    pub work_dir: String,
+    /// `-n`; `None`: nodes × tasks per node.
+    pub ntasks: Option<u32>,
+    /// `-N`; `None`: every node of the job (or fewer when `-n` is smaller).
+    pub nodes: Option<u32>,
+    pub ntasks_per_node: Option<u32>,
+    pub cpus_per_task: Option<u32>,
+    /// srun's I/O server (`host:port`) and the token the agents present to it.
+    pub io_addr: String,
+    pub io_token: String,
+    /// The task whose stdin srun forwards (`None`: every task reads /dev/null).
+    pub stdin_task: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepReply {
+    pub step_id: u32,
+    /// The step's nodes, in order, and the number of tasks on each.
+    pub nodes: Vec<String>,
+    pub tasks_per_node: Vec<u32>,
+}
+
+/// What an agent runs for a step on its node.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LaunchStep {
+    pub job: Job,
+    pub step_id: u32,
+    pub name: String,
+    pub argv: Vec<String>,
+    pub environment: Vec<(String, String)>,
+    pub work_dir: String,
+    /// Global task ids on this node (`SLURM_PROCID`), in order (`SLURM_LOCALID` 0, 1, ...).
+    pub tasks: Vec<u32>,
+    /// This node's index in the step (`SLURM_NODEID`).
+    pub node_index: u32,
+    pub step_nodes: Vec<String>,
+    pub ntasks: u32,
+    pub cpus_per_task: Option<u32>,
+    pub io_addr: String,
+    pub io_token: String,
+    pub stdin_task: Option<u32>,
+    pub cluster_name: String,
+}
+
+/// How a step ended on one node (agents → controller).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepReport {
+    pub node: String,
+    pub job_id: JobId,
+    pub step_id: u32,
+    /// The highest exit status of the node's tasks (a signal wins over a code).
+    pub exit: crate::model::ExitStatus,
+    /// True when the step was cancelled (scancel, srun's second Ctrl-C).
+    pub cancelled: bool,
+    pub usage: JobUsage,
+}
+
+/// `scancel JOB.STEP`: end (or signal, with `signal`) these steps.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CancelStepsRequest {
+    /// (job id, step id).
+    pub steps: Vec<(JobId, u32)>,
+    pub signal: Option<i32>,
+}
+
+/// `ReleaseAllocation`: srun or salloc is done with an allocation it created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReleaseRequest {
+    pub job_id: JobId,
+    pub exit: crate::model::ExitStatus,
+}
+
+/// A step as the controller tracks it (journaled; shown by `squeue -s`, recorded for sacct).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepInfo {
+    pub job_id: JobId,
+    pub step_id: u32,
+    pub name: String,
+    pub nodes: Vec<String>,
+    pub ntasks: u32,
+    pub cpus: u32,
+    pub start: Timestamp,
+    pub end: Option<Timestamp>,
+    pub state: crate::model::JobState,
+    pub exit: crate::model::ExitStatus,
+    pub usage: JobUsage,
+    /// Nodes whose end is still to be reported.
+    pub pending_nodes: Vec<String>,
+}
+
+/// Agent ↔ srun: what an agent sends on a step's I/O stream. The first message is `Hello`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StepIoUp {
+    Hello {
+        job_id: JobId,
+        step_id: u32,
+        node: String,
+        token: String,
+        tasks: Vec<u32>,
+    },
+    Output {
+        task: u32,
+        stderr: bool,
+        #[serde(with = "b64")]
+        data: Vec<u8>,
+    },
+    /// A task ended (its output has all been sent).
+    Exited {
+        task: u32,
+        exit: crate::model::ExitStatus,
+    },
+    /// A task could not be started: slurmstepd's message.
+    LaunchFailed { task: u32, message: String },
+}
+
+/// srun → agent on a step's I/O stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StepIoDown {
+    Stdin {
+        #[serde(with = "b64")]
+        data: Vec<u8>,
+    },
+    StdinClosed,
+    /// Deliver a signal to every task of the step on this node.
+    Signal {
+        signal: i32,
+    },
+    /// End the step: SIGCONT+SIGTERM, KillWait, SIGKILL.
+    Cancel,
+}
+
+/// Bytes as base64 text (the JSON codec would otherwise send a number per byte).
+mod b64 {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(data: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&STANDARD.encode(data))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let text = String::deserialize(d)?;
+        STANDARD.decode(text).map_err(serde::de::Error::custom)
+    }
 }

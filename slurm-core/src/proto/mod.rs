@@ -38,6 +38,19 @@ pub mod slurm_dbd {
     include!(concat!(env!("OUT_DIR"), "/slinky.v1.SlurmDbd.rs"));
 }
 
+/// The generated client and server for job steps (`Allocate`, `CreateStep`,
+/// `ReleaseAllocation` from srun and salloc; `ReportStep` from agents).
+#[allow(clippy::all, missing_docs)]
+pub mod slurm_steps {
+    include!(concat!(env!("OUT_DIR"), "/slinky.v1.SlurmSteps.rs"));
+}
+
+/// The generated client and server of srun's I/O service (agents dial it).
+#[allow(clippy::all, missing_docs)]
+pub mod step_io {
+    include!(concat!(env!("OUT_DIR"), "/slinky.v1.StepIo.rs"));
+}
+
 /// Slurm's default `DbdPort` / `AccountingStoragePort`.
 pub const DEFAULT_SLURMDBD_PORT: u16 = 6819;
 

@@ -294,6 +294,20 @@ fn handle(agent: &Arc<Agent>, command: AgentCommand) {
             batch_only,
         } => agent.jobs.signal(job_id, signal, batch_only),
         AgentCommand::Terminate { job_id, reason } => agent.jobs.terminate(job_id, reason),
+        AgentCommand::LaunchStep(launch) => {
+            tracing::info!(
+                job_id = launch.job.id,
+                step_id = launch.step_id,
+                tasks = ?launch.tasks,
+                "step launch request"
+            );
+            super::steps::launch(agent, *launch);
+        }
+        AgentCommand::SignalStep {
+            job_id,
+            step_id,
+            signal,
+        } => agent.jobs.signal_steps(job_id, step_id, signal),
     }
 }
 

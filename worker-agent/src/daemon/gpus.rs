@@ -63,6 +63,15 @@ impl GpuPool {
     }
 
     /// Frees the GPUs of `job`.
+    /// The GPUs `job` uses here.
+    pub fn of_job(&self, job: JobId) -> Vec<u32> {
+        self.in_use
+            .iter()
+            .filter(|(_, j)| **j == job)
+            .map(|(i, _)| *i)
+            .collect()
+    }
+
     pub fn release(&mut self, job: JobId) {
         self.in_use.retain(|_, j| *j != job);
     }

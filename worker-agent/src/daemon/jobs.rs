@@ -72,6 +72,19 @@ impl Entry {
 struct Inner {
     entries: HashMap<JobId, Entry>,
     gpus: GpuPool,
+    /// srun steps running here, by (job, step).
+    steps: HashMap<(JobId, u32), StepEntry>,
+}
+
+/// The tasks of one srun step on this node.
+#[derive(Debug, Default)]
+struct StepEntry {
+    handles: Vec<StepHandle>,
+    /// The step was told to end (its tasks may still be starting).
+    cancelled: bool,
+    /// GPUs this step took because its job had none here (an allocation without a batch
+    /// script): released with the last step.
+    own_gpus: bool,
 }
 
 /// The jobs running on this node.
@@ -112,6 +125,7 @@ impl Jobs {
             inner: Mutex::new(Inner {
                 entries: HashMap::new(),
                 gpus: GpuPool::new(gpus),
+                steps: HashMap::new(),
             }),
             ended: Notify::new(),
             launching: Arc::new(tokio::sync::Mutex::new(())),
@@ -140,7 +154,22 @@ impl Jobs {
         let mut lost: Vec<(JobId, String)> = Vec::new();
         for step in found {
             match step {
+                // An srun task's I/O went with the previous agent: it cannot be re-attached.
+                RecoveredStep::Running(record)
+                    if matches!(record.step(), Some(crate::step::StepId::Task { .. })) =>
+                {
+                    tracing::warn!(job_id = record.job_id, step = %record.step_id, "killing an srun task left by a previous agent");
+                    let _ = nix::sys::signal::killpg(
+                        nix::unistd::Pid::from_raw(record.pgid),
+                        Signal::SIGKILL,
+                    );
+                    let _ = crate::state::remove(self.spool.root(), record.job_id, &record.step_id);
+                }
                 RecoveredStep::Running(record) => self.adopt(record),
+                RecoveredStep::Lost {
+                    record: Some(record),
+                    ..
+                } if matches!(record.step(), Some(crate::step::StepId::Task { .. })) => {}
                 RecoveredStep::Lost {
                     record: Some(record),
                     reason,
@@ -347,6 +376,7 @@ impl Jobs {
     /// A job that is not running here and has no pending report is reported ended at once,
     /// so that the controller does not wait for it.
     pub fn terminate(&self, job_id: JobId, reason: TerminateReason) {
+        self.signal_steps(job_id, None, None);
         {
             let mut inner = self.lock();
             if let Some(entry) = inner.entries.get_mut(&job_id) {
@@ -428,5 +458,113 @@ fn failed_outcome() -> StepOutcome {
         elapsed: Duration::ZERO,
         cpu_time: Duration::ZERO,
         max_rss_kib: 0,
+    }
+}
+
+// ----- srun steps -----
+
+impl Jobs {
+    /// Serialises launches (see `launching`).
+    pub(crate) fn launching(&self) -> Arc<tokio::sync::Mutex<()>> {
+        Arc::clone(&self.launching)
+    }
+
+    /// A runner for steps of cluster `cluster_name`.
+    pub(crate) fn step_runner(&self, cluster_name: &str) -> StepRunner {
+        let mut config = self.runner_config.clone();
+        if !cluster_name.is_empty() {
+            config.cluster_name = cluster_name.to_owned();
+        }
+        StepRunner::new(config, Arc::clone(&self.cgroups))
+    }
+
+    pub(crate) fn timers(&self) -> &Timers {
+        &self.timers
+    }
+
+    /// Registers a starting step; returns the GPUs its tasks see: the job's on this node
+    /// (assigned now when no batch script of the job runs here).
+    pub(crate) fn step_starting(
+        &self,
+        job_id: JobId,
+        step_id: u32,
+        gres: &[slurm_core::model::Gres],
+    ) -> Vec<u32> {
+        let mut inner = self.lock();
+        let mut gpus = inner.gpus.of_job(job_id);
+        let mut own_gpus = false;
+        if gpus.is_empty() && !inner.entries.contains_key(&job_id) {
+            gpus = inner.gpus.assign(job_id, gres);
+            own_gpus = !gpus.is_empty();
+        }
+        inner.steps.insert(
+            (job_id, step_id),
+            StepEntry {
+                own_gpus,
+                ..StepEntry::default()
+            },
+        );
+        gpus
+    }
+
+    /// The step's tasks run (told to end at once when the step was cancelled meanwhile).
+    pub(crate) fn step_started(&self, job_id: JobId, step_id: u32, handles: Vec<StepHandle>) {
+        let mut inner = self.lock();
+        if let Some(entry) = inner.steps.get_mut(&(job_id, step_id)) {
+            if entry.cancelled {
+                handles.iter().for_each(StepHandle::cancel);
+            }
+            entry.handles = handles;
+        }
+    }
+
+    /// Whether the step was told to end.
+    pub(crate) fn step_cancelled(&self, job_id: JobId, step_id: u32) -> bool {
+        self.lock()
+            .steps
+            .get(&(job_id, step_id))
+            .is_some_and(|e| e.cancelled)
+    }
+
+    /// The step ended here.
+    pub(crate) fn step_finished(&self, job_id: JobId, step_id: u32) {
+        let mut inner = self.lock();
+        let own = inner
+            .steps
+            .remove(&(job_id, step_id))
+            .is_some_and(|e| e.own_gpus);
+        let others = inner.steps.keys().any(|(j, _)| *j == job_id);
+        if own && !others && !inner.entries.contains_key(&job_id) {
+            inner.gpus.release(job_id);
+        }
+    }
+
+    /// Signals (`Some`) or ends (`None`) one step of a job, or all of them.
+    pub fn signal_steps(&self, job_id: JobId, step_id: Option<u32>, signal: Option<i32>) {
+        let sig = match signal.map(Signal::try_from) {
+            Some(Err(_)) => {
+                tracing::warn!(job_id, ?signal, "invalid signal number; not delivered");
+                return;
+            }
+            Some(Ok(sig)) => Some(sig),
+            None => None,
+        };
+        let mut inner = self.lock();
+        for ((job, step), entry) in inner.steps.iter_mut() {
+            if *job != job_id || step_id.is_some_and(|s| s != *step) {
+                continue;
+            }
+            tracing::info!(job_id, step, ?sig, "signalling step");
+            match sig {
+                Some(sig) => entry
+                    .handles
+                    .iter()
+                    .for_each(|h| h.signal(sig, SignalScope::Step)),
+                None => {
+                    entry.cancelled = true;
+                    entry.handles.iter().for_each(StepHandle::cancel);
+                }
+            }
+        }
     }
 }

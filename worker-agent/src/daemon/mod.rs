@@ -11,6 +11,7 @@
 //! - [`adopted`]: supervising steps started by a previous agent.
 //! - [`outcome`]: a step's outcome as the report the engine expects.
 //! - [`outbox`], [`spool`]: reports kept until acknowledged, and the agent's spool files.
+//! - [`steps`]: srun steps: tasks with their I/O streamed to srun, step reports.
 //!
 //! [`run_agent`] is the entry point; `slinky slurmd` wraps it.
 
@@ -23,6 +24,7 @@ pub mod jobs;
 pub mod outbox;
 pub mod outcome;
 pub mod spool;
+pub mod steps;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -349,6 +349,21 @@ fn scan_long(
     })
 }
 
+/// Whether sbatch's option `name` (a long name or prefix without `--`, or one short
+/// letter) takes its value from the next word when none is attached: `Some(true)` for
+/// options with a required value, `Some(false)` for flags and optional values, `None` for
+/// unknown options. Commands that share sbatch's options (srun, salloc) use it to find
+/// where their options end.
+pub fn takes_value(name: &str) -> Option<bool> {
+    let def = if name.chars().count() == 1 {
+        let c = name.chars().next()?;
+        OPTIONS.iter().find(|d| d.short == Some(c))?
+    } else {
+        lookup_long(name).ok()?
+    };
+    Some(def.has_arg == Required && def.opt != Opt::Unsupported)
+}
+
 /// Finds a long option by exact name or unambiguous prefix.
 fn lookup_long(name: &str) -> Result<&'static OptDef, String> {
     if let Some(def) = OPTIONS.iter().find(|d| d.long == name) {

@@ -58,7 +58,8 @@ enum Command {
 
 /// The Slurm commands this binary answers to.
 pub const SLURM_COMMANDS: &[&str] = &[
-    "sbatch", "squeue", "sinfo", "scancel", "scontrol", "sacct", "sacctmgr",
+    "sbatch", "squeue", "sinfo", "scancel", "scontrol", "sacct", "sacctmgr", "sreport", "sshare",
+    "srun", "salloc",
 ];
 
 fn slurm_command(name: &str, args: Vec<OsString>) -> Option<ExitCode> {
@@ -71,6 +72,10 @@ fn slurm_command(name: &str, args: Vec<OsString>) -> Option<ExitCode> {
         "scontrol" => commands::scontrol::main(args),
         "sacct" => commands::sacct::main(args),
         "sacctmgr" => commands::sacctmgr::main(args),
+        "sreport" => commands::sreport::main(args),
+        "sshare" => commands::sshare::main(args),
+        "srun" => commands::srun::main(args),
+        "salloc" => commands::salloc::main(args),
         _ => return None,
     })
 }

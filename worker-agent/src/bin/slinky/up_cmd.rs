@@ -122,6 +122,12 @@ fn local_accounting(
     slurm_core::dbd::Backend::of_url(&url)?;
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port()?));
     cluster.accounting.storage = AccountingStorage::Slurmdbd;
+    // As a production cluster would: jobs need an association, limits and QOS hold.
+    if cluster.accounting.enforce.is_empty() {
+        cluster.accounting.enforce = ["associations", "limits", "qos"]
+            .map(str::to_owned)
+            .to_vec();
+    }
     cluster.accounting.host = Some(addr.ip().to_string());
     cluster.accounting.port = Some(addr.port());
     Ok(Some((url, addr)))
@@ -306,6 +312,7 @@ async fn register_local_user(
             default_account: Some(DEFAULT_ACCOUNT.to_owned()),
             admin_level: None,
             limits: AssocLimits::default(),
+            partitions: Vec::new(),
         },
     ];
     for op in ops {

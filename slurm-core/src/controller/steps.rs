@@ -1,0 +1,325 @@
+//! Job steps as the controller tracks them: which jobs are allocations without a batch
+//! script (made by `srun` or `salloc`), the steps of each job (`123.0`, `123.1`, ...), and
+//! how a step's tasks are laid out over the job's nodes.
+
+use crate::model::{ExitStatus, Job, JobState, Timestamp};
+use crate::proto::{JobUsage, StepInfo, StepReport, StepRequest};
+use serde::{Deserialize, Serialize};
+
+/// The steps of one job (journaled as a whole at every change).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobSteps {
+    /// The job runs no batch script: srun or salloc holds the allocation and releases it.
+    pub allocation_only: bool,
+    /// The next step number.
+    pub next_step: u32,
+    pub steps: Vec<StepInfo>,
+}
+
+impl JobSteps {
+    pub fn allocation() -> Self {
+        Self {
+            allocation_only: true,
+            ..Self::default()
+        }
+    }
+
+    pub fn step_mut(&mut self, step_id: u32) -> Option<&mut StepInfo> {
+        self.steps.iter_mut().find(|s| s.step_id == step_id)
+    }
+
+    /// Steps that have not ended, with the nodes they still run on.
+    pub fn running(&self) -> impl Iterator<Item = &StepInfo> {
+        self.steps.iter().filter(|s| s.end.is_none())
+    }
+}
+
+/// Where a step's tasks run: the nodes in order and the tasks on each (block distribution:
+/// consecutive task ids on a node).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layout {
+    pub nodes: Vec<String>,
+    pub tasks_per_node: Vec<u32>,
+}
+
+impl Layout {
+    pub fn ntasks(&self) -> u32 {
+        self.tasks_per_node.iter().sum()
+    }
+
+    /// The global task ids on the node at `index`.
+    pub fn tasks_of(&self, index: usize) -> Vec<u32> {
+        let first: u32 = self.tasks_per_node[..index].iter().sum();
+        (first..first + self.tasks_per_node[index]).collect()
+    }
+}
+
+/// Slurm's message when a step asks for more than its job holds.
+pub const TOO_MANY_PROCESSORS: &str = "More processors requested than permitted";
+pub const TOO_MANY_NODES: &str = "Requested node configuration is not available";
+
+/// Lays `req` out over the running `job`: `-N` takes the job's first nodes; without `-n`
+/// the step starts the job's task count when it spans the whole job (one per node unless
+/// the job asked for more), else nodes × tasks per node; `-n` tasks are spread block-wise,
+/// the first nodes taking one more when they do not divide evenly. Tasks × CPUs per task
+/// must fit each node's allocated CPUs.
+pub fn layout(job: &Job, req: &StepRequest) -> Result<Layout, &'static str> {
+    let job_nodes: Vec<&str> = job.node_names();
+    let total = job_nodes.len() as u32;
+    if total == 0 {
+        return Err(TOO_MANY_NODES);
+    }
+    let per_node = req.ntasks_per_node.or(job.spec.ntasks_per_node);
+    let mut nodes = match (req.nodes, req.ntasks) {
+        (Some(n), _) => n,
+        (None, Some(t)) => t.min(total),
+        (None, None) => total,
+    };
+    if nodes == 0 || nodes > total {
+        return Err(TOO_MANY_NODES);
+    }
+    let ntasks = match req.ntasks {
+        Some(t) => t,
+        None if nodes == total && req.ntasks_per_node.is_none() => job.spec.ntasks.max(total),
+        None => nodes * per_node.unwrap_or(1).max(1),
+    };
+    if ntasks == 0 {
+        return Err(TOO_MANY_PROCESSORS);
+    }
+    nodes = nodes.min(ntasks);
+    let base = ntasks / nodes;
+    let extra = ntasks % nodes;
+    let tasks_per_node: Vec<u32> = (0..nodes).map(|i| base + u32::from(i < extra)).collect();
+    let cpt = req.cpus_per_task.unwrap_or(job.spec.cpus_per_task).max(1);
+    for (i, &t) in tasks_per_node.iter().enumerate() {
+        let cpus = job.allocation[i].cpus;
+        if cpus > 0 && t.saturating_mul(cpt) > cpus {
+            return Err(TOO_MANY_PROCESSORS);
+        }
+    }
+    Ok(Layout {
+        nodes: job_nodes[..nodes as usize]
+            .iter()
+            .map(|n| (*n).to_owned())
+            .collect(),
+        tasks_per_node,
+    })
+}
+
+/// A new step record.
+pub fn new_step(
+    job: &Job,
+    step_id: u32,
+    req: &StepRequest,
+    layout: &Layout,
+    now: Timestamp,
+) -> StepInfo {
+    let cpus = layout
+        .nodes
+        .iter()
+        .filter_map(|n| job.allocation.iter().find(|a| &a.node == n))
+        .map(|a| a.cpus)
+        .sum();
+    StepInfo {
+        job_id: job.id,
+        step_id,
+        name: req.name.clone(),
+        nodes: layout.nodes.clone(),
+        ntasks: layout.ntasks(),
+        cpus,
+        start: now,
+        end: None,
+        state: JobState::Running,
+        exit: ExitStatus::SUCCESS,
+        usage: JobUsage::default(),
+        pending_nodes: layout.nodes.clone(),
+    }
+}
+
+/// The larger of two exit statuses as Slurm ranks them: a signal over an exit code, then the
+/// higher number.
+pub fn worse(a: ExitStatus, b: ExitStatus) -> ExitStatus {
+    let rank = |e: ExitStatus| (e.signal != 0, e.signal, e.code);
+    if rank(b) > rank(a) { b } else { a }
+}
+
+/// Applies one node's report; true when the step has now ended on every node.
+pub fn apply_report(step: &mut StepInfo, report: &StepReport, now: Timestamp) -> bool {
+    let before = step.pending_nodes.len();
+    step.pending_nodes.retain(|n| n != &report.node);
+    if step.pending_nodes.len() == before {
+        return false; // a repeated or unknown report
+    }
+    step.exit = worse(step.exit, report.exit);
+    step.usage.elapsed_s = step.usage.elapsed_s.max(report.usage.elapsed_s);
+    step.usage.cpu_time_ms += report.usage.cpu_time_ms;
+    step.usage.max_rss_kb = step.usage.max_rss_kb.max(report.usage.max_rss_kb);
+    if report.cancelled {
+        step.state = JobState::Cancelled;
+    }
+    if !step.pending_nodes.is_empty() {
+        return false;
+    }
+    step.end = Some(now);
+    if step.state != JobState::Cancelled {
+        step.state = if step.exit.is_success() {
+            JobState::Completed
+        } else {
+            JobState::Failed
+        };
+    }
+    true
+}
+
+/// Ends a step whose nodes will not report (its job ended, a node went down).
+pub fn abandon(step: &mut StepInfo, now: Timestamp) {
+    if step.end.is_none() {
+        step.end = Some(now);
+        step.pending_nodes.clear();
+        if step.state == JobState::Running {
+            step.state = JobState::Cancelled;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{JobSpec, NodeAllocation, PendingReason, TimeLimit};
+
+    fn job(cpus: &[u32], spec: JobSpec) -> Job {
+        Job {
+            id: 5,
+            array_job_id: None,
+            array_task_id: None,
+            spec,
+            state: JobState::Running,
+            reason: PendingReason::None,
+            priority: 1,
+            partition: "debug".into(),
+            time_limit: TimeLimit::Infinite,
+            submit_time: 0,
+            eligible_time: None,
+            start_time: Some(0),
+            end_time: None,
+            planned_start: None,
+            allocation: cpus
+                .iter()
+                .enumerate()
+                .map(|(i, &c)| NodeAllocation {
+                    node: format!("n{}", i + 1),
+                    cpus: c,
+                    mem_mb: 100,
+                    gres: vec![],
+                })
+                .collect(),
+            exit: None,
+            restarts: 0,
+            cancelled_by: None,
+            hold: None,
+            array_pending: None,
+            configuring: false,
+        }
+    }
+
+    fn req(ntasks: Option<u32>, nodes: Option<u32>) -> StepRequest {
+        StepRequest {
+            job_id: 5,
+            name: "x".into(),
+            argv: vec!["x".into()],
+            environment: vec![],
+            work_dir: "/".into(),
+            ntasks,
+            nodes,
+            ntasks_per_node: None,
+            cpus_per_task: None,
+            io_addr: String::new(),
+            io_token: String::new(),
+            stdin_task: Some(0),
+        }
+    }
+
+    fn spec(ntasks: u32) -> JobSpec {
+        JobSpec {
+            ntasks,
+            ..JobSpec::default()
+        }
+    }
+
+    #[test]
+    fn default_is_the_jobs_task_count() {
+        let l = layout(&job(&[2, 2], spec(2)), &req(None, None)).unwrap();
+        assert_eq!(l.nodes, ["n1", "n2"]);
+        assert_eq!(l.tasks_per_node, [1, 1]);
+        let l = layout(&job(&[4], spec(4)), &req(None, None)).unwrap();
+        assert_eq!(l.tasks_per_node, [4]);
+        let mut s = spec(4);
+        s.ntasks_per_node = Some(2);
+        let l = layout(&job(&[2, 2], s), &req(None, None)).unwrap();
+        assert_eq!(l.tasks_per_node, [2, 2]);
+    }
+
+    #[test]
+    fn block_distribution() {
+        let l = layout(&job(&[4, 4], spec(2)), &req(Some(4), None)).unwrap();
+        assert_eq!(l.tasks_per_node, [2, 2]);
+        assert_eq!(l.tasks_of(0), [0, 1]);
+        assert_eq!(l.tasks_of(1), [2, 3]);
+        let l = layout(&job(&[4, 4, 4], spec(3)), &req(Some(5), None)).unwrap();
+        assert_eq!(l.tasks_per_node, [2, 2, 1]);
+        assert_eq!(l.tasks_of(2), [4]);
+        let l = layout(&job(&[4, 4], spec(2)), &req(Some(1), None)).unwrap();
+        assert_eq!((l.nodes.len(), l.ntasks()), (1, 1));
+        let l = layout(&job(&[4, 4], spec(2)), &req(Some(3), Some(1))).unwrap();
+        assert_eq!(l.nodes, ["n1"]);
+        assert_eq!(l.tasks_per_node, [3]);
+    }
+
+    #[test]
+    fn limits() {
+        assert_eq!(
+            layout(&job(&[2], spec(1)), &req(Some(3), None)),
+            Err(TOO_MANY_PROCESSORS)
+        );
+        assert_eq!(
+            layout(&job(&[2], spec(1)), &req(None, Some(2))),
+            Err(TOO_MANY_NODES)
+        );
+    }
+
+    #[test]
+    fn exit_codes_and_reports() {
+        let sig = ExitStatus { code: 0, signal: 9 };
+        let three = ExitStatus { code: 3, signal: 0 };
+        assert_eq!(worse(three, sig), sig);
+        assert_eq!(worse(ExitStatus::SUCCESS, three), three);
+        let j = job(&[2, 2], spec(2));
+        let r = req(None, None);
+        let l = layout(&j, &r).unwrap();
+        let mut step = new_step(&j, 0, &r, &l, 10);
+        assert_eq!(step.cpus, 4);
+        let report = |node: &str, exit| StepReport {
+            node: node.into(),
+            job_id: 5,
+            step_id: 0,
+            exit,
+            cancelled: false,
+            usage: JobUsage {
+                elapsed_s: 2,
+                cpu_time_ms: 5,
+                max_rss_kb: 100,
+            },
+        };
+        assert!(!apply_report(&mut step, &report("n1", three), 11));
+        assert!(!apply_report(&mut step, &report("n1", three), 11), "repeat");
+        assert!(apply_report(
+            &mut step,
+            &report("n2", ExitStatus::SUCCESS),
+            12
+        ));
+        assert_eq!(step.state, JobState::Failed);
+        assert_eq!(step.exit, three);
+        assert_eq!(step.usage.cpu_time_ms, 10);
+        assert_eq!(step.end, Some(12));
+    }
+}
