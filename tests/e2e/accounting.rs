@@ -641,3 +641,37 @@ fn sacctmgr_adds_an_account_and_a_user_and_shows_the_association() {
         );
     }
 }
+
+#[test]
+fn srun_steps_are_recorded_with_their_exit_codes() {
+    let dir = dbd_dir();
+    let dbd = Dbd::start(dir.path());
+    let c = dbd.cluster();
+    let script = c.script(
+        "steps.sh",
+        &format!(
+            "#!/bin/sh\n#SBATCH -o /dev/null\n{s} srun true\n{s} srun sh -c 'exit 3'\nexit 0\n",
+            s = slinky().display()
+        ),
+    );
+    let id = c.sbatch(&[script.to_str().unwrap()]).to_string();
+    c.wait_state(&id, &["COMPLETED"], T);
+    let deadline = Instant::now() + T;
+    loop {
+        let out = c.ok(
+            "sacct",
+            &["-n", "-P", "-o", "JobID,State,ExitCode", "-j", &id],
+        );
+        let want = format!(
+            "{id}|COMPLETED|0:0\n{id}.batch|COMPLETED|0:0\n{id}.0|COMPLETED|0:0\n{id}.1|FAILED|3:0\n"
+        );
+        if out == want {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "sacct printed:\n{out}\nwanted:\n{want}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}

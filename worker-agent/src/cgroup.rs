@@ -426,14 +426,32 @@ impl CgroupManager for CgroupV2 {
             }
         }
         let dir = job_dir.join(step.cgroup_name());
-        match fs::create_dir(&dir) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                if !read_words(&dir.join("cgroup.procs")).is_empty() {
-                    return Err(CgroupError::Busy(dir));
+        // Another step of the job ending at this moment may remove the (then empty) job
+        // cgroup between the two mkdirs: make it again and retry.
+        let mut attempts = 0;
+        loop {
+            match fs::create_dir(&dir) {
+                Ok(()) => break,
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    if !read_words(&dir.join("cgroup.procs")).is_empty() {
+                        return Err(CgroupError::Busy(dir));
+                    }
+                    break;
                 }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && attempts < 5 => {
+                    attempts += 1;
+                    match fs::create_dir(&job_dir) {
+                        Ok(()) => {
+                            for c in &self.controllers {
+                                let _ = enable_controller(&job_dir, c);
+                            }
+                        }
+                        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                        Err(e) => return Err(io_err(&job_dir)(e)),
+                    }
+                }
+                Err(e) => return Err(io_err(&dir)(e)),
             }
-            Err(e) => return Err(io_err(&dir)(e)),
         }
         let write = |name: &str, value: &str| {
             let path = dir.join(name);

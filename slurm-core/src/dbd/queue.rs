@@ -433,6 +433,12 @@ impl AcctQueue {
                     job_id: *job_id,
                     usage: *usage,
                 }),
+                Record::Steps { job_id, steps } if !steps.steps.is_empty() => {
+                    Some(AcctEvent::Steps {
+                        job_id: *job_id,
+                        steps: steps.steps.iter().map(acct_step).collect(),
+                    })
+                }
                 _ => None,
             })
             .collect();
@@ -575,6 +581,24 @@ async fn deliver(queue: AcctQueue) {
                 backoff = (backoff * 2).min(MAX_BACKOFF);
             }
         }
+    }
+}
+
+/// An srun step as accounting records it.
+fn acct_step(step: &crate::proto::StepInfo) -> crate::proto::AcctStep {
+    let ended = step.end.is_some();
+    crate::proto::AcctStep {
+        step: step.step_id.to_string(),
+        name: step.name.clone(),
+        state: step.state,
+        exit_code: step.exit.code,
+        exit_signal: step.exit.signal,
+        start: Some(step.start),
+        end: step.end,
+        nodelist: crate::parse::hostlist::compress(&step.nodes),
+        alloc_cpus: step.cpus,
+        alloc_tres: format!("cpu={},node={}", step.cpus, step.nodes.len()),
+        usage: ended.then_some(step.usage),
     }
 }
 

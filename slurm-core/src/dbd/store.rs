@@ -557,6 +557,9 @@ impl Store {
                 AcctEvent::Usage { job_id, usage } => {
                     apply_usage(&mut tx, &req.cluster, *job_id, usage).await?
                 }
+                AcctEvent::Steps { job_id, steps } => {
+                    apply_steps(&mut tx, &req.cluster, *job_id, steps).await?
+                }
             }
             last = record.seq;
         }
@@ -951,6 +954,68 @@ async fn upsert_batch_step(
         args.extend(values);
         bind_all(sqlx::query(sql), &args).execute(&mut **tx).await?;
     }
+    Ok(())
+}
+
+/// A job's srun steps: each row upserted with its usage, then the job's JSON steps record.
+async fn apply_steps(
+    tx: &mut Transaction<'_, Any>,
+    cluster: &str,
+    job_id: u32,
+    steps: &[AcctStep],
+) -> Result<(), StoreError> {
+    let sql = format!(
+        "SELECT {JOB_COLUMNS} FROM jobs WHERE cluster = ? AND job_id = ? ORDER BY submit DESC LIMIT 1"
+    );
+    let row = sqlx::query(&sql)
+        .bind(cluster.to_owned())
+        .bind(i64::from(job_id))
+        .fetch_optional(&mut **tx)
+        .await?;
+    let Some(row) = row else {
+        tracing::warn!("steps of unknown job {job_id} on cluster {cluster} ignored");
+        return Ok(());
+    };
+    let (row_id, _, _) = decode_job(&row)?;
+    let clamp = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    for step in steps {
+        let usage = step.usage.unwrap_or_default();
+        let values = vec![
+            t(&step.name),
+            t(step.state.as_str()),
+            i(step.exit_code),
+            i(step.exit_signal),
+            Arg::OptInt(step.start),
+            Arg::OptInt(step.end),
+            t(&step.nodelist),
+            i(step.alloc_cpus),
+            t(&step.alloc_tres),
+            Arg::Int(clamp(usage.elapsed_s)),
+            Arg::Int(clamp(usage.cpu_time_ms)),
+            Arg::Int(clamp(usage.max_rss_kb)),
+        ];
+        let found = sqlx::query("SELECT step FROM steps WHERE job_row = ? AND step = ?")
+            .bind(row_id)
+            .bind(step.step.clone())
+            .fetch_optional(&mut **tx)
+            .await?;
+        if found.is_some() {
+            let sql = "UPDATE steps SET name = ?, state = ?, exit_code = ?, exit_signal = ?, \
+                       start_time = ?, end_time = ?, nodelist = ?, alloc_cpus = ?, alloc_tres = ?, \
+                       elapsed_s = ?, cpu_time_ms = ?, max_rss_kb = ? WHERE job_row = ? AND step = ?";
+            let mut args = values;
+            args.extend([Arg::Int(row_id), t(&step.step)]);
+            bind_all(sqlx::query(sql), &args).execute(&mut **tx).await?;
+        } else {
+            let sql = "INSERT INTO steps (name, state, exit_code, exit_signal, start_time, \
+                       end_time, nodelist, alloc_cpus, alloc_tres, elapsed_s, cpu_time_ms, \
+                       max_rss_kb, job_row, step) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+            let mut args = values;
+            args.extend([Arg::Int(row_id), t(&step.step)]);
+            bind_all(sqlx::query(sql), &args).execute(&mut **tx).await?;
+        }
+    }
+    store_steps_record(tx, row_id).await?;
     Ok(())
 }
 

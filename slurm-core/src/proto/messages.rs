@@ -389,7 +389,15 @@ pub struct AcctStep {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AcctEvent {
     Job(Box<AcctJob>),
-    Usage { job_id: JobId, usage: JobUsage },
+    Usage {
+        job_id: JobId,
+        usage: JobUsage,
+    },
+    /// A job's srun steps as they are now (`123.0`, `123.1`...), usage included once ended.
+    Steps {
+        job_id: JobId,
+        steps: Vec<AcctStep>,
+    },
 }
 
 /// A spooled event with its place in the controller's outbound queue.
