@@ -158,6 +158,17 @@ fn run_in_child(s: &ChildSetup) -> io::Result<()> {
         {
             return fail(s, Stage::JoinCgroup, errno());
         }
+        // Jobs start with every signal at its default action and none blocked, whatever the
+        // agent inherited (a daemon started under `nohup` ignores SIGHUP, and a shell cannot
+        // trap a signal ignored on entry), as slurmstepd does.
+        for sig in 1..32 {
+            if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+                libc::signal(sig, libc::SIG_DFL);
+            }
+        }
+        let mut none: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut none);
+        libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
         if libc::setsid() < 0 {
             return fail(s, Stage::Setsid, errno());
         }
