@@ -232,7 +232,13 @@ impl Plan {
         if t >= NEVER {
             return NEVER;
         }
-        let d = (t - self.now).max(1);
+        // A running job due to end now (or overdue) still holds its resources: it frees them
+        // a second from now, not a whole resolution step later (that would move a
+        // reservation planned for its end and let backfill take the gap).
+        if t <= self.now {
+            return self.now + 1;
+        }
+        let d = t - self.now;
         self.now + (d + self.resolution - 1) / self.resolution * self.resolution
     }
 }
