@@ -13,7 +13,8 @@ use kube::Client;
 use kube::api::Api;
 use kube::client::Body;
 use serde_json::{Value, json};
-use slinky_operator::provision::{ControllerAccess, Provisioners, apply};
+use slinky_operator::provision::{Provisioners, apply};
+use slinky_operator::reconcile::slurm::SlurmTarget;
 use slinky_operator::render::{self, ClusterInputs};
 use slurm_core::auth::{ClusterKey, CredentialSource};
 use slurm_core::config::{AccountingStorage, ControllerHost};
@@ -157,7 +158,7 @@ async fn a_job_on_a_dynamic_partition_creates_exactly_its_worker_pods() {
             "slurm/slinky-cluster",
             pods,
             "slinky-cluster",
-            ControllerAccess {
+            &SlurmTarget {
                 host: "127.0.0.1".into(),
                 port: addr.port(),
                 key: std::fs::read(&key_path).unwrap(),

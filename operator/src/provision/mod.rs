@@ -12,7 +12,7 @@ mod pods;
 mod watch;
 
 pub use local::{LocalAgents, LocalProcessProvider};
-pub use pods::{ControllerAccess, KubePodProvider, PodTemplates, Provisioners};
+pub use pods::{KubePodProvider, PodTemplates, Provisioners};
 pub use watch::{apply, follow_controller};
 
 use std::future::Future;

@@ -5,6 +5,7 @@
 //! templates, so a Partition change applies to the next pod created.
 
 use super::{NodeProvider, ProviderError};
+use crate::reconcile::slurm::SlurmTarget;
 use crate::render::names;
 use k8s_openapi::api::core::v1::Pod;
 use kube::ResourceExt;
@@ -128,13 +129,6 @@ pub struct Provisioners {
     clusters: std::sync::Mutex<BTreeMap<String, Provisioner>>,
 }
 
-/// Where a cluster's controller is and how to sign (as root, with the cluster key).
-pub struct ControllerAccess {
-    pub host: String,
-    pub port: u16,
-    pub key: Vec<u8>,
-}
-
 impl Provisioners {
     /// Makes sure the cluster `key` follows its controller with these dynamic-node pod
     /// templates (replacing the previous templates; an empty set stops following).
@@ -143,7 +137,7 @@ impl Provisioners {
         key: &str,
         pods: Api<Pod>,
         cluster_name: &str,
-        access: ControllerAccess,
+        target: &SlurmTarget,
         dynamic: BTreeMap<String, Pod>,
     ) -> Result<(), String> {
         let mut clusters = self.clusters.lock().unwrap_or_else(|e| e.into_inner());
@@ -161,20 +155,15 @@ impl Provisioners {
         }
         let templates: PodTemplates = Arc::new(RwLock::new(dynamic));
         let provider = KubePodProvider::new(pods, cluster_name, templates.clone());
-        let slurm_key =
-            slurm_core::auth::ClusterKey::from_bytes(access.key).map_err(|e| e.to_string())?;
+        let slurm_key = slurm_core::auth::ClusterKey::from_bytes(target.key.clone())
+            .map_err(|e| e.to_string())?;
         let credentials = slurm_core::auth::CredentialSource::KeyAs {
             key: Arc::new(slurm_key),
             uid: 0,
             gid: 0,
             ttl_s: 300,
         };
-        let mut config = slurm_core::config::ClusterConfig::new(cluster_name);
-        config.controller_hosts = vec![slurm_core::config::ControllerHost {
-            name: access.host,
-            addr: None,
-        }];
-        config.controller_port = access.port;
+        let config = target.client_config();
         let name = key.to_owned();
         let task = tokio::spawn(async move {
             tracing::info!("{name}: following the controller's power decisions");

@@ -199,22 +199,17 @@ async fn apply_cluster(cluster: &SlurmCluster, ctx: &Context) -> Result<Action> 
     .await?;
 
     // Dynamic partitions: their pods come and go with the controller's power decisions.
-    let access = crate::provision::ControllerAccess {
-        host: names::controller_host(cluster),
-        port: names::SLURMCTLD_PORT,
-        key: key.clone(),
-    };
+    let target = target(cluster, key);
     ctx.provisioners
         .ensure(
             &format!("{ns}/{name}"),
             ns_api(client, &ns),
             &name,
-            access,
+            &target,
             r.dynamic_workers.clone(),
         )
         .map_err(Error::Slurm)?;
     let pods = workers::list(ctx, &ns, &name).await?;
-    let target = target(cluster, key);
     let snapshot = snapshot(ctx, &target).await;
     let sync = workers::sync_static(
         ctx,

@@ -237,18 +237,21 @@ fn slurm_err(e: impl std::fmt::Display) -> Error {
     Error::Slurm(e.to_string())
 }
 
-impl GrpcSlurm {
-    fn config(target: &SlurmTarget) -> ClusterConfig {
+impl SlurmTarget {
+    /// A client-side configuration that reaches this controller.
+    pub fn client_config(&self) -> ClusterConfig {
         let mut cfg = ClusterConfig::new("operator");
         cfg.controller_hosts = vec![ControllerHost {
-            name: target.host.clone(),
+            name: self.host.clone(),
             addr: None,
         }];
-        cfg.controller_port = target.port;
+        cfg.controller_port = self.port;
         cfg.timers.message_timeout = SLURM_TIMEOUT.as_secs();
         cfg
     }
+}
 
+impl GrpcSlurm {
     /// `body` with a fresh root credential signed with the cluster key.
     fn authed<T>(target: &SlurmTarget, body: T) -> Result<Authed<T>> {
         let key = ClusterKey::from_bytes(target.key.clone()).map_err(slurm_err)?;
@@ -269,7 +272,7 @@ impl GrpcSlurm {
     > {
         tokio::time::timeout(
             SLURM_TIMEOUT,
-            slurm_core::client::connect_commands(&Self::config(target)),
+            slurm_core::client::connect_commands(&target.client_config()),
         )
         .await
         .map_err(|_| Error::Slurm(format!("{}:{} did not answer", target.host, target.port)))?

@@ -912,6 +912,53 @@ async fn apply_job(
     Ok(())
 }
 
+/// Inserts or updates one step row: `columns` are set to `values` (same order).
+async fn upsert_step_row(
+    tx: &mut Transaction<'_, Any>,
+    row_id: i64,
+    step: &str,
+    columns: &[&str],
+    values: Vec<Arg>,
+) -> Result<(), StoreError> {
+    let found = sqlx::query("SELECT step FROM steps WHERE job_row = ? AND step = ?")
+        .bind(row_id)
+        .bind(step.to_owned())
+        .fetch_optional(&mut **tx)
+        .await?;
+    let sql = if found.is_some() {
+        let sets: Vec<String> = columns.iter().map(|c| format!("{c} = ?")).collect();
+        format!(
+            "UPDATE steps SET {} WHERE job_row = ? AND step = ?",
+            sets.join(", ")
+        )
+    } else {
+        format!(
+            "INSERT INTO steps ({}, job_row, step) VALUES ({}?, ?)",
+            columns.join(", "),
+            "?, ".repeat(columns.len())
+        )
+    };
+    let mut args = values;
+    args.extend([Arg::Int(row_id), t(step)]);
+    bind_all(sqlx::query(&sql), &args)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// The step columns a record describes (usage columns are separate).
+const STEP_RECORD_COLUMNS: [&str; 9] = [
+    "name",
+    "state",
+    "exit_code",
+    "exit_signal",
+    "start_time",
+    "end_time",
+    "nodelist",
+    "alloc_cpus",
+    "alloc_tres",
+];
+
 /// The batch step as the job record describes it (usage columns are left alone).
 async fn upsert_batch_step(
     tx: &mut Transaction<'_, Any>,
@@ -934,27 +981,25 @@ async fn upsert_batch_step(
         i(job.batch_cpus),
         t(&job.batch_tres),
     ];
-    let found = sqlx::query("SELECT step FROM steps WHERE job_row = ? AND step = ?")
-        .bind(row_id)
-        .bind("batch")
+    upsert_step_row(tx, row_id, "batch", &STEP_RECORD_COLUMNS, values).await
+}
+
+/// The row of the latest job `job_id` of `cluster` (a requeued id may have older rows).
+async fn latest_job_row(
+    tx: &mut Transaction<'_, Any>,
+    cluster: &str,
+    job_id: u32,
+) -> Result<Option<(i64, AcctJob)>, StoreError> {
+    let sql = format!(
+        "SELECT {JOB_COLUMNS} FROM jobs WHERE cluster = ? AND job_id = ? ORDER BY submit DESC LIMIT 1"
+    );
+    let row = sqlx::query(&sql)
+        .bind(cluster.to_owned())
+        .bind(i64::from(job_id))
         .fetch_optional(&mut **tx)
         .await?;
-    if found.is_some() {
-        let sql = "UPDATE steps SET name = ?, state = ?, exit_code = ?, exit_signal = ?, \
-                   start_time = ?, end_time = ?, nodelist = ?, alloc_cpus = ?, alloc_tres = ? \
-                   WHERE job_row = ? AND step = ?";
-        let mut args = values;
-        args.extend([Arg::Int(row_id), t("batch")]);
-        bind_all(sqlx::query(sql), &args).execute(&mut **tx).await?;
-    } else {
-        let sql = "INSERT INTO steps (job_row, step, name, state, exit_code, exit_signal, \
-                   start_time, end_time, nodelist, alloc_cpus, alloc_tres) \
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-        let mut args = vec![Arg::Int(row_id), t("batch")];
-        args.extend(values);
-        bind_all(sqlx::query(sql), &args).execute(&mut **tx).await?;
-    }
-    Ok(())
+    row.map(|row| decode_job(&row).map(|(row_id, _, job)| (row_id, job)))
+        .transpose()
 }
 
 /// A job's srun steps: each row upserted with its usage, then the job's JSON steps record.
@@ -964,20 +1009,13 @@ async fn apply_steps(
     job_id: u32,
     steps: &[AcctStep],
 ) -> Result<(), StoreError> {
-    let sql = format!(
-        "SELECT {JOB_COLUMNS} FROM jobs WHERE cluster = ? AND job_id = ? ORDER BY submit DESC LIMIT 1"
-    );
-    let row = sqlx::query(&sql)
-        .bind(cluster.to_owned())
-        .bind(i64::from(job_id))
-        .fetch_optional(&mut **tx)
-        .await?;
-    let Some(row) = row else {
+    let Some((row_id, _)) = latest_job_row(tx, cluster, job_id).await? else {
         tracing::warn!("steps of unknown job {job_id} on cluster {cluster} ignored");
         return Ok(());
     };
-    let (row_id, _, _) = decode_job(&row)?;
     let clamp = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    let mut columns = STEP_RECORD_COLUMNS.to_vec();
+    columns.extend(["elapsed_s", "cpu_time_ms", "max_rss_kb"]);
     for step in steps {
         let usage = step.usage.unwrap_or_default();
         let values = vec![
@@ -994,26 +1032,7 @@ async fn apply_steps(
             Arg::Int(clamp(usage.cpu_time_ms)),
             Arg::Int(clamp(usage.max_rss_kb)),
         ];
-        let found = sqlx::query("SELECT step FROM steps WHERE job_row = ? AND step = ?")
-            .bind(row_id)
-            .bind(step.step.clone())
-            .fetch_optional(&mut **tx)
-            .await?;
-        if found.is_some() {
-            let sql = "UPDATE steps SET name = ?, state = ?, exit_code = ?, exit_signal = ?, \
-                       start_time = ?, end_time = ?, nodelist = ?, alloc_cpus = ?, alloc_tres = ?, \
-                       elapsed_s = ?, cpu_time_ms = ?, max_rss_kb = ? WHERE job_row = ? AND step = ?";
-            let mut args = values;
-            args.extend([Arg::Int(row_id), t(&step.step)]);
-            bind_all(sqlx::query(sql), &args).execute(&mut **tx).await?;
-        } else {
-            let sql = "INSERT INTO steps (name, state, exit_code, exit_signal, start_time, \
-                       end_time, nodelist, alloc_cpus, alloc_tres, elapsed_s, cpu_time_ms, \
-                       max_rss_kb, job_row, step) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-            let mut args = values;
-            args.extend([Arg::Int(row_id), t(&step.step)]);
-            bind_all(sqlx::query(sql), &args).execute(&mut **tx).await?;
-        }
+        upsert_step_row(tx, row_id, &step.step, &columns, values).await?;
     }
     store_steps_record(tx, row_id).await?;
     Ok(())
@@ -1025,19 +1044,10 @@ async fn apply_usage(
     job_id: u32,
     usage: &JobUsage,
 ) -> Result<(), StoreError> {
-    let sql = format!(
-        "SELECT {JOB_COLUMNS} FROM jobs WHERE cluster = ? AND job_id = ? ORDER BY submit DESC LIMIT 1"
-    );
-    let row = sqlx::query(&sql)
-        .bind(cluster.to_owned())
-        .bind(i64::from(job_id))
-        .fetch_optional(&mut **tx)
-        .await?;
-    let Some(row) = row else {
+    let Some((row_id, job)) = latest_job_row(tx, cluster, job_id).await? else {
         tracing::warn!("usage of unknown job {job_id} on cluster {cluster} ignored");
         return Ok(());
     };
-    let (row_id, _, job) = decode_job(&row)?;
     upsert_batch_step(tx, row_id, &job).await?;
     let clamp = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
     sqlx::query(

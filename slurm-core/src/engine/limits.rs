@@ -275,11 +275,11 @@ impl Associations {
         out
     }
 
-    /// The associations a job is charged to: its user association, then its account and
-    /// the accounts above it.
-    fn chain(&self, job: &Job) -> Vec<AssocId> {
+    /// The associations a job running in `partition` is charged to: its user association,
+    /// then its account and the accounts above it.
+    fn chain(&self, job: &Job, partition: &str) -> Vec<AssocId> {
         let mut chain = Vec::new();
-        if let Some(ui) = self.user_assoc(&job.spec.user, &job.spec.account, &job.partition) {
+        if let Some(ui) = self.user_assoc(&job.spec.user, &job.spec.account, partition) {
             chain.push(AssocId::User(ui));
         }
         for (name, _) in self.ancestry(&job.spec.account) {
@@ -432,7 +432,7 @@ impl LimitUsage {
                 );
             }
         };
-        for id in assocs.chain(job) {
+        for id in assocs.chain(job, &job.partition) {
             charge(self.running.entry(id).or_default());
         }
         if assocs.qos.contains_key(&job.spec.qos) {
@@ -492,12 +492,14 @@ impl LimitUsage {
         None
     }
 
-    /// Why `job` (asking for `tres`) may not start now, if a limit stops it. Limits are
-    /// checked from the user's association up to root; the first one reached is the reason.
+    /// Why `job` (asking for `tres` in `partition`) may not start now, if a limit stops it.
+    /// Limits are checked from the user's association up to root; the first one reached is
+    /// the reason.
     pub fn blocked(
         &self,
         assocs: &Associations,
         job: &Job,
+        partition: &str,
         tres: &TresList,
     ) -> Option<PendingReason> {
         if let Some(reason) = self.qos_blocked(assocs, job, tres) {
@@ -506,7 +508,7 @@ impl LimitUsage {
         if !assocs.enforce_limits {
             return None;
         }
-        let chain = assocs.chain(job);
+        let chain = assocs.chain(job, partition);
         let idle = Running::default();
         let running = |id: &AssocId| self.running.get(id).unwrap_or(&idle);
         // Per-user limits: the user association's own, else inherited from the nearest

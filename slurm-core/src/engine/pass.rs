@@ -456,9 +456,7 @@ impl<C: Clock> Engine<C> {
             &gres,
         );
         // The partition the job would run in decides a partition-specific association.
-        let mut probe = job.clone();
-        probe.partition = self.parts[*pi].config.name.clone();
-        usage.blocked(associations, &probe, &tres)
+        usage.blocked(associations, job, &self.parts[*pi].config.name, &tres)
     }
 
     /// Charges running jobs' CPU-seconds since the last pass to fairshare, and decays usage.
