@@ -110,6 +110,16 @@ fn main() {
         .method(method("release_allocation", "ReleaseAllocation", "ReleaseRequest", "Ack"))
         .method(method("report_step", "ReportStep", "StepReport", "Ack"))
         .method(method("cancel_steps", "CancelSteps", "CancelStepsRequest", "TargetOutcomes"))
+        .method(
+            Method::builder()
+                .name("hold_allocation")
+                .route_name("HoldAllocation")
+                .input_type("crate::proto::Authed<crate::proto::HoldRequest>")
+                .output_type("crate::proto::Ack")
+                .codec_path(CODEC)
+                .server_streaming()
+                .build(),
+        )
         .build();
     let step_io = Service::builder()
         .name("StepIo")

@@ -52,6 +52,7 @@ fn job_list() -> JobList {
     JobList {
         now: now(),
         jobs: capture::pick(&capture::jobs(), &TABLE_ORDER),
+        allocations: vec![],
     }
 }
 

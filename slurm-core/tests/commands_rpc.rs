@@ -52,6 +52,7 @@ impl Slurmctld for Fake {
         Ok(Response::new(JobList {
             now: 1,
             jobs: Vec::new(),
+            allocations: vec![],
         }))
     }
 

@@ -347,7 +347,11 @@ fn job(id: u32, state: JobState, exit: Option<ExitStatus>) -> Job {
 
 #[test]
 fn waiting_for_a_job() {
-    let list = |jobs| JobList { now: 0, jobs };
+    let list = |jobs| JobList {
+        now: 0,
+        jobs,
+        allocations: vec![],
+    };
     assert_eq!(
         wait_state(&list(vec![job(5, JobState::Running, None)]), 5),
         WaitState::Active

@@ -46,6 +46,7 @@ fn list() -> JobList {
             record,
             task,
         ],
+        allocations: vec![],
     }
 }
 

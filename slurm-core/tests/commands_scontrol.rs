@@ -313,6 +313,7 @@ fn show_job_selection() {
     let list = JobList {
         now: 0,
         jobs: vec![job(5), task, record],
+        allocations: vec![],
     };
     let env = FormatEnv::new(0, 0);
     let all = scontrol::show_jobs(&list, None, false, &env);
@@ -332,6 +333,7 @@ fn show_job_selection() {
         &JobList {
             now: 0,
             jobs: vec![],
+            allocations: vec![],
         },
         None,
         false,

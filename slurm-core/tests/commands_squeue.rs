@@ -60,7 +60,11 @@ fn list() -> JobList {
         gpu,
     ];
     jobs.extend(array());
-    JobList { now: NOW, jobs }
+    JobList {
+        now: NOW,
+        jobs,
+        allocations: vec![],
+    }
 }
 
 fn env() -> FormatEnv {

@@ -308,3 +308,74 @@ fn ctrl_c_while_waiting_gives_the_allocation_back() {
     c.wait_state(&waiting, &["CANCELLED"], T);
     c.ok("scancel", &[&busy.to_string()]);
 }
+
+#[test]
+fn parallel_steps_wait_for_cpus_unless_exact_or_overlap() {
+    let c = two_nodes();
+    let s = slinky().display().to_string();
+    // Each step's first task marks that it runs; the script waits for the mark, so the
+    // next step is created while the first still holds its CPUs.
+    let script = c.script(
+        "parallel.sh",
+        &format!(
+            "#!/bin/sh\n#SBATCH -N 1 -n 2\n#SBATCH -o parallel.out\n\
+             mark() {{ while [ ! -f $1 ]; do sleep 0.1; done; }}\n\
+             {s} srun -n1 sh -c 'touch a.run; sleep 2; echo a' &\n\
+             mark a.run\n\
+             {s} srun --overlap -n1 sh -c 'echo overlap' 2>overlap.err\n\
+             {s} srun -n1 sh -c 'echo b' 2>b.err\n\
+             wait\n\
+             {s} srun --exact -n1 sh -c 'touch c.run; sleep 2; echo c' &\n\
+             mark c.run\n\
+             {s} srun --exclusive -n1 sh -c 'echo d' 2>d.err\n\
+             wait\n"
+        ),
+    );
+    let id = c.sbatch(&[script.to_str().unwrap()]);
+    c.wait_state(&id.to_string(), &["COMPLETED"], T);
+    let out = c.read_when_ready("parallel.out", T);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines, ["overlap", "a", "b", "d", "c"], "{out}{}", c.logs());
+    let read = |name: &str| std::fs::read_to_string(c.work.join(name)).unwrap();
+    assert_eq!(read("overlap.err"), "", "--overlap shares the CPUs");
+    assert_eq!(
+        read("b.err"),
+        format!(
+            "srun: Job {id} step creation temporarily disabled, retrying (Requested nodes are busy)\n\
+             srun: Step created for StepId={id}.2\n"
+        ),
+        "a default step holds every CPU of the job on its node"
+    );
+    assert_eq!(read("d.err"), "", "--exact steps share the node");
+}
+
+#[test]
+fn a_killed_srun_gives_its_allocation_back() {
+    let c = two_nodes();
+    let marker = c.work.join("held");
+    let mut child = c
+        .cmd("srun")
+        .args([
+            "sh",
+            "-c",
+            &format!("touch {}; sleep 120", marker.display()),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_file(&marker);
+    let show = c.ok("scontrol", &["show", "job", "1"]);
+    assert!(show.contains(" BatchFlag=0 "), "{show}");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let _ = child.wait();
+    // Revoked after the grace that lets a command reconnect (10 s), not at the time limit.
+    c.wait_state("1", &["CANCELLED"], Duration::from_secs(40));
+    // Its step's tasks were killed and the nodes are free again.
+    let out = c.run("srun", &["-N", "2", "true"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}

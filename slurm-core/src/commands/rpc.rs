@@ -4,10 +4,12 @@
 use crate::auth::{AuthError, CredentialSource};
 use crate::client::{self, ClientError};
 use crate::config::ClusterConfig;
+use crate::model::JobId;
 use crate::proto::slurmctld::slurmctld_client::SlurmctldClient;
 use crate::proto::{
-    CancelRequest, ClusterInfo, ClusterQuery, ConfigQuery, ConfigReply, JobControlRequest, JobList,
-    JobQuery, NodeOutcomes, NodeUpdateRequest, SubmitReply, SubmitRequest, TargetOutcomes,
+    CancelRequest, ClusterInfo, ClusterQuery, ConfigQuery, ConfigReply, HoldRequest,
+    JobControlRequest, JobList, JobQuery, NodeOutcomes, NodeUpdateRequest, SubmitReply,
+    SubmitRequest, TargetOutcomes,
 };
 use std::future::Future;
 use std::time::Duration;
@@ -120,6 +122,17 @@ pub fn block_on<F: Future>(f: F) -> Result<F::Output, RpcError> {
 }
 
 /// A connection to the controller, with the configuration it was found through.
+/// The task that holds an allocation (see [`Session::hold_allocation`]); dropping it lets
+/// the allocation go.
+#[derive(Debug)]
+pub struct AllocationHolder(tokio::task::JoinHandle<()>);
+
+impl Drop for AllocationHolder {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 pub struct Session {
     pub cluster: ClusterConfig,
     client: SlurmctldClient<Channel>,
@@ -162,6 +175,46 @@ impl Session {
     /// credential once).
     pub async fn authed<T>(&self, body: T) -> Result<crate::proto::Authed<T>, RpcError> {
         Ok(self.credentials.authed(body).await?)
+    }
+
+    /// Holds the allocation `job_id` made by this command until the returned task is
+    /// dropped: a `HoldAllocation` stream, reopened when the controller restarts, whose
+    /// closing (at exit, or when the kernel closes the socket of a killed command) tells the
+    /// controller to revoke the allocation.
+    pub fn hold_allocation(&self, job_id: JobId) -> AllocationHolder {
+        let cluster = self.cluster.clone();
+        let credentials = self.credentials.clone();
+        AllocationHolder(tokio::spawn(async move {
+            let mut delay = Duration::from_millis(200);
+            loop {
+                if let Ok(mut client) = client::connect_steps(&cluster).await
+                    && let Ok(request) = credentials.authed(HoldRequest { job_id }).await
+                {
+                    match client.hold_allocation(request).await {
+                        Ok(reply) => {
+                            delay = Duration::from_millis(200);
+                            let mut stream = reply.into_inner();
+                            while let Ok(Some(_)) = stream.message().await {}
+                        }
+                        // The allocation ended, or is not ours to hold: nothing to keep.
+                        Err(status)
+                            if matches!(
+                                status.code(),
+                                Code::NotFound
+                                    | Code::FailedPrecondition
+                                    | Code::PermissionDenied
+                                    | Code::InvalidArgument
+                            ) =>
+                        {
+                            return;
+                        }
+                        Err(_) => {}
+                    }
+                }
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(2));
+            }
+        }))
     }
 
     async fn call<T, F>(&self, f: F) -> Result<T, RpcError>

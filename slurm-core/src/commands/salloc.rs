@@ -247,6 +247,7 @@ mod tests {
             ours: true,
             nodes: vec!["n1".into(), "n2".into()],
             job: None,
+            holder: None,
         };
         let env = allocation_env(&a, &alloc, "c", "/w", "h");
         let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());

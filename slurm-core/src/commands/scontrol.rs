@@ -546,7 +546,10 @@ async fn run(args: ScontrolArgs) -> Result<Output, Output> {
                 .await
                 .ok()
                 .and_then(|c| c.def_mem_per_cpu_mb);
-            let env = super::lookup::system_format_env(list.now, def_mem, gids);
+            let mut env = super::lookup::system_format_env(list.now, def_mem, gids);
+            for &job_id in &list.allocations {
+                env.jobs.entry(job_id).or_default().interactive = true;
+            }
             show_jobs(&list, id.as_deref(), args.one_liner, &env)
         }
         Command::ShowNode(names) => {

@@ -56,6 +56,10 @@ pub struct SrunArgs {
     pub nodes: Option<u32>,
     pub ntasks_per_node: Option<u32>,
     pub cpus_per_task: Option<u32>,
+    /// `--exact` or `--exclusive` (`SLURM_EXACT`): the step holds only the CPUs it needs.
+    pub exact: bool,
+    /// `--overlap` (`SLURM_OVERLAP`): the step shares resources with every other step.
+    pub overlap: bool,
     /// The program and its arguments.
     pub argv: Vec<String>,
     /// Warnings to print before running (without the `srun: ` prefix).
@@ -187,6 +191,8 @@ pub fn parse_args(args: &[String]) -> Result<Step<SrunArgs>, Output> {
         nodes: None,
         ntasks_per_node: None,
         cpus_per_task: None,
+        exact: env_flag("SLURM_EXACT"),
+        overlap: env_flag("SLURM_OVERLAP"),
         argv,
         warnings: Vec::new(),
     };
@@ -212,6 +218,8 @@ pub fn parse_args(args: &[String]) -> Result<Step<SrunArgs>, Output> {
                 "usage" => return Ok(Step::Exit(Output::ok(USAGE))),
                 "version" => return Ok(Step::Exit(Output::ok(format!("{VERSION_LINE}\n")))),
                 "jobid" => out.jobid = Some(number(o)?),
+                "exact" => out.exact = true,
+                "overlap" => out.overlap = true,
                 "input" => {
                     let v = o.value.as_deref().unwrap_or_default();
                     out.input = match v {
@@ -239,6 +247,8 @@ pub fn parse_args(args: &[String]) -> Result<Step<SrunArgs>, Output> {
             "N" | "nodes" => out.nodes = Some(number(o)?),
             "ntasks-per-node" => out.ntasks_per_node = Some(number(o)?),
             "c" | "cpus-per-task" => out.cpus_per_task = Some(number(o)?),
+            // For a step, --exclusive means dedicated CPUs (and implies --exact).
+            "exclusive" => out.exact = true,
             _ => {}
         }
         let word = match (&o.value, o.name.chars().count()) {
@@ -272,6 +282,11 @@ pub fn parse_args(args: &[String]) -> Result<Step<SrunArgs>, Output> {
         out.spec.name = base.to_owned();
     }
     Ok(Step::Run(out))
+}
+
+/// An input environment variable that switches an option on (set and not `0`).
+fn env_flag(name: &str) -> bool {
+    std::env::var(name).is_ok_and(|v| !v.is_empty() && v != "0")
 }
 
 /// A task's exit status as srun's exit code: the code, or 128 + the signal.
@@ -437,6 +452,8 @@ pub struct Allocation {
     pub nodes: Vec<String>,
     /// The job as it started (`None` for an allocation srun was given).
     pub job: Option<crate::model::Job>,
+    /// Keeps an allocation made by this command held while the command runs.
+    pub holder: Option<rpc::AllocationHolder>,
 }
 
 /// Asks the controller for an allocation and waits until it runs (printing `queued and
@@ -491,6 +508,7 @@ pub async fn allocate(
         }
     };
     let job_id = reply.job_id;
+    let mut holder = Some(session.hold_allocation(job_id));
     let mut announced = false;
     // The controller's scheduling pass runs within moments of the request: only a job
     // still pending after this grace had to wait (and is announced so).
@@ -516,6 +534,7 @@ pub async fn allocate(
                         ours: true,
                         nodes: job.node_names().iter().map(|n| (*n).to_owned()).collect(),
                         job: Some(job.clone()),
+                        holder: holder.take(),
                     });
                 }
                 JobState::Pending | JobState::Running if Instant::now() < grace => {}
@@ -674,6 +693,7 @@ async fn run(a: SrunArgs) -> Result<u8, RpcError> {
             ours: false,
             nodes: Vec::new(),
             job: None,
+            holder: None,
         },
         None => match allocate(PROG, &mut session, a.spec.clone(), env.clone(), a.quiet).await {
             Ok(alloc) => alloc,
@@ -750,22 +770,78 @@ async fn run_step(
             Input::Task(t) => Some(t),
             Input::None => None,
         },
+        exact: a.exact,
+        overlap: a.overlap,
     };
-    let reply = match create_step(session, request).await {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("{PROG}: error: Unable to create step for job {job_id}: {e}");
-            return Err(1);
-        }
-    };
+    let reply = create_step_when_free(session, request, a.quiet).await?;
     let _ = step_cell.set(reply.step_id);
     relay(a, job_id, &reply, &mut events).await
 }
 
-async fn create_step(session: &Session, request: StepRequest) -> Result<StepReply, RpcError> {
-    let mut client = crate::client::connect_steps(&session.cluster).await?;
-    let request = session.authed(request).await?;
-    Ok(client.create_step(request).await?.into_inner())
+/// Why a step was not created.
+enum CreateError {
+    /// Other steps hold the CPUs it needs: ask again later.
+    Busy(String),
+    Failed(RpcError),
+}
+
+/// Creates the step, waiting while other steps hold its CPUs as srun does ("step creation
+/// temporarily disabled, retrying"). `Err`: the exit code after the error was printed.
+async fn create_step_when_free(
+    session: &Session,
+    request: StepRequest,
+    quiet: bool,
+) -> Result<StepReply, u8> {
+    let job_id = request.job_id;
+    let mut waited = false;
+    let mut delay = Duration::from_millis(100);
+    let mut interrupted = std::pin::pin!(tokio::signal::ctrl_c());
+    loop {
+        match create_step(session, request.clone()).await {
+            Ok(reply) => {
+                if waited && !quiet {
+                    eprintln!("{PROG}: Step created for StepId={job_id}.{}", reply.step_id);
+                }
+                return Ok(reply);
+            }
+            Err(CreateError::Busy(why)) => {
+                if !waited && !quiet {
+                    eprintln!(
+                        "{PROG}: Job {job_id} step creation temporarily disabled, retrying ({why})"
+                    );
+                }
+                waited = true;
+            }
+            Err(CreateError::Failed(e)) => {
+                eprintln!("{PROG}: error: Unable to create step for job {job_id}: {e}");
+                return Err(1);
+            }
+        }
+        tokio::select! {
+            () = tokio::time::sleep(delay) => {}
+            _ = &mut interrupted => {
+                eprintln!("{PROG}: Cancelled pending job step with signal 2");
+                eprintln!("{PROG}: error: Unable to create step for job {job_id}: Job/step already completing or completed");
+                return Err(1);
+            }
+        }
+        delay = (delay * 2).min(Duration::from_secs(1));
+    }
+}
+
+async fn create_step(session: &Session, request: StepRequest) -> Result<StepReply, CreateError> {
+    let failed = |e: RpcError| CreateError::Failed(e);
+    let mut client = crate::client::connect_steps(&session.cluster)
+        .await
+        .map_err(|e| failed(e.into()))?;
+    let request = session.authed(request).await.map_err(failed)?;
+    match client.create_step(request).await {
+        Ok(reply) => Ok(reply.into_inner()),
+        Err(status) if status.code() == tonic::Code::ResourceExhausted => {
+            Err(CreateError::Busy(status.message().to_owned()))
+        }
+        Err(status) => Err(failed(status.into())),
+    }
 }
 
 struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);

@@ -7,7 +7,7 @@ use super::power::{PowerDecisions, PowerSaving, RESUME_TIMEOUT_REASON};
 use super::state_store::{Record, Recovered, StateError, StateStore};
 use crate::config::ClusterConfig;
 use crate::engine::{CancelEffect, Engine, EngineError, JobEnd, NodeFailOutcome, SystemClock};
-use crate::model::{Hold, Job, JobId, JobRef, JobState, NodeBaseState, Timestamp};
+use crate::model::{ExitStatus, Hold, Job, JobId, JobRef, JobState, NodeBaseState, Timestamp};
 use crate::proto::PowerEvent;
 use crate::proto::{
     AgentCommand, BatchScript, Credential, JobAction, JobReport, JobUsage, LaunchBatch, NodeAction,
@@ -45,6 +45,8 @@ pub struct Core {
     /// Commands decided where the caller takes no dispatches (steps to kill when a job's
     /// end is reported); see [`Core::take_deferred`].
     deferred: Vec<Dispatch>,
+    /// Which srun/salloc allocations their command still holds.
+    holds: super::holds::AllocationHolds,
 }
 
 /// What an agent's registration asks of the caller.
@@ -112,6 +114,13 @@ impl Core {
             }
         }
         let power = PowerSaving::new(&engine.cluster().power);
+        let mut holds = super::holds::AllocationHolds::default();
+        let now = engine.now();
+        for (&id, steps) in &recovered.steps {
+            if steps.allocation_only {
+                holds.track(id, now);
+            }
+        }
         tracing::info!(
             "restored {restored} jobs from {} (next job id {})",
             state_dir.display(),
@@ -127,6 +136,7 @@ impl Core {
             power,
             steps: recovered.steps,
             deferred: Vec::new(),
+            holds,
         })
     }
 
@@ -981,7 +991,57 @@ impl Core {
             let _ = self.engine.cancel(id, cred.uid);
             return Err(status);
         }
+        self.holds.track(id, self.engine.now());
         Ok(id)
+    }
+
+    /// srun or salloc opened a `HoldAllocation` stream for its allocation.
+    pub fn hold_allocation(&mut self, cred: &Credential, id: JobId) -> Result<(), Status> {
+        let job = self
+            .engine
+            .job(id)
+            .ok_or_else(|| Status::not_found("Invalid job id specified"))?;
+        if !self.may_modify(cred, job) {
+            return Err(Status::permission_denied(ACCESS_DENIED));
+        }
+        if !self.is_allocation_only(id) {
+            return Err(Status::invalid_argument(
+                "Only allocations made by srun or salloc can be held",
+            ));
+        }
+        if !matches!(job.state, JobState::Pending | JobState::Running) {
+            return Err(Status::failed_precondition("Job has already completed"));
+        }
+        self.holds.attach(id, self.engine.now());
+        Ok(())
+    }
+
+    /// A `HoldAllocation` stream closed.
+    pub fn unhold_allocation(&mut self, id: JobId) {
+        self.holds.detach(id, self.engine.now());
+    }
+
+    /// Revokes the allocations whose srun or salloc went away without releasing them
+    /// (killed, or its host lost) and did not come back within the grace: their jobs end
+    /// CANCELLED and their steps are killed.
+    pub fn revoke_abandoned_allocations(&mut self) -> Result<Vec<Dispatch>, Status> {
+        let now = self.engine.now();
+        let mut dispatches = Vec::new();
+        for id in self.holds.abandoned(now) {
+            self.holds.forget(id);
+            let Some(job) = self.engine.job(id) else {
+                continue;
+            };
+            if !matches!(job.state, JobState::Pending | JobState::Running) {
+                continue;
+            }
+            tracing::warn!("allocation {id}: its srun/salloc is gone; revoking it");
+            if job.state == JobState::Running {
+                let _ = self.engine.cancel(id, 0);
+            }
+            dispatches.extend(self.end_allocation(id, ExitStatus { code: 0, signal: 9 }, 0)?);
+        }
+        Ok(dispatches)
     }
 
     /// `srun` in an allocation: lays out the step, journals it, and returns the launches
@@ -1014,7 +1074,16 @@ impl Core {
                 return Err(Status::failed_precondition("Job has already completed"));
             }
         }
-        let layout = super::steps::layout(&job, &req).map_err(Status::invalid_argument)?;
+        let layout = {
+            let no_steps = super::steps::JobSteps::default();
+            let steps = self.steps.get(&job.id).unwrap_or(&no_steps);
+            super::steps::layout(&job, &req, &super::steps::cpus_in_use(steps))
+        };
+        let layout = layout.map_err(|e| match e {
+            // srun waits and asks again.
+            super::steps::LayoutError::Busy => Status::resource_exhausted(e.to_string()),
+            _ => Status::invalid_argument(e.to_string()),
+        })?;
         let now = self.engine.now();
         let entry = self.steps.entry(job.id).or_default();
         let step_id = entry.next_step;
@@ -1115,26 +1184,39 @@ impl Core {
                 "Only allocations made by srun or salloc can be released",
             ));
         }
+        self.holds.forget(req.job_id);
+        self.end_allocation(req.job_id, req.exit, cred.uid)
+    }
+
+    /// Ends an allocation-only job: a running one with `exit` (CANCELLED when a cancel is
+    /// pending), its steps killed; a pending one is cancelled by `by_uid`.
+    fn end_allocation(
+        &mut self,
+        id: JobId,
+        exit: ExitStatus,
+        by_uid: u32,
+    ) -> Result<Vec<Dispatch>, Status> {
+        let Some(state) = self.engine.job(id).map(|j| j.state) else {
+            return Ok(Vec::new());
+        };
         let mut dispatches = Vec::new();
         let mut records = Vec::new();
-        match job.state {
+        match state {
             JobState::Running => {
-                dispatches.extend(self.kill_steps(req.job_id));
-                let end = if self.engine.pending_cancel(req.job_id).is_some() {
-                    JobEnd::Cancelled(req.exit)
+                dispatches.extend(self.kill_steps(id));
+                let end = if self.engine.pending_cancel(id).is_some() {
+                    JobEnd::Cancelled(exit)
                 } else {
-                    JobEnd::Exited(req.exit)
+                    JobEnd::Exited(exit)
                 };
-                self.engine
-                    .job_ended(req.job_id, end)
-                    .map_err(engine_status)?;
-                self.timeout_sent.remove(&req.job_id);
-                records.extend(self.job_record(req.job_id));
-                records.extend(self.end_steps(req.job_id));
+                self.engine.job_ended(id, end).map_err(engine_status)?;
+                self.timeout_sent.remove(&id);
+                records.extend(self.job_record(id));
+                records.extend(self.end_steps(id));
             }
             JobState::Pending => {
-                let _ = self.engine.cancel(req.job_id, cred.uid);
-                records.extend(self.job_record(req.job_id));
+                let _ = self.engine.cancel(id, by_uid);
+                records.extend(self.job_record(id));
             }
             _ => {}
         }

@@ -20,6 +20,7 @@ pub mod agents;
 pub mod assoc_sync;
 mod authn;
 pub mod core;
+pub mod holds;
 pub mod power;
 mod service;
 pub mod state_store;

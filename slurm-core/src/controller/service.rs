@@ -47,7 +47,7 @@ impl Slurmctld for Commands {
         let (_, query) = self.0.authenticate(request, "ListJobs")?;
         let core = self.0.core();
         let engine = core.engine();
-        let jobs = if query.job_ids.is_empty() {
+        let jobs: Vec<crate::model::Job> = if query.job_ids.is_empty() {
             engine.jobs().into_iter().cloned().collect()
         } else {
             let mut ids: Vec<_> = query
@@ -68,9 +68,15 @@ impl Slurmctld for Commands {
                 .filter_map(|id| engine.job(*id).cloned())
                 .collect()
         };
+        let allocations = jobs
+            .iter()
+            .map(|j| j.id)
+            .filter(|&id| core.is_allocation_only(id))
+            .collect();
         Ok(Response::new(JobList {
             now: engine.now(),
             jobs,
+            allocations,
         }))
     }
 
@@ -395,6 +401,30 @@ impl crate::proto::slurm_steps::slurm_steps_server::SlurmSteps for Steps {
         }
         self.0.dispatch(dispatches);
         Ok(Response::new(TargetOutcomes { outcomes }))
+    }
+
+    type HoldAllocationStream = Pin<Box<dyn Stream<Item = Result<Ack, Status>> + Send>>;
+
+    async fn hold_allocation(
+        &self,
+        request: Request<Authed<HoldRequest>>,
+    ) -> Reply<Self::HoldAllocationStream> {
+        let (caller, body) = self.0.authenticate(request, "HoldAllocation")?;
+        let job_id = body.job_id;
+        self.0.core().hold_allocation(&caller.cred, job_id)?;
+        let (sender, receiver) = tokio::sync::mpsc::channel(1);
+        let _ = sender.try_send(Ok(Ack {}));
+        let shared = self.0.clone();
+        // The stream is dropped when the caller goes away (it exited, or its socket was
+        // closed when it was killed): the receiver with it, which ends this wait.
+        tokio::spawn(async move {
+            sender.closed().await;
+            shared.core().unhold_allocation(job_id);
+            tracing::debug!("allocation {job_id}: a holder went away");
+        });
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(receiver),
+        )))
     }
 
     async fn report_step(&self, request: Request<Authed<StepReport>>) -> Reply<Ack> {

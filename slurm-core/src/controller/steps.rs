@@ -5,6 +5,7 @@
 use crate::model::{ExitStatus, Job, JobState, Timestamp};
 use crate::proto::{JobUsage, StepInfo, StepReport, StepRequest};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 
 /// The steps of one job (journaled as a whole at every change).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,12 +35,13 @@ impl JobSteps {
     }
 }
 
-/// Where a step's tasks run: the nodes in order and the tasks on each (block distribution:
-/// consecutive task ids on a node).
+/// Where a step's tasks run: the nodes in order, the tasks on each (block distribution:
+/// consecutive task ids on a node) and the CPUs the step holds there.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Layout {
     pub nodes: Vec<String>,
     pub tasks_per_node: Vec<u32>,
+    pub cpus_per_node: Vec<u32>,
 }
 
 impl Layout {
@@ -57,17 +59,52 @@ impl Layout {
 /// Slurm's message when a step asks for more than its job holds.
 pub const TOO_MANY_PROCESSORS: &str = "More processors requested than permitted";
 pub const TOO_MANY_NODES: &str = "Requested node configuration is not available";
+/// Slurm's message while other steps hold the CPUs a step needs (srun waits and retries).
+pub const NODES_BUSY: &str = "Requested nodes are busy";
 
-/// Lays `req` out over the running `job`: `-N` takes the job's first nodes; without `-n`
-/// the step starts the job's task count when it spans the whole job (one per node unless
-/// the job asked for more), else nodes × tasks per node; `-n` tasks are spread block-wise,
-/// the first nodes taking one more when they do not divide evenly. Tasks × CPUs per task
-/// must fit each node's allocated CPUs.
-pub fn layout(job: &Job, req: &StepRequest) -> Result<Layout, &'static str> {
+/// Why a step cannot be laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum LayoutError {
+    /// The job's allocation can never hold the step.
+    #[error("{TOO_MANY_PROCESSORS}")]
+    TooManyProcessors,
+    #[error("{TOO_MANY_NODES}")]
+    TooManyNodes,
+    /// It fits the allocation, but running steps hold the CPUs now.
+    #[error("{NODES_BUSY}")]
+    Busy,
+}
+
+/// The CPUs that running, non-overlapping steps hold on each node of a job.
+pub fn cpus_in_use(steps: &JobSteps) -> HashMap<&str, u32> {
+    let mut used: HashMap<&str, u32> = HashMap::new();
+    for step in steps.running().filter(|s| !s.overlap) {
+        for (node, cpus) in step.nodes.iter().zip(&step.cpus_per_node) {
+            *used.entry(node.as_str()).or_default() += cpus;
+        }
+    }
+    used
+}
+
+/// Lays `req` out over the running `job` as srun's defaults do. Without `-N` or `-n` the
+/// step spans the whole job and starts the job's task count (one per node unless the job
+/// asked for more); `-N` alone starts nodes × tasks per node; `-n` tasks are spread
+/// block-wise, the first nodes taking one more when they do not divide evenly. Tasks × CPUs
+/// per task must fit a node's allocated CPUs.
+///
+/// Steps do not share CPUs unless `--overlap`: by default a step holds all the job's CPUs on
+/// its nodes, with `--exact` only tasks × CPUs per task. The step takes the job's first
+/// nodes that have what it holds free of `in_use`; when the allocation could hold it but
+/// other steps hold the CPUs now, the answer is [`LayoutError::Busy`].
+pub fn layout(
+    job: &Job,
+    req: &StepRequest,
+    in_use: &HashMap<&str, u32>,
+) -> Result<Layout, LayoutError> {
     let job_nodes: Vec<&str> = job.node_names();
     let total = job_nodes.len() as u32;
     if total == 0 {
-        return Err(TOO_MANY_NODES);
+        return Err(LayoutError::TooManyNodes);
     }
     let per_node = req.ntasks_per_node.or(job.spec.ntasks_per_node);
     let mut nodes = match (req.nodes, req.ntasks) {
@@ -76,7 +113,7 @@ pub fn layout(job: &Job, req: &StepRequest) -> Result<Layout, &'static str> {
         (None, None) => total,
     };
     if nodes == 0 || nodes > total {
-        return Err(TOO_MANY_NODES);
+        return Err(LayoutError::TooManyNodes);
     }
     let ntasks = match req.ntasks {
         Some(t) => t,
@@ -84,25 +121,50 @@ pub fn layout(job: &Job, req: &StepRequest) -> Result<Layout, &'static str> {
         None => nodes * per_node.unwrap_or(1).max(1),
     };
     if ntasks == 0 {
-        return Err(TOO_MANY_PROCESSORS);
+        return Err(LayoutError::TooManyProcessors);
     }
     nodes = nodes.min(ntasks);
     let base = ntasks / nodes;
     let extra = ntasks % nodes;
     let tasks_per_node: Vec<u32> = (0..nodes).map(|i| base + u32::from(i < extra)).collect();
     let cpt = req.cpus_per_task.unwrap_or(job.spec.cpus_per_task).max(1);
-    for (i, &t) in tasks_per_node.iter().enumerate() {
-        let cpus = job.allocation[i].cpus;
-        if cpus > 0 && t.saturating_mul(cpt) > cpus {
-            return Err(TOO_MANY_PROCESSORS);
+    // What the step holds on a node with `alloc` CPUs for `tasks` tasks (0: no CPU count
+    // is known for the node, nothing to check).
+    let holds = |alloc: u32, tasks: u32| {
+        if req.exact {
+            tasks.saturating_mul(cpt).min(alloc)
+        } else {
+            alloc
         }
+    };
+    let fits = |alloc: u32, tasks: u32| alloc == 0 || tasks.saturating_mul(cpt) <= alloc;
+    let pick = |busy: bool| -> Option<(Vec<String>, Vec<u32>)> {
+        let mut chosen = Vec::new();
+        let mut cpus = Vec::new();
+        for (name, alloc) in job_nodes.iter().zip(job.allocation.iter().map(|a| a.cpus)) {
+            let Some(&tasks) = tasks_per_node.get(chosen.len()) else {
+                break;
+            };
+            let used = if busy && !req.overlap {
+                in_use.get(name).copied().unwrap_or(0)
+            } else {
+                0
+            };
+            if fits(alloc, tasks) && used + holds(alloc, tasks) <= alloc {
+                chosen.push((*name).to_owned());
+                cpus.push(holds(alloc, tasks));
+            }
+        }
+        (chosen.len() == tasks_per_node.len()).then_some((chosen, cpus))
+    };
+    if pick(false).is_none() {
+        return Err(LayoutError::TooManyProcessors);
     }
+    let (nodes, cpus_per_node) = pick(true).ok_or(LayoutError::Busy)?;
     Ok(Layout {
-        nodes: job_nodes[..nodes as usize]
-            .iter()
-            .map(|n| (*n).to_owned())
-            .collect(),
+        nodes,
         tasks_per_node,
+        cpus_per_node,
     })
 }
 
@@ -114,25 +176,21 @@ pub fn new_step(
     layout: &Layout,
     now: Timestamp,
 ) -> StepInfo {
-    let cpus = layout
-        .nodes
-        .iter()
-        .filter_map(|n| job.allocation.iter().find(|a| &a.node == n))
-        .map(|a| a.cpus)
-        .sum();
     StepInfo {
         job_id: job.id,
         step_id,
         name: req.name.clone(),
         nodes: layout.nodes.clone(),
         ntasks: layout.ntasks(),
-        cpus,
+        cpus: layout.cpus_per_node.iter().sum(),
         start: now,
         end: None,
         state: JobState::Running,
         exit: ExitStatus::SUCCESS,
         usage: JobUsage::default(),
         pending_nodes: layout.nodes.clone(),
+        cpus_per_node: layout.cpus_per_node.clone(),
+        overlap: req.overlap,
     }
 }
 
@@ -236,7 +294,13 @@ mod tests {
             io_addr: String::new(),
             io_token: String::new(),
             stdin_task: Some(0),
+            exact: false,
+            overlap: false,
         }
+    }
+
+    fn lay(job: &Job, req: &StepRequest) -> Result<Layout, LayoutError> {
+        layout(job, req, &HashMap::new())
     }
 
     fn spec(ntasks: u32) -> JobSpec {
@@ -248,29 +312,29 @@ mod tests {
 
     #[test]
     fn default_is_the_jobs_task_count() {
-        let l = layout(&job(&[2, 2], spec(2)), &req(None, None)).unwrap();
+        let l = lay(&job(&[2, 2], spec(2)), &req(None, None)).unwrap();
         assert_eq!(l.nodes, ["n1", "n2"]);
         assert_eq!(l.tasks_per_node, [1, 1]);
-        let l = layout(&job(&[4], spec(4)), &req(None, None)).unwrap();
+        let l = lay(&job(&[4], spec(4)), &req(None, None)).unwrap();
         assert_eq!(l.tasks_per_node, [4]);
         let mut s = spec(4);
         s.ntasks_per_node = Some(2);
-        let l = layout(&job(&[2, 2], s), &req(None, None)).unwrap();
+        let l = lay(&job(&[2, 2], s), &req(None, None)).unwrap();
         assert_eq!(l.tasks_per_node, [2, 2]);
     }
 
     #[test]
     fn block_distribution() {
-        let l = layout(&job(&[4, 4], spec(2)), &req(Some(4), None)).unwrap();
+        let l = lay(&job(&[4, 4], spec(2)), &req(Some(4), None)).unwrap();
         assert_eq!(l.tasks_per_node, [2, 2]);
         assert_eq!(l.tasks_of(0), [0, 1]);
         assert_eq!(l.tasks_of(1), [2, 3]);
-        let l = layout(&job(&[4, 4, 4], spec(3)), &req(Some(5), None)).unwrap();
+        let l = lay(&job(&[4, 4, 4], spec(3)), &req(Some(5), None)).unwrap();
         assert_eq!(l.tasks_per_node, [2, 2, 1]);
         assert_eq!(l.tasks_of(2), [4]);
-        let l = layout(&job(&[4, 4], spec(2)), &req(Some(1), None)).unwrap();
+        let l = lay(&job(&[4, 4], spec(2)), &req(Some(1), None)).unwrap();
         assert_eq!((l.nodes.len(), l.ntasks()), (1, 1));
-        let l = layout(&job(&[4, 4], spec(2)), &req(Some(3), Some(1))).unwrap();
+        let l = lay(&job(&[4, 4], spec(2)), &req(Some(3), Some(1))).unwrap();
         assert_eq!(l.nodes, ["n1"]);
         assert_eq!(l.tasks_per_node, [3]);
     }
@@ -278,13 +342,65 @@ mod tests {
     #[test]
     fn limits() {
         assert_eq!(
-            layout(&job(&[2], spec(1)), &req(Some(3), None)),
-            Err(TOO_MANY_PROCESSORS)
+            lay(&job(&[2], spec(1)), &req(Some(3), None)),
+            Err(LayoutError::TooManyProcessors)
         );
         assert_eq!(
-            layout(&job(&[2], spec(1)), &req(None, Some(2))),
-            Err(TOO_MANY_NODES)
+            lay(&job(&[2], spec(1)), &req(None, Some(2))),
+            Err(LayoutError::TooManyNodes)
         );
+    }
+
+    /// Runs `req` as a new step of `steps`, as the controller does.
+    fn start(j: &Job, steps: &mut JobSteps, req: &StepRequest) -> Result<Layout, LayoutError> {
+        let l = layout(j, req, &cpus_in_use(steps))?;
+        let id = steps.steps.len() as u32;
+        steps.steps.push(new_step(j, id, req, &l, 0));
+        Ok(l)
+    }
+
+    #[test]
+    fn steps_hold_all_the_jobs_cpus_on_their_nodes_unless_exact_or_overlap() {
+        let j = job(&[4], spec(4));
+        let mut steps = JobSteps::default();
+        let one = req(Some(1), None);
+        assert_eq!(start(&j, &mut steps, &one).unwrap().cpus_per_node, [4]);
+        assert_eq!(start(&j, &mut steps, &one), Err(LayoutError::Busy));
+        let mut overlap = one.clone();
+        overlap.overlap = true;
+        assert!(start(&j, &mut steps, &overlap).is_ok(), "--overlap shares");
+        // The first step ends: its CPUs are free again.
+        steps.steps[0].end = Some(1);
+        let mut exact = one.clone();
+        exact.exact = true;
+        exact.cpus_per_task = Some(2);
+        assert_eq!(start(&j, &mut steps, &exact).unwrap().cpus_per_node, [2]);
+        assert_eq!(start(&j, &mut steps, &exact).unwrap().cpus_per_node, [2]);
+        assert_eq!(start(&j, &mut steps, &exact), Err(LayoutError::Busy));
+        assert_eq!(steps.steps[3].cpus, 2);
+        // Never fits, whatever runs: an error rather than a wait.
+        let mut big = one;
+        big.cpus_per_task = Some(5);
+        assert_eq!(
+            start(&j, &mut steps, &big),
+            Err(LayoutError::TooManyProcessors)
+        );
+    }
+
+    #[test]
+    fn a_step_takes_the_first_nodes_with_free_cpus() {
+        let j = job(&[2, 2, 2], spec(3));
+        let mut steps = JobSteps::default();
+        let mut one_node = req(Some(1), Some(1));
+        one_node.exact = true;
+        let nodes = |l: Layout| l.nodes;
+        assert_eq!(nodes(start(&j, &mut steps, &one_node).unwrap()), ["n1"]);
+        assert_eq!(nodes(start(&j, &mut steps, &one_node).unwrap()), ["n1"]);
+        assert_eq!(nodes(start(&j, &mut steps, &one_node).unwrap()), ["n2"]);
+        let two = req(Some(2), Some(2));
+        assert_eq!(start(&j, &mut steps, &two), Err(LayoutError::Busy));
+        let whole = req(Some(1), Some(1));
+        assert_eq!(nodes(start(&j, &mut steps, &whole).unwrap()), ["n3"]);
     }
 
     #[test]
@@ -295,7 +411,7 @@ mod tests {
         assert_eq!(worse(ExitStatus::SUCCESS, three), three);
         let j = job(&[2, 2], spec(2));
         let r = req(None, None);
-        let l = layout(&j, &r).unwrap();
+        let l = lay(&j, &r).unwrap();
         let mut step = new_step(&j, 0, &r, &l, 10);
         assert_eq!(step.cpus, 4);
         let report = |node: &str, exit| StepReport {

@@ -94,6 +94,10 @@ async fn tick_loop(shared: Arc<Shared>, slurmd_timeout: Duration) {
                 }
             }
             dispatches.extend(core.overdue());
+            match core.revoke_abandoned_allocations() {
+                Ok(d) => dispatches.extend(d),
+                Err(e) => tracing::error!("revoking abandoned allocations: {}", e.message()),
+            }
             match core.power_tick() {
                 Ok(d) => dispatches.extend(d),
                 Err(e) => tracing::error!("power saving: {}", e.message()),

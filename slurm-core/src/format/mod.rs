@@ -111,6 +111,8 @@ pub struct JobExtras {
     pub command: Option<String>,
     /// Started by the backfill scheduler (`Scheduler=Backfill` instead of `Main`).
     pub backfill: bool,
+    /// An allocation made by srun or salloc, with no batch script (`BatchFlag=0`).
+    pub interactive: bool,
 }
 
 /// Node facts reported by the node's agent or recorded with its reason.
@@ -144,6 +146,7 @@ static NO_JOB_EXTRAS: JobExtras = JobExtras {
     accrue_time: None,
     command: None,
     backfill: false,
+    interactive: false,
 };
 
 static NO_NODE_EXTRAS: NodeExtras = NodeExtras {

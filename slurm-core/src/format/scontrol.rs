@@ -7,7 +7,7 @@
 //! Fields the model does not track print constants — Slurm's value when the feature is unused
 //! or at its default:
 //!
-//! * job: `MCS_label=N/A`, `BatchFlag=1`, `Reboot=0`, `TimeMin=N/A`, `Deadline=N/A`,
+//! * job: `MCS_label=N/A`, `BatchFlag=1` (0 for srun/salloc allocations), `Reboot=0`, `TimeMin=N/A`, `Deadline=N/A`,
 //!   `SuspendTime=None`, `SecsPreSuspend=0`, `ReqB:S:C:T=0:0:*:*`, `Socks/Node=*`,
 //!   `NtasksPerN:B:S:C=N:0:*:*` (N from `--ntasks-per-node`, else 0), `CoreSpec=*`,
 //!   `MinTmpDiskNode=0`, `DelayBoot=00:00:00`, `Contiguous=0`, `Licenses=(null)`,
@@ -113,9 +113,10 @@ fn job_head(job: &Job, env: &FormatEnv) -> Vec<String> {
             ji::dependency_text(job)
         ),
         format!(
-            "Requeue={} Restarts={} BatchFlag=1 Reboot=0 ExitCode={}",
+            "Requeue={} Restarts={} BatchFlag={} Reboot=0 ExitCode={}",
             u8::from(job.spec.requeue.unwrap_or(true)),
             job.restarts,
+            u8::from(!env.job(job.id).interactive),
             job.exit.map_or_else(|| "0:0".to_owned(), |e| e.to_string())
         ),
     ]

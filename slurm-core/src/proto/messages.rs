@@ -65,6 +65,9 @@ pub struct JobList {
     /// The controller's clock when the list was taken.
     pub now: Timestamp,
     pub jobs: Vec<Job>,
+    /// Which of `jobs` are allocations made by srun or salloc (no batch script).
+    #[serde(default)]
+    pub allocations: Vec<JobId>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -904,6 +907,13 @@ pub struct StepRequest {
     pub io_token: String,
     /// The task whose stdin srun forwards (`None`: every task reads /dev/null).
     pub stdin_task: Option<u32>,
+    /// `--exact` (or `--exclusive`): the step holds only the CPUs its tasks need, so steps
+    /// can run side by side; by default a step holds every CPU of the job on its nodes.
+    #[serde(default)]
+    pub exact: bool,
+    /// `--overlap`: the step shares its resources with every other step.
+    #[serde(default)]
+    pub overlap: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -957,6 +967,13 @@ pub struct CancelStepsRequest {
     pub signal: Option<i32>,
 }
 
+/// `HoldAllocation`: srun or salloc keeps this stream open while it holds the allocation it
+/// created; the controller answers one `Ack` and then nothing until the stream closes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HoldRequest {
+    pub job_id: JobId,
+}
+
 /// `ReleaseAllocation`: srun or salloc is done with an allocation it created.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReleaseRequest {
@@ -980,6 +997,13 @@ pub struct StepInfo {
     pub usage: JobUsage,
     /// Nodes whose end is still to be reported.
     pub pending_nodes: Vec<String>,
+    /// The CPUs the step holds on each of `nodes` (empty in records from before steps held
+    /// CPUs).
+    #[serde(default)]
+    pub cpus_per_node: Vec<u32>,
+    /// `--overlap`: holds nothing, shares everything.
+    #[serde(default)]
+    pub overlap: bool,
 }
 
 /// Agent ↔ srun: what an agent sends on a step's I/O stream. The first message is `Hello`.

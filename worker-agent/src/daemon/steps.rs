@@ -321,14 +321,20 @@ async fn follow_srun(
     }
 }
 
-/// Tells the controller how the step ended here (a few tries: the step's record waits
-/// for every node).
+/// Tells the controller how the step ended here, trying until it acknowledges: the step
+/// holds its CPUs in the job (later steps wait for them) until every node has reported.
+/// The controller acknowledges reports of steps it no longer knows, so this ends once the
+/// controller is reachable.
 async fn send_report(agent: &Agent, report: StepReport) {
     let (job_id, step_id) = (report.job_id, report.step_id);
-    for attempt in 0..5u32 {
+    let mut delay = Duration::from_millis(250);
+    let mut attempt = 0u32;
+    loop {
         if attempt > 0 {
-            tokio::time::sleep(Duration::from_millis(500 << attempt)).await;
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(MAX_REPORT_RETRY);
         }
+        attempt = attempt.wrapping_add(1);
         let Ok(mut client) = slurm_core::client::connect_steps(&agent.cluster).await else {
             continue;
         };
@@ -337,10 +343,13 @@ async fn send_report(agent: &Agent, report: StepReport) {
         };
         match client.report_step(request).await {
             Ok(_) => return,
-            Err(status) => {
-                tracing::warn!(job_id, step_id, error = %status.message(), "step report not delivered")
+            Err(status) if attempt % 10 == 1 => {
+                tracing::warn!(job_id, step_id, error = %status.message(), "step report not delivered yet; retrying")
             }
+            Err(_) => {}
         }
     }
-    tracing::error!(job_id, step_id, "step report not delivered; giving up");
 }
+
+/// The longest wait between two tries of a step report.
+const MAX_REPORT_RETRY: Duration = Duration::from_secs(5);
