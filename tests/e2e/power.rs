@@ -178,6 +178,27 @@ fn cloud_nodes_start_for_a_job_and_stop_when_idle() {
     assert_eq!(output.trim(), "nodes=gpu[1-2] gpus=0,1");
     assert_eq!(agents_of("gpu3", &cluster_dir), 0, "gpu3 was never needed");
 
+    // --gpus-per-task binds each task of a step to its own GPU.
+    let out = up.cmd(
+        "srun",
+        &[
+            "-p",
+            "gpu",
+            "-N",
+            "1",
+            "-n",
+            "2",
+            "--gpus-per-task=1",
+            "-l",
+            "sh",
+            "-c",
+            "echo $CUDA_VISIBLE_DEVICES",
+        ],
+    );
+    let mut lines: Vec<&str> = out.lines().collect();
+    lines.sort_unstable();
+    assert_eq!(lines, ["0: 0", "1: 1"], "{out}");
+
     // Idle past SuspendTime (3 s) + SuspendTimeout (1 s): powered down again, agents gone.
     up.wait_for(Duration::from_secs(30), "the nodes to power down", || {
         up.sinfo("gpu") == "idle~ 3"

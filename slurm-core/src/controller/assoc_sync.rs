@@ -8,10 +8,10 @@
 use super::Shared;
 use crate::auth::CredentialSource;
 use crate::config::ClusterConfig;
+use crate::dbd::client::{DbdCallError, DbdClient};
 use crate::engine::{AccountAssoc, AssocLimitSet, Associations, QosLimitSet, UserAssoc};
 use crate::model::{Qos, TimeLimit, TresList};
 use crate::parse::tres::parse_tres;
-use crate::proto::slurm_dbd::slurm_dbd_client::SlurmDbdClient;
 use crate::proto::{self, MgrEntity, MgrList, MgrQuery};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -145,31 +145,21 @@ fn qos_limits(q: &proto::Qos) -> QosLimitSet {
     }
 }
 
-/// Reads associations, users and QOS of `cluster` from the dbd.
-async fn fetch(cluster: &ClusterConfig, credentials: &CredentialSource) -> Result<MgrList, String> {
-    let timeout = Duration::from_secs(cluster.timers.message_timeout.clamp(1, 10));
-    let endpoint = crate::client::dbd_endpoint(cluster, timeout).map_err(|e| e.to_string())?;
-    let channel = crate::client::connect_daemon(&endpoint)
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut client = SlurmDbdClient::new(channel);
+/// Reads associations, users and QOS from the dbd.
+async fn fetch(dbd: &mut DbdClient) -> Result<MgrList, DbdCallError> {
     let mut merged = MgrList::default();
     for entity in [MgrEntity::Assocs, MgrEntity::Users, MgrEntity::Qos] {
-        let query = MgrQuery {
-            entity,
-            names: Vec::new(),
-            users: Vec::new(),
-            accounts: Vec::new(),
-            partitions: Vec::new(),
-            with_subaccounts: false,
-            with_assocs: false,
-        };
-        let request = credentials.authed(query).await.map_err(|e| e.to_string())?;
-        let reply = tokio::time::timeout(timeout, client.show_accounting(request))
-            .await
-            .map_err(|_| "timed out".to_owned())?
-            .map_err(|s| s.message().to_owned())?
-            .into_inner();
+        let reply = dbd
+            .show(MgrQuery {
+                entity,
+                names: Vec::new(),
+                users: Vec::new(),
+                accounts: Vec::new(),
+                partitions: Vec::new(),
+                with_subaccounts: false,
+                with_assocs: false,
+            })
+            .await?;
         merged.assocs.extend(reply.assocs);
         merged.users.extend(reply.users);
         merged.qos.extend(reply.qos);
@@ -202,23 +192,42 @@ impl Follow {
 
 /// Decayed usage per (account, user) association from the dbd.
 async fn fetch_usage(
-    cluster: &ClusterConfig,
-    credentials: &CredentialSource,
+    dbd: &mut DbdClient,
+    cluster_name: &str,
     half_life_s: u64,
-) -> Result<Vec<(String, String, f64)>, String> {
-    let mut dbd = crate::dbd::client::DbdClient::connect(cluster, credentials.clone())
-        .await
-        .map_err(|e| e.to_string())?;
-    let reply = dbd
-        .decayed_usage(&cluster.cluster_name, half_life_s)
-        .await
-        .map_err(|e| e.to_string())?;
+) -> Result<Vec<(String, String, f64)>, DbdCallError> {
+    let reply = dbd.decayed_usage(cluster_name, half_life_s).await?;
     Ok(reply
         .assocs
         .into_iter()
         .filter(|a| !a.user.is_empty())
         .map(|a| (a.account, a.user, a.usage))
         .collect())
+}
+
+/// The connection to the dbd, opened when first needed and again after a failed call.
+struct Connection {
+    cluster: ClusterConfig,
+    credentials: CredentialSource,
+    client: Option<DbdClient>,
+}
+
+impl Connection {
+    async fn client(&mut self) -> Result<&mut DbdClient, DbdCallError> {
+        let client = match self.client.take() {
+            Some(client) => client,
+            None => DbdClient::connect(&self.cluster, self.credentials.clone()).await?,
+        };
+        Ok(self.client.insert(client))
+    }
+
+    /// Forgets the connection after `result` failed, so the next call reconnects.
+    fn check<T>(&mut self, result: Result<T, DbdCallError>) -> Result<T, DbdCallError> {
+        if result.is_err() {
+            self.client = None;
+        }
+        result
+    }
 }
 
 /// Follows accounting until the task is aborted.
@@ -228,12 +237,22 @@ pub async fn run(
     credentials: CredentialSource,
     follow: Follow,
 ) {
+    let cluster_name = cluster.cluster_name.clone();
+    let mut dbd = Connection {
+        cluster,
+        credentials,
+        client: None,
+    };
     let mut last: Option<MgrList> = None;
     let mut last_usage: Option<Vec<(String, String, f64)>> = None;
     let mut failing = false;
     loop {
         if let Some(half_life) = follow.fairshare_half_life_s {
-            match fetch_usage(&cluster, &credentials, half_life).await {
+            let usage = match dbd.client().await {
+                Ok(client) => fetch_usage(client, &cluster_name, half_life).await,
+                Err(e) => Err(e),
+            };
+            match dbd.check(usage) {
                 Ok(usage) if last_usage.as_ref() != Some(&usage) => {
                     shared.core().set_recorded_usage(&usage);
                     last_usage = Some(usage);
@@ -246,7 +265,11 @@ pub async fn run(
             tokio::time::sleep(REFRESH).await;
             continue;
         };
-        match fetch(&cluster, &credentials).await {
+        let list = match dbd.client().await {
+            Ok(client) => fetch(client).await,
+            Err(e) => Err(e),
+        };
+        match dbd.check(list) {
             Ok(list) => {
                 if failing {
                     tracing::info!("associations: accounting reachable again");

@@ -20,7 +20,8 @@ use crate::config::ClusterConfig;
 use crate::model::Timestamp;
 use crate::proto::slurm_dbd::slurm_dbd_client::SlurmDbdClient;
 use crate::proto::{
-    CapacityRecord, JobSizes, JobSizesQuery, SharesQuery, SharesReply, UsageQuery, UsageReport,
+    CapacityRecord, JobSizes, JobSizesQuery, MgrList, MgrQuery, SharesQuery, SharesReply,
+    UsageQuery, UsageReport,
 };
 use std::time::Duration;
 use tonic::transport::Channel;
@@ -109,6 +110,13 @@ impl DbdClient {
             })
             .await?;
         let call = self.inner.query_shares(req);
+        finish_with(self.timeout, call).await
+    }
+
+    /// `sacctmgr show ...`: one of accounting's tables (associations, users, QOS, ...).
+    pub async fn show(&mut self, q: MgrQuery) -> Result<MgrList, DbdCallError> {
+        let req = self.authed(q).await?;
+        let call = self.inner.show_accounting(req);
         finish_with(self.timeout, call).await
     }
 

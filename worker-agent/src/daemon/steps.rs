@@ -42,6 +42,22 @@ pub(crate) fn launch(agent: &Arc<Agent>, launch: LaunchStep) {
     });
 }
 
+/// The GPUs a task sees (`CUDA_VISIBLE_DEVICES`): with `--gpus-per-task=N` each task is
+/// bound to its own N of the node's GPUs, in local task order (Slurm's implied
+/// `--gpu-bind=per_task:N`); otherwise, or when the node has too few, all of them.
+pub fn gpus_of_task(node_gpus: Vec<u32>, per_task: Option<u64>, local: usize) -> Vec<u32> {
+    let Some(n) = per_task
+        .and_then(|n| usize::try_from(n).ok())
+        .filter(|&n| n > 0)
+    else {
+        return node_gpus;
+    };
+    match node_gpus.get(local * n..(local + 1) * n) {
+        Some(mine) => mine.to_vec(),
+        None => node_gpus,
+    }
+}
+
 /// One task's spec on this node.
 pub fn task_spec(
     launch: &LaunchStep,
@@ -53,6 +69,8 @@ pub fn task_spec(
     now: i64,
 ) -> StepSpec {
     let job = &launch.job;
+    let per_task = job.spec.gpus.per_task.as_ref().map(|g| g.count);
+    let gpus = gpus_of_task(gpus, per_task, local);
     let mut spec = StepSpec::batch_for_job(
         job,
         node,
@@ -353,3 +371,19 @@ async fn send_report(agent: &Agent, report: StepReport) {
 
 /// The longest wait between two tries of a step report.
 const MAX_REPORT_RETRY: Duration = Duration::from_secs(5);
+
+#[cfg(test)]
+mod tests {
+    use super::gpus_of_task;
+
+    #[test]
+    fn gpus_per_task_binds_each_task_to_its_own() {
+        let node = vec![0, 1, 2, 3];
+        assert_eq!(gpus_of_task(node.clone(), Some(1), 0), [0]);
+        assert_eq!(gpus_of_task(node.clone(), Some(1), 3), [3]);
+        assert_eq!(gpus_of_task(node.clone(), Some(2), 1), [2, 3]);
+        assert_eq!(gpus_of_task(node.clone(), Some(2), 2), node, "too few: all");
+        assert_eq!(gpus_of_task(node.clone(), None, 1), node);
+        assert_eq!(gpus_of_task(node.clone(), Some(0), 1), node);
+    }
+}
