@@ -64,6 +64,7 @@ fn main() {
                 .server_streaming()
                 .build(),
         )
+        .method(method("stat_steps", "StatSteps", "StatQuery", "StatReply"))
         .build();
     let agents = Service::builder()
         .name("SlurmdGateway")
@@ -100,6 +101,7 @@ fn main() {
         .method(method("query_job_sizes", "QueryJobSizes", "JobSizesQuery", "JobSizes"))
         .method(method("query_shares", "QueryShares", "SharesQuery", "SharesReply"))
         .method(method("record_capacity", "RecordCapacity", "CapacityRecord", "Ack"))
+        .method(method("query_events", "QueryEvents", "EventQuery", "EventList"))
         .build();
     let steps = Service::builder()
         .name("SlurmSteps")

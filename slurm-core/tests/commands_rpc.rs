@@ -112,6 +112,13 @@ impl Slurmctld for Fake {
     ) -> Result<Response<ConfigReply>, Status> {
         Ok(Response::new(ConfigReply::default()))
     }
+
+    async fn stat_steps(
+        &self,
+        _: Request<Authed<slurm_core::proto::StatQuery>>,
+    ) -> Result<Response<slurm_core::proto::StatReply>, Status> {
+        Err(Status::unimplemented("not here"))
+    }
 }
 
 fn cluster(port: u16) -> ClusterConfig {

@@ -675,3 +675,199 @@ fn srun_steps_are_recorded_with_their_exit_codes() {
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+/// Runs `sacctmgr -nP show event nodes=n1 format=...` until `done` accepts its lines.
+fn wait_events(c: &LocalCluster, dbd: &Dbd, done: impl Fn(&[&str]) -> bool) -> String {
+    let deadline = Instant::now() + T;
+    loop {
+        let out = c.ok(
+            "sacctmgr",
+            &[
+                "-nP",
+                "show",
+                "event",
+                "nodes=n1",
+                "format=NodeName,State,Reason,User,TimeStart,TimeEnd",
+            ],
+        );
+        let lines: Vec<&str> = out.lines().collect();
+        if done(&lines) {
+            return out;
+        }
+        if Instant::now() > deadline {
+            let spool = c.dir.path().join("state/accounting/spool.jsonl");
+            panic!(
+                "sacctmgr show event: {out}\n{}\n--- slurmdbd\n{}\n--- spool\n{}",
+                c.logs(),
+                dbd.log_text(),
+                std::fs::read_to_string(&spool).unwrap_or_default()
+                    + &std::fs::read_to_string(spool.with_file_name("acked")).unwrap_or_default()
+                    + &String::from_utf8_lossy(
+                        &c.run("sacctmgr", &["-P", "show", "event", "All_Time"])
+                            .stdout
+                    )
+                    + &std::fs::read_to_string(c.dir.path().join("state/journal.jsonl"))
+                        .unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn node_events_are_recorded_and_sreport_shows_down_time() {
+    let dir = dbd_dir();
+    let dbd = Dbd::start(dir.path());
+    let c = dbd.cluster();
+    c.wait_nodes_up();
+    let uid = nix::unistd::getuid().as_raw();
+    let me = format!("({uid})");
+    // Drained with a reason: an open event, set by the caller.
+    c.ok(
+        "scontrol",
+        &["update", "NodeName=n1", "State=DRAIN", "Reason=disk errors"],
+    );
+    let out = wait_events(&c, &dbd, |l| l.len() == 1);
+    let f: Vec<&str> = out.trim_end().split('|').collect();
+    assert_eq!(&f[..3], ["n1", "DRAIN", "disk errors"], "{out}");
+    assert!(f[3].ends_with(&me), "{out}");
+    assert_eq!(f[5], "Unknown", "{out}");
+    // Resumed: the event ends.
+    c.ok("scontrol", &["update", "NodeName=n1", "State=RESUME"]);
+    let out = wait_events(&c, &dbd, |l| l.len() == 1 && !l[0].ends_with("Unknown"));
+    let f: Vec<&str> = out.trim_end().split('|').collect();
+    assert!(f[5] >= f[4] && f[5].starts_with("20"), "{out}");
+    // The default listing, as Slurm prints it.
+    let out = c.ok("sacctmgr", &["show", "events", "Nodes=n1"]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[0],
+        "   Cluster        NodeName           TimeStart             TimeEnd  State                         Reason       User "
+    );
+    assert!(
+        lines[2].starts_with("       e2e              n1 20"),
+        "{out}"
+    );
+    assert!(
+        lines[2].contains("  DRAIN                    disk errors"),
+        "{out}"
+    );
+    // Down: an open DOWN event, and sreport's Down for this hour.
+    c.ok(
+        "scontrol",
+        &["update", "NodeName=n1", "State=DOWN", "Reason=broken fan"],
+    );
+    wait_events(&c, &dbd, |l| {
+        l.len() == 2 && l[1].starts_with("n1|DOWN|broken fan|") && l[1].ends_with("Unknown")
+    });
+    let out = c.ok(
+        "sacctmgr",
+        &[
+            "-nP",
+            "show",
+            "event",
+            "States=DOWN",
+            "format=NodeName,Reason",
+        ],
+    );
+    assert_eq!(out, "n1|broken fan\n");
+    std::thread::sleep(Duration::from_secs(2));
+    let out = c.ok(
+        "sreport",
+        &[
+            "-nP",
+            "-t",
+            "seconds",
+            "cluster",
+            "utilization",
+            "start=now-30minutes",
+            "end=now",
+        ],
+    );
+    // Cluster|Allocated|Down|PLND Down|Idle|Planned|Reported
+    let f: Vec<u64> = out
+        .trim_end()
+        .split('|')
+        .skip(1)
+        .map(|v| v.parse().unwrap())
+        .collect();
+    assert_eq!(f.len(), 6, "{out}");
+    assert!(f[1] >= 2, "Down: {out}");
+    assert_eq!(f[0] + f[1] + f[3], f[5], "{out}");
+    assert_eq!(f[5], 2 * 3600, "{out}");
+    c.ok("scontrol", &["update", "NodeName=n1", "State=RESUME"]);
+    wait_events(&c, &dbd, |l| l.len() == 2 && !l[1].ends_with("Unknown"));
+}
+
+#[test]
+fn private_usage_hides_other_users_usage() {
+    let dir = dbd_dir();
+    let dbd = Dbd::start_with(dir.path(), "PrivateData=usage\n");
+    let c = dbd.cluster();
+    // root's job, still running: usage in this hour.
+    let job = c.sbatch(&["-o", "/dev/null", "--wrap", "sleep 30"]);
+    c.wait_state(&job.to_string(), &["RUNNING"], T);
+    std::thread::sleep(Duration::from_secs(2));
+    let top = [
+        "-nP",
+        "-t",
+        "seconds",
+        "user",
+        "topusage",
+        "start=now-30minutes",
+        "end=now",
+    ];
+    // An operator sees everyone's usage and the cluster's.
+    let deadline = Instant::now() + T;
+    loop {
+        let out = c.ok("sreport", &top);
+        if out.contains("|root|") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "sreport as root: {out}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let out = c.ok(
+        "sreport",
+        &[
+            "-nP",
+            "cluster",
+            "utilization",
+            "start=now-30minutes",
+            "end=now",
+        ],
+    );
+    assert!(out.starts_with("e2e|"), "{out}");
+    // Another user sees none of it.
+    if let Some(alice) = crate::auth::test_user("slinkyalice") {
+        let work = crate::auth::work_dir(&c, &alice);
+        let out = crate::auth::run_as(&c, &alice, &work, "sreport", &top);
+        assert!(out.status.success(), "{out:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "");
+        let out = crate::auth::run_as(
+            &c,
+            &alice,
+            &work,
+            "sreport",
+            &[
+                "-nP",
+                "cluster",
+                "utilization",
+                "start=now-30minutes",
+                "end=now",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(1));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("Access/permission denied"),
+            "{out:?}"
+        );
+        let out = crate::auth::run_as(&c, &alice, &work, "sshare", &["-a", "-n", "-P"]);
+        assert!(out.status.success(), "{out:?}");
+        assert!(
+            !String::from_utf8_lossy(&out.stdout).contains("root"),
+            "{out:?}"
+        );
+    }
+    c.ok("scancel", &[&job.to_string()]);
+}

@@ -22,6 +22,8 @@ pub struct ProcStat {
     pub cstime: u64,
     /// Start time in ticks since boot: with the pid, identifies a process across pid reuse.
     pub starttime: u64,
+    /// Virtual memory size in bytes.
+    pub vsize_bytes: u64,
     pub rss_pages: u64,
 }
 
@@ -58,6 +60,7 @@ pub fn parse_stat(text: &str) -> Option<ProcStat> {
         cutime: unum(13)?,
         cstime: unum(14)?,
         starttime: unum(19)?,
+        vsize_bytes: unum(20)?,
         rss_pages: unum(21)?,
     })
 }
@@ -219,6 +222,7 @@ mod tests {
             cutime: 0,
             cstime: 0,
             starttime: pid as u64 * 10,
+            vsize_bytes: 4096,
             rss_pages: 1,
         }
     }
@@ -236,6 +240,7 @@ mod tests {
         assert_eq!(s.total_ticks(), 13);
         assert_eq!(s.starttime, 98765);
         assert_eq!(s.rss_pages, 250);
+        assert_eq!(s.vsize_bytes, 1_000_000);
         assert!(parse_stat("garbage").is_none());
         assert!(parse_stat("1 (x) S 1").is_none());
     }

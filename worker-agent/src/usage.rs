@@ -14,6 +14,10 @@ pub struct Usage {
     pub rss_kib: u64,
     /// Peak resident memory so far, in KiB.
     pub max_rss_kib: u64,
+    /// Virtual memory of the live processes now, in KiB.
+    pub vsize_kib: u64,
+    /// Peak virtual memory so far (over samples), in KiB.
+    pub max_vsize_kib: u64,
     /// Live processes at the last sample.
     pub processes: u32,
     /// Samples taken.
@@ -65,6 +69,8 @@ impl UsageAccumulator {
             }
         };
         u.max_rss_kib = u.max_rss_kib.max(peak).max(u.rss_kib);
+        u.vsize_kib = live.iter().map(|p| p.vsize_bytes / 1024).sum();
+        u.max_vsize_kib = u.max_vsize_kib.max(u.vsize_kib);
         if let Some(n) = stats.oom_kills {
             u.oom_kills = u.oom_kills.max(n);
         }
@@ -93,6 +99,7 @@ mod tests {
             cutime: 0,
             cstime: 0,
             starttime: 0,
+            vsize_bytes: 8192 * 1024,
             rss_pages,
         }
     }
@@ -111,6 +118,7 @@ mod tests {
         assert_eq!(u.rss_kib, 15 * page);
         assert_eq!(u.max_rss_kib, 15 * page);
         assert_eq!(u.processes, 2);
+        assert_eq!((u.vsize_kib, u.max_vsize_kib), (16384, 16384));
         // One process went away (reaped elsewhere): CPU never goes down, peak stays.
         acc.record(
             &[p(1, hz, 2, 'S'), p(2, 0, 100, 'Z')],
@@ -121,6 +129,7 @@ mod tests {
         assert_eq!(u.rss_kib, 2 * page);
         assert_eq!(u.max_rss_kib, 15 * page);
         assert_eq!(u.processes, 1);
+        assert_eq!((u.vsize_kib, u.max_vsize_kib), (8192, 16384));
         assert_eq!(u.samples, 2);
     }
 

@@ -24,10 +24,9 @@ pub fn parse_job_id(s: &str) -> Result<Vec<JobRef>, BadJobId> {
         }]);
     };
     let indices = if let Some(list) = task.strip_prefix('[').and_then(|t| t.strip_suffix(']')) {
+        // A throttle (`123_[2-4%2]`, as squeue and sacct print pending arrays) selects the
+        // same tasks.
         let spec = parse_array(list).map_err(|_| bad())?;
-        if spec.max_running.is_some() {
-            return Err(bad());
-        }
         spec.indices
     } else {
         vec![parse_id(task).ok_or_else(bad)?]
@@ -213,20 +212,13 @@ mod tests {
             parse_job_id("12_[1-2,5]"),
             Ok(vec![r(12, Some(1)), r(12, Some(2)), r(12, Some(5))])
         );
-        for bad in [
-            "",
-            "0",
-            "x",
-            "12_",
-            "12_x",
-            "_3",
-            "12_[1-2%1]",
-            "-5",
-            "12.0",
-            "1_2_3",
-        ] {
+        for bad in ["", "0", "x", "12_", "12_x", "_3", "-5", "12.0", "1_2_3"] {
             assert_eq!(parse_job_id(bad), Err(BadJobId(bad.to_owned())), "{bad}");
         }
+        assert_eq!(
+            parse_job_id("12_[1-2%1]"),
+            Ok(vec![r(12, Some(1)), r(12, Some(2))])
+        );
         assert_eq!(
             parse_job_list("5_[1,3],7,"),
             Ok(vec![r(5, Some(1)), r(5, Some(3)), r(7, None)])

@@ -1,5 +1,5 @@
 //! The client side of the Slurm commands: `sbatch`, `squeue`, `sinfo`, `scancel`,
-//! `scontrol`, `sacct`, `sacctmgr`, `sreport` and `sshare`, with Slurm's options, output and
+//! `scontrol`, `sacct`, `sacctmgr`, `sreport`, `sshare` and `sstat`, with Slurm's options, output and
 //! error wording.
 //!
 //! Each command module exposes `main(args) -> ExitCode` (`args[0]` is the program name),
@@ -34,6 +34,7 @@ pub mod squeue;
 pub mod sreport;
 pub mod srun;
 pub mod sshare;
+pub mod sstat;
 pub mod tz;
 
 use std::ffi::OsString;

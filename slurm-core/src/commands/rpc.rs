@@ -272,6 +272,16 @@ impl Session {
         let req = self.authed(ConfigQuery {}).await?;
         self.call(c.show_config(req)).await
     }
+
+    /// `sstat`: the jobs' running steps and their live usage.
+    pub async fn stat_steps(
+        &mut self,
+        query: crate::proto::StatQuery,
+    ) -> Result<crate::proto::StatReply, RpcError> {
+        let mut c = self.client.clone();
+        let req = self.authed(query).await?;
+        self.call(c.stat_steps(req)).await
+    }
 }
 
 /// Connects and runs one request on a fresh runtime.

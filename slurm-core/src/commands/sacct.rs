@@ -628,7 +628,7 @@ fn step_value(
 
 /// Appends one fixed-width field the way `print_fields_str` does: cut to the width with a
 /// `+` in the last place (numbers are never cut), aligned, then a space.
-fn push_fixed(out: &mut String, value: &str, width: i32, number: bool) {
+pub(crate) fn push_fixed(out: &mut String, value: &str, width: i32, number: bool) {
     let w = width.unsigned_abs() as usize;
     let len = value.chars().count();
     let shown: String = if !number && len > w {

@@ -24,6 +24,8 @@ use std::ffi::OsString;
 use std::process::ExitCode;
 use std::time::Duration;
 
+mod events;
+
 pub const PROG: &str = "sacctmgr";
 
 /// The RPC version shown for this cluster (Slurm 22.05's protocol, the version `-V` reports).
@@ -272,6 +274,8 @@ pub enum Command {
         columns: Vec<Column>,
         clusters: Vec<String>,
     },
+    /// `show event`.
+    Events(events::EventsCommand),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -296,6 +300,7 @@ enum Entity {
     User,
     Assoc,
     Qos,
+    Event,
 }
 
 fn entity(word: &str) -> Option<Entity> {
@@ -305,6 +310,7 @@ fn entity(word: &str) -> Option<Entity> {
         "user" | "users" => Entity::User,
         "association" | "associations" | "assoc" | "assocs" => Entity::Assoc,
         "qos" | "qoss" | "qoses" => Entity::Qos,
+        "event" | "events" => Entity::Event,
         _ => return None,
     })
 }
@@ -528,6 +534,9 @@ fn split_words(words: &[String]) -> Words {
     out
 }
 
+/// Node events are recorded by the controller, never changed by hand.
+const EVENTS_ARE_LISTED: &str = " Events can only be listed";
+
 fn unknown(key: &str) -> String {
     format!(" Unknown option: {key}")
 }
@@ -579,7 +588,27 @@ pub fn parse_args(args: &[String]) -> Step<Args> {
         )));
     };
     let words = split_words(&rest[2..]);
-    let command = match verb.to_ascii_lowercase().as_str() {
+    let verb_lower = verb.to_ascii_lowercase();
+    if what == Entity::Event {
+        let command = match verb_lower.as_str() {
+            "show" | "list" => {
+                let now = super::now();
+                events::parse(
+                    &words.names,
+                    &words.pairs,
+                    now,
+                    super::tz::local_offset(now),
+                )
+                .map(Command::Events)
+            }
+            _ => Err(EVENTS_ARE_LISTED.to_owned()),
+        };
+        return match command {
+            Ok(command) => Step::Run(Args { flags, command }),
+            Err(e) => Step::Exit(refuse(e)),
+        };
+    }
+    let command = match verb_lower.as_str() {
         "add" | "create" => parse_add(what, words),
         "modify" | "update" => parse_modify(what, words),
         "delete" | "remove" => parse_delete(what, words),
@@ -598,6 +627,7 @@ fn parse_add(what: Entity, words: Words) -> Result<Command, String> {
     }
     let mut limits = AssocLimits::default();
     let op = match what {
+        Entity::Event => return Err(EVENTS_ARE_LISTED.to_owned()),
         Entity::Cluster => {
             if let Some((k, _, _)) = words.pairs.first() {
                 return Err(unknown(k));
@@ -768,6 +798,7 @@ fn parse_show(what: Entity, mut words: Words, with_assocs: bool) -> Result<Comma
             Entity::User => MgrEntity::Users,
             Entity::Assoc => MgrEntity::Assocs,
             Entity::Qos => MgrEntity::Qos,
+            Entity::Event => return Err(EVENTS_ARE_LISTED.to_owned()),
         },
         names: words.names,
         users: Vec::new(),
@@ -802,6 +833,7 @@ fn parse_show(what: Entity, mut words: Words, with_assocs: bool) -> Result<Comma
         Entity::User => USER_FORMAT,
         Entity::Assoc => ASSOC_FORMAT,
         Entity::Qos => QOS_FORMAT,
+        Entity::Event => return Err(EVENTS_ARE_LISTED.to_owned()),
     };
     let columns = parse_format(format.as_deref().unwrap_or(default))?;
     Ok(Command::Show {
@@ -1389,6 +1421,22 @@ async fn change(cluster: &ClusterConfig, req: MgrRequest) -> Result<MgrReply, Ca
     }
 }
 
+async fn show_events(
+    cluster: &ClusterConfig,
+    q: crate::proto::EventQuery,
+) -> Result<crate::proto::EventList, CallError> {
+    let (mut c, creds) = client(cluster).await?;
+    let request = creds
+        .authed(q)
+        .await
+        .map_err(|e| CallError::Setup(e.to_string()))?;
+    match tokio::time::timeout(timeout(cluster), c.query_events(request)).await {
+        Ok(Ok(reply)) => Ok(reply.into_inner()),
+        Ok(Err(status)) => Err(CallError::Db(RpcError::from(status).to_string())),
+        Err(_) => Err(CallError::Db(rpc::TIMED_OUT.to_owned())),
+    }
+}
+
 async fn show(cluster: &ClusterConfig, q: MgrQuery) -> Result<MgrList, CallError> {
     let (mut c, creds) = client(cluster).await?;
     let request = creds
@@ -1437,6 +1485,19 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
         return error("Slurm accounting storage is disabled").emit();
     }
     let out = match parsed.command {
+        Command::Events(mut cmd) => {
+            if cmd.query.clusters.is_empty() && !cmd.all_clusters {
+                cmd.query.clusters.push(cluster.cluster_name.clone());
+            }
+            match rpc::block_on(show_events(&cluster, cmd.query.clone())) {
+                Ok(Ok(list)) => {
+                    let tz = super::tz::local_offset(list.now);
+                    Output::ok(events::render(&list, &cmd, parsed.flags, tz))
+                }
+                Ok(Err(e)) => failure(e),
+                Err(e) => error(e),
+            }
+        }
         Command::Show {
             query,
             columns,
@@ -1508,7 +1569,8 @@ sacctmgr [<OPTION>] [<COMMAND>]
      list|show <ENTITY> [<SPECS>]: display info about the specific entity(s)
      modify|update <ENTITY> where <SPECS> set <SPECS>: modify entity
 
-  <ENTITY> may be \"account\", \"association\", \"cluster\", \"qos\" or \"user\".
+  <ENTITY> may be \"account\", \"association\", \"cluster\", \"event\", \"qos\"
+  or \"user\".
 
   <SPECS> are different for each command entity pair.
        list account       - Descriptions=, Format=, Names=, Organizations=
@@ -1533,6 +1595,10 @@ sacctmgr [<OPTION>] [<COMMAND>]
                             and the limits of add account
                             (where options) Accounts=, Names=, Partitions=
        delete user        - Names=
+
+       list events        - All_Clusters, All_Time, Clusters=, CondFlags=Open,
+                            End=, Event=, Format=, Nodes=, Reason=, Start=,
+                            States=, User=
 
        list qos           - Format=, Names=
        add qos            - Description=, Flags=, GraceTime=, GrpJobs=,

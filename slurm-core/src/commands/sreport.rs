@@ -14,8 +14,10 @@
 //! The window is Slurm's: yesterday by default, start and end rounded to the nearest hour
 //! (local time), the end no later than now, at least an hour. Usage comes from the dbd's
 //! `QueryUsage`/`QueryJobSizes`; the cluster's capacity (Reported) from what the controller
-//! recorded with `RecordCapacity`, else from the nodes of slurm.conf. Down, PLND Down and
-//! Planned are 0 (no node events or reservations are recorded). Output follows Slurm's:
+//! recorded with `RecordCapacity`, else from the nodes of slurm.conf. Down is the TRES time
+//! of nodes DOWN or DRAINED (the dbd's node events); PLND Down and Planned are 0 (no
+//! power-saving events or reservations are recorded). Under `PrivateData=usage` a user who
+//! is not an operator sees only their own usage, and no cluster-wide utilization. Output follows Slurm's:
 //! the dashed title block, columns right-aligned in their width (usage columns as wide as
 //! their largest value needs, 8 at least), values cut with `+`.
 
@@ -621,33 +623,48 @@ fn cluster_totals(report: &UsageReport, cluster: &str, tres: &str) -> (Option<u6
 
 /// `sreport cluster Utilization`.
 pub fn render_utilization(args: &Args, report: &UsageReport, tz: i32) -> Output {
+    if report.private {
+        // PrivateData=usage: the cluster's usage is other users' too.
+        return fail("sreport: error: Problem with cluster query: Access/permission denied");
+    }
     let opts = &args.opts;
     let tres = opts.tres_list();
     struct Line {
         cluster: String,
         tres: String,
         alloc: u64,
+        down: u64,
         reported: u64,
         total_time: u64,
+    }
+    impl Line {
+        /// Reported time neither allocated nor down.
+        fn idle(&self) -> u64 {
+            self.reported - self.alloc - self.down
+        }
     }
     let secs = u64::try_from(report.end - report.start).unwrap_or(0);
     let mut lines = Vec::new();
     for cluster in &report.clusters {
         for t in &tres {
             let (capacity, used) = cluster_totals(report, cluster, t);
-            let count = report
+            let row = report
                 .capacity
                 .iter()
-                .find(|c| &c.cluster == cluster && &c.tres == t)
-                .map_or(0, |c| c.count);
+                .find(|c| &c.cluster == cluster && &c.tres == t);
+            let count = row.map_or(0, |c| c.count);
             if capacity.is_none() && used == 0 {
                 continue;
             }
             let reported = capacity.unwrap_or(used).max(used);
+            // Down time that jobs used (a draining node) counts as allocated, as in
+            // Slurm's rollup: idle = reported - allocated - down, never below 0.
+            let down = row.map_or(0, |c| c.down_seconds).min(reported - used);
             lines.push(Line {
                 cluster: cluster.clone(),
                 tres: t.clone(),
                 alloc: used,
+                down,
                 reported,
                 total_time: secs.saturating_mul(count),
             });
@@ -663,11 +680,8 @@ pub fn render_utilization(args: &Args, report: &UsageReport, tz: i32) -> Output 
         );
     }
     let max_alloc = lines.iter().map(|l| l.alloc).max().unwrap_or(0);
-    let max_idle = lines
-        .iter()
-        .map(|l| l.reported - l.alloc)
-        .max()
-        .unwrap_or(0);
+    let max_idle = lines.iter().map(Line::idle).max().unwrap_or(0);
+    let max_down = lines.iter().map(|l| l.down).max().unwrap_or(0);
     let max_rep = lines.iter().map(|l| l.reported).max().unwrap_or(0);
     let w = |v: u64| i32::try_from(opts.time.width(v)).unwrap_or(8);
     let mut cols = vec![col("Cluster", 9)];
@@ -676,7 +690,7 @@ pub fn render_utilization(args: &Args, report: &UsageReport, tz: i32) -> Output 
     }
     cols.extend([
         col("Allocated", w(max_alloc)),
-        col("Down", w(0)),
+        col("Down", w(max_down)),
         col("PLND Down", w(0)),
         col("Idle", w(max_idle)),
         col("Planned", w(0)),
@@ -694,9 +708,9 @@ pub fn render_utilization(args: &Args, report: &UsageReport, tz: i32) -> Output 
         }
         values.extend([
             f(l.alloc),
+            f(l.down),
             f(0),
-            f(0),
-            f(l.reported - l.alloc),
+            f(l.idle()),
             f(0),
             opts.time.text(l.reported, l.total_time),
         ]);
@@ -1606,12 +1620,14 @@ Usage reported in Percentage of Total
                     tres: "cpu".into(),
                     count: 32,
                     seconds: 32 * 30 * 86_400,
+                    down_seconds: 0,
                 },
                 CapacityRow {
                     cluster: "bench".into(),
                     tres: "gres/gpu".into(),
                     count: 8,
                     seconds: 8 * 30 * 86_400,
+                    down_seconds: 0,
                 },
             ],
             accounts: vec![
@@ -1620,6 +1636,7 @@ Usage reported in Percentage of Total
                 acct("chemistry", "root"),
             ],
             clusters: vec!["bench".into()],
+            private: false,
         }
     }
 
@@ -1689,6 +1706,38 @@ Usage reported in TRES Hours
         assert_eq!(
             lines[7],
             "    bench       gres/gpu    0.19%    0.00%    0.00%   99.81%    0.00%  100.00% "
+        );
+    }
+
+    #[test]
+    fn down_time_comes_off_idle() {
+        let args = parse(
+            "-t hours cluster utilization start=2026-11-01 end=2026-12-01",
+            DEC + 5,
+        );
+        let mut r = november();
+        // One 4-CPU node down for two days: 192 CPU-hours.
+        r.capacity[0].down_seconds = 4 * 2 * 86_400;
+        let out = render_utilization(&args, &r, 0);
+        assert_eq!(
+            out.stdout.lines().last().unwrap(),
+            "    bench       23      192        0    22825        0    23040 "
+        );
+        // Down never takes more than what jobs left idle.
+        r.capacity[0].down_seconds = r.capacity[0].seconds;
+        let out = render_utilization(&args, &r, 0);
+        assert_eq!(
+            out.stdout.lines().last().unwrap(),
+            "    bench       23    23017        0        0        0    23040 "
+        );
+        // PrivateData=usage: no cluster-wide figures for a user.
+        r.private = true;
+        let out = render_utilization(&args, &r, 0);
+        assert_eq!(out.code, 1);
+        assert!(
+            out.stderr.contains("Access/permission denied"),
+            "{}",
+            out.stderr
         );
     }
 

@@ -12,6 +12,8 @@
 //!   [`Fairshare`](crate::engine::Fairshare) from the same shares and usage.
 //!
 //! With no usage at all every effective usage is 0 and every factor 1, as the engine has it.
+//! Under `PrivateData=usage` a user who is not an operator gets only their own associations,
+//! with these figures computed by the dbd over the whole tree.
 //! Without `-a` or `-u` only the caller's associations are listed (with every account).
 
 use super::common;
@@ -247,6 +249,23 @@ pub fn compute(reply: &SharesReply, half_life_s: u64) -> Vec<ShareLine> {
                 format!("{t}={v}")
             })
             .collect();
+        // PrivateData=usage: the dbd computed these over the tree the caller does not see.
+        let (s, u, ue, depth, fairshare) = match &a.computed {
+            Some(c) => (
+                c.norm_shares,
+                c.norm_usage,
+                c.effective_usage,
+                c.depth as usize,
+                c.fairshare,
+            ),
+            None => (
+                s,
+                u,
+                ue,
+                depth,
+                (!a.user.is_empty()).then(|| engine.factor(&a.account, &a.user)),
+            ),
+        };
         lines.push(ShareLine {
             account: format!("{}{}", " ".repeat(depth), a.account),
             user: a.user.clone(),
@@ -256,7 +275,7 @@ pub fn compute(reply: &SharesReply, half_life_s: u64) -> Vec<ShareLine> {
             raw_usage: a.usage,
             norm_usage: u,
             effective_usage: ue,
-            fairshare: (!a.user.is_empty()).then(|| engine.factor(&a.account, &a.user)),
+            fairshare,
             grp_tres_mins: a.grp_tres_mins.clone(),
             tres_run_mins: run_mins.join(","),
         });

@@ -205,9 +205,15 @@ impl Core {
     }
 
     fn save(&mut self, records: &[Record]) -> Result<(), Status> {
+        self.save_by(records, None)
+    }
+
+    /// [`Core::save`], with the node changes among `records` made by `by` (accounting's
+    /// node events name who set a node DOWN or DRAIN; SlurmUser when `None`).
+    fn save_by(&mut self, records: &[Record], by: Option<&Credential>) -> Result<(), Status> {
         self.store.append(records).map_err(persist_failed)?;
         if let Some(queue) = &self.accounting {
-            queue.record(records);
+            queue.record_by(records, by.map(|c| (c.uid, c.user.as_str())));
         }
         if self.store.wants_compaction() {
             let snapshot = self.snapshot();
@@ -580,7 +586,7 @@ impl Core {
                 error: result.err(),
             });
         }
-        self.save(&records)?;
+        self.save_by(&records, Some(cred))?;
         Ok((outcomes, dispatches))
     }
 

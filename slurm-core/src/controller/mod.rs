@@ -13,6 +13,7 @@
 //!   seconds, enforced by the engine (`AccountingStorageEnforce`);
 //! * [`power`]: power saving for cloud nodes (resume on allocation, suspend when idle,
 //!   ResumeTimeout), streamed to node providers through `WatchPower`;
+//! * [`live_usage`]: the running tasks' latest usage from agents' heartbeats (`sstat`);
 //! * [`tasks`]: the scheduling loop and the periodic checks (silent nodes, time limits,
 //!   power saving, purging old jobs).
 
@@ -21,6 +22,7 @@ pub mod assoc_sync;
 mod authn;
 pub mod core;
 pub mod holds;
+pub mod live_usage;
 pub mod power;
 mod service;
 pub mod state_store;
@@ -81,6 +83,8 @@ pub struct Shared {
     heartbeat_ms: u64,
     /// Checks credentials; `None` under `AuthType=auth/none`.
     verifier: Option<Verifier>,
+    /// Running tasks' latest usage, from heartbeats (`sstat`).
+    live: Mutex<live_usage::LiveUsage>,
 }
 
 impl Shared {
@@ -90,6 +94,10 @@ impl Shared {
 
     fn agents(&self) -> MutexGuard<'_, AgentRegistry> {
         self.agents.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn live(&self) -> MutexGuard<'_, live_usage::LiveUsage> {
+        self.live.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Sends commands to agents; a command for an agent that is gone is dropped (that node
@@ -187,6 +195,7 @@ pub async fn serve(
         cluster_name,
         heartbeat_ms,
         verifier,
+        live: Mutex::new(live_usage::LiveUsage::default()),
     });
     let local = listener.local_addr().ok();
     tracing::info!(

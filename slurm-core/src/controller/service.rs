@@ -170,6 +170,18 @@ impl Slurmctld for Commands {
             entries: config_entries(engine.cluster()),
         }))
     }
+
+    async fn stat_steps(&self, request: Request<Authed<StatQuery>>) -> Reply<StatReply> {
+        let (_, query) = self.0.authenticate(request, "StatSteps")?;
+        let core = self.0.core();
+        let live = self.0.live();
+        let jobs = query
+            .job_ids
+            .iter()
+            .map(|&id| super::live_usage::stat_job(&core, &live, id))
+            .collect();
+        Ok(Response::new(StatReply { jobs }))
+    }
 }
 
 /// `scontrol show config` pairs for what slinky implements, in Slurm's alphabetical order.
@@ -317,6 +329,9 @@ impl SlurmdGateway for Gateway {
     async fn heartbeat(&self, request: Request<Authed<Heartbeat>>) -> Reply<HeartbeatReply> {
         let (_, hb) = self.0.authenticate_agent(request, "Heartbeat")?;
         let registered = self.0.agents().seen(&hb.node);
+        if registered {
+            self.0.live().record(&hb.node, hb.usage);
+        }
         Ok(Response::new(HeartbeatReply { registered }))
     }
 

@@ -20,8 +20,8 @@ use crate::config::ClusterConfig;
 use crate::model::Timestamp;
 use crate::proto::slurm_dbd::slurm_dbd_client::SlurmDbdClient;
 use crate::proto::{
-    CapacityRecord, JobSizes, JobSizesQuery, MgrList, MgrQuery, SharesQuery, SharesReply,
-    UsageQuery, UsageReport,
+    CapacityRecord, EventList, EventQuery, JobSizes, JobSizesQuery, MgrList, MgrQuery, SharesQuery,
+    SharesReply, UsageQuery, UsageReport,
 };
 use std::time::Duration;
 use tonic::transport::Channel;
@@ -86,6 +86,13 @@ impl DbdClient {
     pub async fn usage(&mut self, q: UsageQuery) -> Result<UsageReport, DbdCallError> {
         let req = self.authed(q).await?;
         let call = self.inner.query_usage(req);
+        finish_with(self.timeout, call).await
+    }
+
+    /// `sacctmgr show event`: node events.
+    pub async fn events(&mut self, q: EventQuery) -> Result<EventList, DbdCallError> {
+        let req = self.authed(q).await?;
+        let call = self.inner.query_events(req);
         finish_with(self.timeout, call).await
     }
 

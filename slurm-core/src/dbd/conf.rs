@@ -7,7 +7,7 @@
 //! whole URL (`sqlite:///var/lib/slurm/acct.db`, `mysql://user:pass@host/db`).
 //! Authentication: `AuthType` and `AuthInfo` (as in slurm.conf: the cluster key the dbd
 //! verifies credentials with), `SlurmUser` (who, besides root and the dbd's own user, may
-//! record jobs) and `PrivateData=jobs` (users see only their own jobs). TLS: `TLSType` and
+//! record jobs), `PrivateData=jobs` (users see only their own jobs) and `PrivateData=usage` (their own usage). TLS: `TLSType` and
 //! `TLSParameters` (the dbd serves with `dbd_cert_file`/`dbd_cert_key_file`; see
 //! `crate::tls`). Where slurmdbd.conf leaves any of AuthType, AuthInfo, SlurmUser, TLSType
 //! or TLSParameters out, the slurm.conf beside it (or `SLURM_CONF`) gives it. Other Slurm
@@ -34,7 +34,7 @@ pub struct DbdConf {
     pub auth_info: Option<String>,
     /// `SlurmUser=`.
     pub slurm_user: Option<String>,
-    /// `PrivateData=` (lower-cased items; `jobs` is the one slinky uses).
+    /// `PrivateData=` (lower-cased items; slinky uses `jobs` and `usage`).
     pub private_data: Vec<String>,
     /// `TLSType=`.
     pub tls_type: Option<String>,
@@ -306,7 +306,11 @@ mod tests {
         let s = DbdSettings::resolve(&conf, Some(&cluster)).unwrap();
         assert!(matches!(&s.auth, AuthMode::Signed(a) if a.key == Path::new("/k")));
         assert_eq!((s.slurm_user.as_str(), s.private_jobs), ("acct", true));
+        assert!(!s.private_usage);
         assert_eq!(s.tls, TlsMode::Off);
+        let usage = DbdConf::parse("AuthType=auth/none\nPrivateData=usage,jobs\n", "f").unwrap();
+        let s = DbdSettings::resolve(&usage, None).unwrap();
+        assert!(s.private_usage && s.private_jobs);
         let bad = DbdConf::parse("TLSType=tls/gnutls\n", "f").unwrap();
         assert!(DbdSettings::resolve(&bad, None).is_err());
     }

@@ -41,6 +41,16 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "job records",
         include_str!("../../migrations/sqlite/0005_job_records.sql"),
     ),
+    (
+        6,
+        "node events",
+        include_str!("../../migrations/sqlite/0006_node_events.sql"),
+    ),
+    (
+        7,
+        "usage factor",
+        include_str!("../../migrations/sqlite/0007_usage_factor.sql"),
+    ),
 ];
 
 /// (version, description, SQL) for MySQL / MariaDB.
@@ -69,6 +79,16 @@ const MYSQL: &[(i64, &str, &str)] = &[
         5,
         "job records",
         include_str!("../../migrations/mysql/0005_job_records.sql"),
+    ),
+    (
+        6,
+        "node events",
+        include_str!("../../migrations/mysql/0006_node_events.sql"),
+    ),
+    (
+        7,
+        "usage factor",
+        include_str!("../../migrations/mysql/0007_usage_factor.sql"),
     ),
 ];
 
@@ -125,7 +145,7 @@ mod tests {
                 .collect::<Vec<_>>()
         };
         assert_eq!(versions(Backend::Sqlite), versions(Backend::MySql));
-        assert_eq!(Embedded(Backend::Sqlite).latest(), 5);
+        assert_eq!(Embedded(Backend::Sqlite).latest(), 7);
     }
 
     #[test]

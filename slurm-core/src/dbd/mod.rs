@@ -13,13 +13,16 @@
 //! * [`record`]: a controller job flattened into an accounting record;
 //! * [`queue`]: the controller's spool and the task that delivers it, in order, with retries;
 //! * [`conf`]: the `slurmdbd.conf` file;
+//! * [`events`]: node events (DOWN/DRAIN with reason and times), sreport's Down time;
 //! * `service`: the gRPC service; every request's credential is verified with the cluster
 //!   key ([`DbdSettings`]), `RecordJobs` needs root or SlurmUser.
 
 pub mod assoc;
 pub mod client;
 pub mod conf;
+pub mod events;
 pub mod migrate;
+pub mod node_feed;
 pub mod qos;
 pub mod queue;
 pub mod record;
@@ -66,6 +69,8 @@ pub struct DbdSettings {
     pub slurm_user: String,
     /// `PrivateData=jobs`: users see only their own jobs.
     pub private_jobs: bool,
+    /// `PrivateData=usage`: users see only their own usage (sreport, sshare).
+    pub private_usage: bool,
     /// `TLSType`/`TLSParameters`: the dbd serves TLS with `dbd_cert_file`.
     pub tls: TlsMode,
 }
@@ -112,6 +117,7 @@ impl DbdSettings {
             auth: AuthMode::parse(&auth_type, auth_info.as_deref())?,
             slurm_user,
             private_jobs: conf.private_data.iter().any(|p| p == "jobs"),
+            private_usage: conf.private_data.iter().any(|p| p == "usage"),
             tls: TlsMode::parse(&tls_type, tls_parameters.as_deref())?,
         })
     }
@@ -122,6 +128,7 @@ impl DbdSettings {
             auth: AuthMode::from_config(cluster)?,
             slurm_user: cluster.slurm_user.clone(),
             private_jobs: false,
+            private_usage: false,
             tls: TlsMode::from_config(cluster)?,
         })
     }
@@ -146,6 +153,7 @@ impl DbdSettings {
             verifier,
             operators: crate::auth::server::operator_uids(&self.slurm_user),
             private_jobs: self.private_jobs,
+            private_usage: self.private_usage,
         })
     }
 

@@ -286,6 +286,8 @@ struct Inner {
     endpoint: tonic::transport::Endpoint,
     /// How each delivery is signed (the controller's key, unless auth/none).
     credentials: CredentialSource,
+    /// Which node changes become node events.
+    nodes: Mutex<super::node_feed::NodeFeed>,
 }
 
 /// A handle on the queue: cheap to clone, shared by the controller's core and the delivery
@@ -368,6 +370,7 @@ impl AcctQueue {
                 uri: dbd_uri(cluster),
                 endpoint,
                 credentials,
+                nodes: Mutex::new(super::node_feed::NodeFeed::new(cluster)),
             }),
         })
     }
@@ -417,6 +420,14 @@ impl AcctQueue {
     /// usage of ended jobs) and wakes the delivery task. A spool that cannot be written is
     /// logged, not fatal: the controller goes on scheduling.
     pub fn record(&self, records: &[Record]) {
+        self.record_by(records, None);
+    }
+
+    /// [`AcctQueue::record`], with node changes (DOWN, DRAIN, back up: node events) made by
+    /// `by` (uid, name), or by the controller itself (SlurmUser) when `None`.
+    pub fn record_by(&self, records: &[Record], by: Option<(u32, &str)>) {
+        let now = crate::commands::now();
+        let mut nodes = self.inner.nodes.lock().unwrap_or_else(|p| p.into_inner());
         let events: Vec<AcctEvent> = records
             .iter()
             .filter_map(|r| match r {
@@ -439,9 +450,17 @@ impl AcctQueue {
                         steps: steps.steps.iter().map(acct_step).collect(),
                     })
                 }
+                Record::Node {
+                    name,
+                    state,
+                    reason,
+                } => nodes
+                    .change(name, state, reason.as_deref(), by, now)
+                    .map(AcctEvent::Node),
                 _ => None,
             })
             .collect();
+        drop(nodes);
         if events.is_empty() {
             return;
         }

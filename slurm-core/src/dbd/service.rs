@@ -2,17 +2,18 @@
 //! (the same [`Verifier`] as the controller's: signature, lifetime, replay); recording jobs
 //! needs root, SlurmUser or the dbd's own uid (the controller signs as its user), queries
 //! need any valid credential; sacctmgr's changes need an operator like recording jobs, its
-//! listings any valid credential (users' come from their signer), and `PrivateData=jobs` limits
-//! a user's queries to their own jobs.
+//! listings any valid credential (users' come from their signer), `PrivateData=jobs` limits
+//! a user's queries to their own jobs and `PrivateData=usage` their usage reports (sreport,
+//! sshare) to their own usage.
 
 use super::store::Store;
 use crate::auth::Verifier;
 use crate::auth::server::{authenticate, require_operator};
 use crate::proto::slurm_dbd::slurm_dbd_server::SlurmDbd;
 use crate::proto::{
-    AcctJobList, AcctJobQuery, Ack, Authed, CapacityRecord, JobSizes, JobSizesQuery, MgrList,
-    MgrQuery, MgrReply, MgrRequest, RecordJobsReply, RecordJobsRequest, SharesQuery, SharesReply,
-    UsageQuery, UsageReport,
+    AcctJobList, AcctJobQuery, Ack, Authed, CapacityRecord, EventList, EventQuery, JobSizes,
+    JobSizesQuery, MgrList, MgrQuery, MgrReply, MgrRequest, RecordJobsReply, RecordJobsRequest,
+    SharesQuery, SharesReply, UsageQuery, UsageReport,
 };
 use tonic::{Request, Response, Status};
 
@@ -25,6 +26,15 @@ pub struct Access {
     pub operators: Vec<u32>,
     /// `PrivateData=jobs`.
     pub private_jobs: bool,
+    /// `PrivateData=usage`.
+    pub private_usage: bool,
+}
+
+impl Access {
+    /// Does `PrivateData=usage` hide other users' usage from this caller?
+    fn hides_usage_from(&self, uid: u32) -> bool {
+        self.private_usage && !self.operators.contains(&uid)
+    }
 }
 
 pub struct Dbd {
@@ -54,6 +64,36 @@ fn now() -> i64 {
 fn unavailable(e: super::store::StoreError) -> Status {
     tracing::error!("{e}");
     Status::unavailable(format!("Unable to talk to the database: {e}"))
+}
+
+/// `PrivateData=usage`: keeps only `user`'s own usage in a report.
+fn only_own_usage(report: &mut UsageReport, user: &str) {
+    report.rows.retain(|r| r.user == user);
+    report.private = true;
+}
+
+/// `PrivateData=usage`: keeps only `user`'s own associations in sshare's list, with
+/// sshare's figures computed over the whole tree (as slurmctld computes them for Slurm's
+/// sshare).
+fn only_own_shares(reply: &mut SharesReply, user: &str, half_life_s: u64) {
+    let lines = crate::commands::sshare::compute(reply, half_life_s);
+    let assocs = std::mem::take(&mut reply.assocs);
+    reply.assocs = assocs
+        .into_iter()
+        .zip(lines)
+        .filter(|(a, _)| a.user == user)
+        .map(|(mut a, l)| {
+            let depth = l.account.len() - l.account.trim_start().len();
+            a.computed = Some(crate::proto::ComputedShares {
+                depth: u32::try_from(depth).unwrap_or(0),
+                norm_shares: l.norm_shares,
+                norm_usage: l.norm_usage,
+                effective_usage: l.effective_usage,
+                fairshare: l.fairshare,
+            });
+            a
+        })
+        .collect();
 }
 
 /// Limits a query to `uid`'s jobs.
@@ -126,12 +166,15 @@ impl SlurmDbd for Dbd {
     }
 
     async fn query_usage(&self, request: Request<Authed<UsageQuery>>) -> Reply<UsageReport> {
-        let (_caller, query) = authenticate(self.access.verifier.as_ref(), request, "QueryUsage")?;
-        let report = self
+        let (caller, query) = authenticate(self.access.verifier.as_ref(), request, "QueryUsage")?;
+        let mut report = self
             .store
             .usage_report(&query, now())
             .await
             .map_err(unavailable)?;
+        if self.access.hides_usage_from(caller.cred.uid) {
+            only_own_usage(&mut report, &caller.cred.user);
+        }
         Ok(Response::new(report))
     }
 
@@ -147,13 +190,22 @@ impl SlurmDbd for Dbd {
     }
 
     async fn query_shares(&self, request: Request<Authed<SharesQuery>>) -> Reply<SharesReply> {
-        let (_caller, query) = authenticate(self.access.verifier.as_ref(), request, "QueryShares")?;
-        let shares = self
+        let (caller, query) = authenticate(self.access.verifier.as_ref(), request, "QueryShares")?;
+        let mut shares = self
             .store
             .shares(&query, now())
             .await
             .map_err(unavailable)?;
+        if self.access.hides_usage_from(caller.cred.uid) {
+            only_own_shares(&mut shares, &caller.cred.user, query.half_life_s);
+        }
         Ok(Response::new(shares))
+    }
+
+    async fn query_events(&self, request: Request<Authed<EventQuery>>) -> Reply<EventList> {
+        let (_caller, query) = authenticate(self.access.verifier.as_ref(), request, "QueryEvents")?;
+        let events = self.store.query_events(&query).await.map_err(unavailable)?;
+        Ok(Response::new(EventList { now: now(), events }))
     }
 
     async fn record_capacity(&self, request: Request<Authed<CapacityRecord>>) -> Reply<Ack> {
@@ -192,5 +244,55 @@ mod tests {
         };
         only_own(&mut q, 7);
         assert_eq!(q.uids, Some(vec![]));
+    }
+
+    #[test]
+    fn private_usage_keeps_the_callers_own() {
+        let row = |user: &str| crate::proto::UsageRow {
+            cluster: "c".into(),
+            account: "physics".into(),
+            user: user.into(),
+            partition: "debug".into(),
+            tres: "cpu".into(),
+            seconds: 60,
+        };
+        let mut r = UsageReport {
+            rows: vec![row("alice"), row("bob")],
+            ..UsageReport::default()
+        };
+        only_own_usage(&mut r, "bob");
+        assert_eq!(r.rows, [row("bob")]);
+        assert!(r.private);
+        let share =
+            |account: &str, user: &str, parent: &str, usage: f64| crate::proto::AssocShares {
+                account: account.into(),
+                user: user.into(),
+                parent: parent.into(),
+                shares: 1,
+                usage,
+                ..Default::default()
+            };
+        let mut s = SharesReply {
+            assocs: vec![
+                share("root", "", "", 0.0),
+                share("physics", "", "root", 30.0),
+                share("physics", "alice", "", 20.0),
+                share("physics", "bob", "", 10.0),
+            ],
+            ..SharesReply::default()
+        };
+        let full = crate::commands::sshare::compute(&s, 0);
+        only_own_shares(&mut s, "bob", 0);
+        assert_eq!(s.assocs.len(), 1);
+        assert_eq!(s.assocs[0].user, "bob");
+        // sshare prints bob's line as it would from the whole tree.
+        assert_eq!(crate::commands::sshare::compute(&s, 0), [full[3].clone()]);
+        let access = Access {
+            private_usage: true,
+            operators: vec![0],
+            ..Access::default()
+        };
+        assert!(access.hides_usage_from(1001));
+        assert!(!access.hides_usage_from(0));
     }
 }

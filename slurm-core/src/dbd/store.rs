@@ -560,6 +560,9 @@ impl Store {
                 AcctEvent::Steps { job_id, steps } => {
                     apply_steps(&mut tx, &req.cluster, *job_id, steps).await?
                 }
+                AcctEvent::Node(node) => {
+                    super::events::apply_node(&mut tx, &req.cluster, node).await?
+                }
             }
             last = record.seq;
         }

@@ -212,14 +212,17 @@ async fn ids(store: &Store, q: &AcctJobQuery) -> Vec<u32> {
 
 // ----- the cases -----
 
+/// Node events, Down time, UsageFactor.
+mod events;
+
 mod cases {
     use super::*;
 
     pub async fn schema_is_versioned_and_reopens(db: &TestDb) {
-        assert_eq!(db.store.schema_version().await.unwrap(), 5);
+        assert_eq!(db.store.schema_version().await.unwrap(), 7);
         // Opening again applies nothing and checks the recorded checksums.
         let again = Store::open(&db.url).await.unwrap();
-        assert_eq!(again.schema_version().await.unwrap(), 5);
+        assert_eq!(again.schema_version().await.unwrap(), 7);
         again.close().await;
     }
 

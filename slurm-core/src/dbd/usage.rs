@@ -175,10 +175,16 @@ pub(super) struct Run {
     /// Seconds.
     pub time_limit: Option<i64>,
     pub alloc_tres: String,
+    /// The UsageFactor of the job's QOS when the run was first recorded, in millionths:
+    /// what its TRES-seconds count for in fairshare (migration 0007).
+    pub usage_factor: i64,
 }
 
+/// A UsageFactor of 1, in millionths.
+pub const UNIT_FACTOR: i64 = 1_000_000;
+
 const RUN_COLUMNS: &str = "cluster, account, user_name, partition_name, start_time, end_time, \
-    time_limit, alloc_tres";
+    time_limit, alloc_tres, usage_factor";
 
 fn decode_run(row: &AnyRow) -> Result<Run, StoreError> {
     Ok(Run {
@@ -190,6 +196,7 @@ fn decode_run(row: &AnyRow) -> Result<Run, StoreError> {
         end: get_opt(row, "end_time")?,
         time_limit: get_opt(row, "time_limit")?,
         alloc_tres: get_text(row, "alloc_tres")?,
+        usage_factor: get_i64(row, "usage_factor")?,
     })
 }
 
@@ -212,7 +219,32 @@ fn run_of(cluster: &str, job: &AcctJob) -> Option<Run> {
             .as_secs()
             .map(|s| i64::try_from(s).unwrap_or(i64::MAX)),
         alloc_tres: job.alloc_tres.clone(),
+        usage_factor: UNIT_FACTOR,
     })
+}
+
+/// `secs` seconds of `count` of a TRES, as (TRES-seconds, TRES-seconds × `factor`).
+fn weighted(count: u64, secs: i64, factor: i64) -> (i64, i64) {
+    let v = i64::try_from(count)
+        .unwrap_or(i64::MAX)
+        .saturating_mul(secs);
+    let f = i128::from(v) * i128::from(factor) / i128::from(UNIT_FACTOR);
+    (v, i64::try_from(f).unwrap_or(i64::MAX))
+}
+
+/// The UsageFactor of a QOS (1 for a QOS the dbd does not know).
+async fn qos_factor(tx: &mut Tx<'_>, qos: &str) -> Result<i64, StoreError> {
+    if qos.is_empty() {
+        return Ok(UNIT_FACTOR);
+    }
+    let row = sqlx::query("SELECT usage_factor FROM qos WHERE name = ?")
+        .bind(qos.to_owned())
+        .fetch_optional(&mut **tx)
+        .await?;
+    match row {
+        Some(r) => Ok(get_i64(&r, "usage_factor")?.max(0)),
+        None => Ok(UNIT_FACTOR),
+    }
 }
 
 /// When a run that ended without a record of its end (the job was requeued) is taken to
@@ -229,7 +261,8 @@ fn close_time(run: &Run, now: Timestamp) -> Timestamp {
 pub(super) struct Deltas {
     assocs: Vec<(String, String, String, String)>,
     index: HashMap<(String, String, String, String), usize>,
-    map: HashMap<(Period, Timestamp, usize, String), i64>,
+    /// (TRES-seconds, TRES-seconds × UsageFactor).
+    map: HashMap<(Period, Timestamp, usize, String), (i64, i64)>,
 }
 
 impl Deltas {
@@ -270,9 +303,13 @@ impl Deltas {
                     p.floor(hour)
                 };
                 for (name, count) in &counts {
-                    let v = i64::try_from(*count).unwrap_or(i64::MAX);
-                    *self.map.entry((p, period, a, name.clone())).or_insert(0) +=
-                        sign * v.saturating_mul(secs);
+                    let (v, f) = weighted(*count, secs, run.usage_factor);
+                    let e = self
+                        .map
+                        .entry((p, period, a, name.clone()))
+                        .or_insert((0, 0));
+                    e.0 += sign * v;
+                    e.1 += sign * f;
                 }
             }
             t = next;
@@ -281,7 +318,7 @@ impl Deltas {
 
     #[cfg(test)]
     pub fn is_empty(&self) -> bool {
-        self.map.values().all(|v| *v == 0)
+        self.map.values().all(|v| *v == (0, 0))
     }
 
     /// Writes the sums: each table's touched rows are read, then rewritten (deleted and
@@ -290,7 +327,7 @@ impl Deltas {
     pub async fn flush(self, tx: &mut Tx<'_>) -> Result<(), StoreError> {
         let mut groups: BTreeMap<(Period, String), Vec<Delta>> = BTreeMap::new();
         for ((p, period, a, tres), delta) in self.map {
-            if delta != 0 {
+            if delta != (0, 0) {
                 groups
                     .entry((p, self.assocs[a].0.clone()))
                     .or_default()
@@ -307,8 +344,8 @@ impl Deltas {
     }
 }
 
-/// A change to one rollup row: (period, association index, TRES, seconds).
-type Delta = (Timestamp, usize, String, i64);
+/// A change to one rollup row: (period, association index, TRES, (seconds, factored)).
+type Delta = (Timestamp, usize, String, (i64, i64));
 
 /// Rows changed at once by [`Deltas::flush`].
 const CHUNK: usize = 100;
@@ -357,14 +394,14 @@ async fn write_chunk(
     }
     let keys: Vec<Key> = chunk.iter().map(key_of).collect();
     let select = format!(
-        "SELECT period, account, user_name, partition_name, tres, seconds FROM {table} \
-         WHERE cluster = ? AND {}",
+        "SELECT period, account, user_name, partition_name, tres, seconds, factored \
+         FROM {table} WHERE cluster = ? AND {}",
         keys_in(keys.len())
     );
     let rows = bind_keys(sqlx::query(&select).bind(cluster.to_owned()), &keys)
         .fetch_all(&mut **tx)
         .await?;
-    let mut old: HashMap<Key, i64> = HashMap::with_capacity(rows.len());
+    let mut old: HashMap<Key, (i64, i64)> = HashMap::with_capacity(rows.len());
     for row in &rows {
         old.insert(
             (
@@ -374,7 +411,7 @@ async fn write_chunk(
                 get_text(row, "partition_name")?,
                 get_text(row, "tres")?,
             ),
-            get_i64(row, "seconds")?,
+            (get_i64(row, "seconds")?, get_i64(row, "factored")?),
         );
     }
     if !old.is_empty() {
@@ -387,19 +424,21 @@ async fn write_chunk(
             .execute(&mut **tx)
             .await?;
     }
-    let mut new_rows: Vec<(Key, i64)> = Vec::with_capacity(keys.len());
+    let mut new_rows: Vec<(Key, (i64, i64))> = Vec::with_capacity(keys.len());
     for (key, entry) in keys.into_iter().zip(chunk) {
-        let total = old.get(&key).copied().unwrap_or(0) + entry.3;
-        if total < 0 {
+        let (secs, factored) = old.get(&key).copied().unwrap_or((0, 0));
+        let total = (secs + entry.3.0, factored + entry.3.1);
+        if total.0 < 0 || total.1 < 0 {
             tracing::warn!(
-                "usage rollup {table} {cluster}/{}/{} {} at {}: {total} seconds, kept at 0",
+                "usage rollup {table} {cluster}/{}/{} {} at {}: {total:?} seconds, kept at 0",
                 key.1,
                 key.2,
                 key.4,
                 key.0
             );
         }
-        if total > 0 {
+        let total = (total.0.max(0), total.1.max(0));
+        if total != (0, 0) {
             new_rows.push((key, total));
         }
     }
@@ -408,11 +447,11 @@ async fn write_chunk(
     }
     let insert = format!(
         "INSERT INTO {table} (cluster, period, account, user_name, partition_name, tres, \
-         seconds) VALUES {}",
-        vec!["(?, ?, ?, ?, ?, ?, ?)"; new_rows.len()].join(", ")
+         seconds, factored) VALUES {}",
+        vec!["(?, ?, ?, ?, ?, ?, ?, ?)"; new_rows.len()].join(", ")
     );
     let mut q = sqlx::query(&insert);
-    for ((period, account, user, partition, tres), total) in new_rows {
+    for ((period, account, user, partition, tres), (total, factored)) in new_rows {
         q = q
             .bind(cluster.to_owned())
             .bind(period)
@@ -420,7 +459,8 @@ async fn write_chunk(
             .bind(user)
             .bind(partition)
             .bind(tres)
-            .bind(total);
+            .bind(total)
+            .bind(factored);
     }
     q.execute(&mut **tx).await?;
     Ok(())
@@ -428,7 +468,8 @@ async fn write_chunk(
 
 async fn insert_run(tx: &mut Tx<'_>, job_row: i64, run_no: i64, r: &Run) -> Result<(), StoreError> {
     sqlx::query(&format!(
-        "INSERT INTO job_runs (job_row, run, {RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        "INSERT INTO job_runs (job_row, run, {RUN_COLUMNS}) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ))
     .bind(job_row)
     .bind(run_no)
@@ -440,6 +481,7 @@ async fn insert_run(tx: &mut Tx<'_>, job_row: i64, run_no: i64, r: &Run) -> Resu
     .bind(r.end)
     .bind(r.time_limit)
     .bind(r.alloc_tres.clone())
+    .bind(r.usage_factor)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -485,7 +527,14 @@ pub(super) async fn apply_job(
     .await?
     .map(|r| decode_run(&r))
     .transpose()?;
-    let wanted = run_of(cluster, job);
+    // A run counts with its QOS's UsageFactor as it was when the run was first recorded.
+    let mut wanted = run_of(cluster, job);
+    if let Some(w) = wanted.as_mut() {
+        w.usage_factor = match &existing {
+            Some(old) => old.usage_factor,
+            None => qos_factor(tx, &job.qos).await?,
+        };
+    }
     if existing == wanted {
         return Ok(());
     }
@@ -709,10 +758,14 @@ impl Store {
             .collect();
         let mut capacity = Vec::new();
         for c in &clusters {
-            capacity.extend(
-                self.capacity(c, start, end, q.fallback_capacity.as_deref(), &q.tres)
-                    .await?,
-            );
+            let mut rows = self
+                .capacity(c, start, end, q.fallback_capacity.as_deref(), &q.tres)
+                .await?;
+            let down = self.down_seconds(c, start, end, now).await?;
+            for row in &mut rows {
+                row.down_seconds = down.get(&row.tres).copied().unwrap_or(0).min(row.seconds);
+            }
+            capacity.extend(rows);
         }
         Ok(UsageReport {
             now,
@@ -722,6 +775,7 @@ impl Store {
             capacity,
             accounts: self.all_accounts().await?,
             clusters,
+            private: false,
         })
     }
 
@@ -778,6 +832,7 @@ impl Store {
                 tres,
                 count,
                 seconds,
+                down_seconds: 0,
             })
             .collect())
     }
@@ -984,7 +1039,7 @@ impl Store {
         let mut used: HashMap<(String, String, String), BTreeMap<String, f64>> = HashMap::new();
         for (p, lo, hi) in ranges {
             let sql = format!(
-                "SELECT account, user_name, partition_name, tres, period, seconds FROM {} \
+                "SELECT account, user_name, partition_name, tres, period, factored FROM {} \
                  WHERE cluster = ? AND period >= ? AND period < ?",
                 p.table()
             );
@@ -996,7 +1051,7 @@ impl Store {
                 .await?;
             for row in &rows {
                 let period = get_i64(row, "period")?;
-                let secs = get_i64(row, "seconds")? as f64;
+                let secs = get_i64(row, "factored")? as f64;
                 let w = weight(period, p.next(period));
                 let key = (
                     get_text(row, "account")?,
@@ -1015,7 +1070,8 @@ impl Store {
         for run in self.open_runs(&clusters, now).await? {
             let key = (run.account.clone(), run.user.clone(), run.partition.clone());
             let counts = tres_counts(&run.alloc_tres);
-            let w = weight(run.start, now) * (now - run.start).max(0) as f64;
+            let factor = run.usage_factor as f64 / UNIT_FACTOR as f64;
+            let w = weight(run.start, now) * (now - run.start).max(0) as f64 * factor;
             let left = run
                 .time_limit
                 .map_or(0, |l| (run.start.saturating_add(l) - now).max(0) / 60);
@@ -1025,11 +1081,12 @@ impl Store {
                     .or_default()
                     .entry(name.clone())
                     .or_insert(0.0) += count as f64 * w;
+                let (_, mins) = weighted(count, left, run.usage_factor);
                 *run_mins
                     .entry(key.clone())
                     .or_default()
                     .entry(name)
-                    .or_insert(0) += count.saturating_mul(left.unsigned_abs());
+                    .or_insert(0) += mins.unsigned_abs();
             }
         }
         // Usage by association: a job's usage goes to its partition's association if there
@@ -1114,6 +1171,7 @@ impl Store {
                     tres_usage: tres_used[i].iter().map(|(k, v)| (k.clone(), *v)).collect(),
                     tres_run_mins: mins[i].iter().map(|(k, v)| (k.clone(), *v)).collect(),
                     grp_tres_mins: String::new(),
+                    computed: None,
                 }
             })
             .collect();
@@ -1191,10 +1249,17 @@ mod tests {
             end: None,
             time_limit: None,
             alloc_tres: "billing=2,cpu=2,gres/gpu=1,mem=1G,node=1".into(),
+            usage_factor: 2_500_000,
         };
         let mut d = Deltas::default();
         d.add(&run, at(2026, 12, 1, 1) + 600, 1);
-        let get = |p, t, tres: &str| d.map.get(&(p, t, 0, tres.to_owned())).copied();
+        let both = |p, t, tres: &str| d.map.get(&(p, t, 0, tres.to_owned())).copied();
+        // UsageFactor 2.5: fairshare's seconds beside the plain ones.
+        assert_eq!(
+            both(Period::Hour, at(2026, 12, 1, 0), "cpu"),
+            Some((7200, 18000))
+        );
+        let get = |p, t, tres: &str| both(p, t, tres).map(|v| v.0);
         assert_eq!(get(Period::Hour, at(2026, 11, 30, 23), "cpu"), Some(3600));
         assert_eq!(get(Period::Hour, at(2026, 12, 1, 0), "cpu"), Some(7200));
         assert_eq!(get(Period::Hour, at(2026, 12, 1, 1), "gres/gpu"), Some(600));

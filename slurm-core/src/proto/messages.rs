@@ -282,6 +282,9 @@ pub struct LaunchBatch {
 pub struct Heartbeat {
     pub node: String,
     pub running: Vec<JobId>,
+    /// The latest usage sample of every task running here (what `sstat` shows).
+    #[serde(default)]
+    pub usage: Vec<LiveTaskUsage>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -401,6 +404,8 @@ pub enum AcctEvent {
         job_id: JobId,
         steps: Vec<AcctStep>,
     },
+    /// A node went DOWN or DRAIN, or came back (`sacctmgr show event`, sreport's Down).
+    Node(super::events::AcctNodeState),
 }
 
 /// A spooled event with its place in the controller's outbound queue.
@@ -776,6 +781,9 @@ pub struct CapacityRow {
     pub count: u64,
     /// count × seconds, summed over the window.
     pub seconds: u64,
+    /// TRES-seconds of the window that nodes spent DOWN or DRAINED (node events).
+    #[serde(default)]
+    pub down_seconds: u64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -791,6 +799,10 @@ pub struct UsageReport {
     pub accounts: Vec<Account>,
     /// The clusters the report covers.
     pub clusters: Vec<String>,
+    /// `PrivateData=usage` for a user who is not an operator: `rows` hold only that user's
+    /// own usage (and cluster-wide reports are refused).
+    #[serde(default)]
+    pub private: bool,
 }
 
 /// `QueryJobSizes` (`sreport job SizesByAccount`): TRES-seconds (and job counts) of the job
@@ -857,6 +869,10 @@ pub struct AssocShares {
     pub tres_run_mins: Vec<(String, u64)>,
     /// GrpTRESMins (not stored yet: empty).
     pub grp_tres_mins: String,
+    /// `PrivateData=usage`: what sshare prints of this association, computed by the dbd
+    /// over the whole tree (which the caller does not get).
+    #[serde(default)]
+    pub computed: Option<super::events::ComputedShares>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -1061,4 +1077,58 @@ mod b64 {
         let text = String::deserialize(d)?;
         STANDARD.decode(text).map_err(serde::de::Error::custom)
     }
+}
+
+// ----- live usage of running steps (sstat) -----
+
+/// One running task's usage as its node last sampled it. Agents send these with every
+/// heartbeat; the controller keeps the latest set per node and answers `StatSteps` from it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveTaskUsage {
+    pub job_id: JobId,
+    /// The srun step; `None` for the batch step.
+    pub step_id: Option<u32>,
+    /// The task's global id (`SLURM_PROCID`; 0 for the batch step).
+    pub task: u32,
+    /// Filled in by the controller from the heartbeat's sender.
+    #[serde(default)]
+    pub node: String,
+    pub cpu_time_ms: u64,
+    pub rss_kb: u64,
+    pub max_rss_kb: u64,
+    pub vsize_kb: u64,
+    pub max_vsize_kb: u64,
+}
+
+/// `StatSteps` (sstat): the running steps of these jobs and their live usage.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatQuery {
+    pub job_ids: Vec<JobId>,
+}
+
+/// A running step as `sstat` sees it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepStat {
+    /// `None`: the batch step.
+    pub step_id: Option<u32>,
+    /// The step's nodes, in order.
+    pub nodes: Vec<String>,
+    pub ntasks: u32,
+    /// The tasks' latest samples (a task not sampled yet is missing).
+    pub tasks: Vec<LiveTaskUsage>,
+}
+
+/// One job of a [`StatQuery`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobStat {
+    pub job_id: JobId,
+    /// False when the controller does not know the job (never existed, or purged).
+    pub found: bool,
+    /// Its running steps: the batch step first, then srun steps in order.
+    pub steps: Vec<StepStat>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatReply {
+    pub jobs: Vec<JobStat>,
 }

@@ -14,9 +14,11 @@
 //! authentication can be added without changing any message.
 
 pub mod codec;
+mod events;
 mod messages;
 pub mod transport;
 
+pub use events::*;
 pub use messages::*;
 
 /// The generated client and server for the commands' service.

@@ -377,6 +377,7 @@ async fn send_heartbeats(
         let beat = Heartbeat {
             node: agent.node.clone(),
             running: agent.jobs.running(),
+            usage: agent.jobs.live_usage(),
         };
         let request = match agent.credentials.authed(beat).await {
             Ok(r) => r,

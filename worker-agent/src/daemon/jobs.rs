@@ -9,7 +9,9 @@ use nix::sys::signal::Signal;
 use slurm_core::config::Timers;
 use slurm_core::engine::JobEnd;
 use slurm_core::model::{ExitStatus, JobId};
-use slurm_core::proto::{GpuInfo, JobReport, JobUsage, LaunchBatch, TerminateReason};
+use slurm_core::proto::{
+    GpuInfo, JobReport, JobUsage, LaunchBatch, LiveTaskUsage, TerminateReason,
+};
 use tokio::sync::{Notify, mpsc};
 
 use crate::cgroup::CgroupManager;
@@ -17,6 +19,7 @@ use crate::launch::{AgentConfig, StepHandle, StepRunner};
 use crate::signals::SignalScope;
 use crate::state::{RecoveredStep, StepRecord};
 use crate::step::{EndReason, StepOutcome};
+use crate::usage::Usage;
 
 use super::adopted::{self, AdoptedControl};
 use super::batch::batch_step;
@@ -80,6 +83,8 @@ struct Inner {
 #[derive(Debug, Default)]
 struct StepEntry {
     handles: Vec<StepHandle>,
+    /// The global task id of each of `handles`.
+    tasks: Vec<u32>,
     /// The step was told to end (its tasks may still be starting).
     cancelled: bool,
     /// GPUs this step took because its job had none here (an allocation without a batch
@@ -508,14 +513,46 @@ impl Jobs {
     }
 
     /// The step's tasks run (told to end at once when the step was cancelled meanwhile).
-    pub(crate) fn step_started(&self, job_id: JobId, step_id: u32, handles: Vec<StepHandle>) {
+    pub(crate) fn step_started(
+        &self,
+        job_id: JobId,
+        step_id: u32,
+        handles: Vec<StepHandle>,
+        tasks: Vec<u32>,
+    ) {
         let mut inner = self.lock();
         if let Some(entry) = inner.steps.get_mut(&(job_id, step_id)) {
             if entry.cancelled {
                 handles.iter().for_each(StepHandle::cancel);
             }
             entry.handles = handles;
+            entry.tasks = tasks;
         }
+    }
+
+    /// The latest usage sample of every task running here: each batch step (task 0) and
+    /// each srun task (what `sstat` shows; sent with heartbeats). Re-adopted batch steps
+    /// are not sampled and are left out.
+    pub fn live_usage(&self) -> Vec<LiveTaskUsage> {
+        let inner = self.lock();
+        let mut out = Vec::new();
+        for (&job_id, entry) in &inner.entries {
+            if let Control::Launched(handle) = &entry.control {
+                out.push(live_sample(job_id, None, 0, &handle.usage()));
+            }
+        }
+        for (&(job_id, step_id), entry) in &inner.steps {
+            for (i, handle) in entry.handles.iter().enumerate() {
+                let task = entry
+                    .tasks
+                    .get(i)
+                    .copied()
+                    .unwrap_or_else(|| u32::try_from(i).unwrap_or(u32::MAX));
+                out.push(live_sample(job_id, Some(step_id), task, &handle.usage()));
+            }
+        }
+        out.sort_by_key(|u| (u.job_id, u.step_id, u.task));
+        out
     }
 
     /// Whether the step was told to end.
@@ -566,5 +603,20 @@ impl Jobs {
                 }
             }
         }
+    }
+}
+
+/// A task's usage as the heartbeat carries it (the controller fills in the node).
+fn live_sample(job_id: JobId, step_id: Option<u32>, task: u32, u: &Usage) -> LiveTaskUsage {
+    LiveTaskUsage {
+        job_id,
+        step_id,
+        task,
+        node: String::new(),
+        cpu_time_ms: u64::try_from(u.cpu_time.as_millis()).unwrap_or(u64::MAX),
+        rss_kb: u.rss_kib,
+        max_rss_kb: u.max_rss_kib,
+        vsize_kb: u.vsize_kib,
+        max_vsize_kb: u.max_vsize_kib,
     }
 }

@@ -167,6 +167,7 @@ async fn run(agent: &Arc<Agent>, launch: LaunchStep) -> StepReport {
     let launching = agent.jobs.launching();
     let now = slurm_core::commands::now();
     let mut handles: Vec<StepHandle> = Vec::new();
+    let mut task_ids: Vec<u32> = Vec::new();
     let mut stdin_pipe = None;
     let mut waiting = Vec::new();
     for (local, &task) in launch.tasks.iter().enumerate() {
@@ -201,6 +202,7 @@ async fn run(agent: &Arc<Agent>, launch: LaunchStep) -> StepReport {
                         .map(|p| tokio::spawn(pump(p, task, true, up.clone()))),
                 ];
                 handles.push(step.handle());
+                task_ids.push(task);
                 let up = up.clone();
                 waiting.push(tokio::spawn(async move {
                     let outcome = step.wait().await;
@@ -235,7 +237,9 @@ async fn run(agent: &Arc<Agent>, launch: LaunchStep) -> StepReport {
             }
         }
     }
-    agent.jobs.step_started(job_id, step_id, handles.clone());
+    agent
+        .jobs
+        .step_started(job_id, step_id, handles.clone(), task_ids);
     let control = tokio::spawn(follow_srun(down, handles, stdin_pipe));
     for waited in waiting {
         match waited.await {

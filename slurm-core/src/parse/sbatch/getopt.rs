@@ -110,6 +110,8 @@ pub(super) enum Opt {
     Quiet,
     MailType,
     MailUser,
+    OpenMode,
+    Wckey,
     Help,
     Usage,
     Version,
@@ -195,6 +197,8 @@ pub(super) const OPTIONS: &[OptDef] = &[
     def("quiet", Some('Q'), No, Opt::Quiet),
     def("mail-type", None, Required, Opt::MailType),
     def("mail-user", None, Required, Opt::MailUser),
+    def("open-mode", None, Required, Opt::OpenMode),
+    def("wckey", None, Required, Opt::Wckey),
     def("help", Some('h'), No, Opt::Help),
     def("usage", Some('u'), No, Opt::Usage),
     def("version", Some('V'), No, Opt::Version),
@@ -233,7 +237,6 @@ pub(super) const OPTIONS: &[OptDef] = &[
     unsupported("ntasks-per-core", None),
     unsupported("ntasks-per-gpu", None),
     unsupported("ntasks-per-socket", None),
-    unsupported("open-mode", None),
     unsupported("overcommit", Some('O')),
     unsupported("oversubscribe", Some('s')),
     unsupported("power", None),
@@ -253,7 +256,6 @@ pub(super) const OPTIONS: &[OptDef] = &[
     unsupported("tres-per-task", None),
     unsupported("uid", None),
     unsupported("use-min-nodes", None),
-    unsupported("wckey", None),
 ];
 
 /// An option occurrence: which one, its value, and where it was written.

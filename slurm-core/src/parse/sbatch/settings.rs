@@ -71,6 +71,11 @@ pub(super) enum Setting {
     Quiet,
     MailType(String),
     MailUser(String),
+    /// `--open-mode=append|truncate` (true: append). Accepted; output files are opened as
+    /// the agent opens them (truncated).
+    OpenMode(bool),
+    /// `--wckey`: accepted and not recorded (no workload characterization keys here).
+    Wckey(String),
     Help,
     Usage,
     Version,
@@ -271,6 +276,12 @@ fn parse_value(opt: Opt, v: &str, time: TimeRef) -> Result<Setting, ValueError> 
         Opt::Exclude => Setting::Exclude(parse_nodes_list(v)?),
         Opt::MailType => Setting::MailType(text()),
         Opt::MailUser => Setting::MailUser(text()),
+        Opt::OpenMode => match v.chars().next() {
+            Some('a' | 'A') => Setting::OpenMode(true),
+            Some('t' | 'T') => Setting::OpenMode(false),
+            _ => return Err(ParseError::at(1, "expected append or truncate").into()),
+        },
+        Opt::Wckey => Setting::Wckey(text()),
         _ => return Err(ValueError::Unsupported),
     })
 }

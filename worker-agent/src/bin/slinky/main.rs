@@ -59,7 +59,7 @@ enum Command {
 /// The Slurm commands this binary answers to.
 pub const SLURM_COMMANDS: &[&str] = &[
     "sbatch", "squeue", "sinfo", "scancel", "scontrol", "sacct", "sacctmgr", "sreport", "sshare",
-    "srun", "salloc",
+    "srun", "salloc", "sstat",
 ];
 
 fn slurm_command(name: &str, args: Vec<OsString>) -> Option<ExitCode> {
@@ -76,6 +76,7 @@ fn slurm_command(name: &str, args: Vec<OsString>) -> Option<ExitCode> {
         "sshare" => commands::sshare::main(args),
         "srun" => commands::srun::main(args),
         "salloc" => commands::salloc::main(args),
+        "sstat" => commands::sstat::main(args),
         _ => return None,
     })
 }
