@@ -9,6 +9,11 @@
 //! divided by their number); the process RSS growth is printed next to it as a cross-check.
 //!
 //! `ENGINE_BENCH_SIZES=1000x10000` (nodes x pending, comma-separated) runs other sizes.
+//!
+//! `ENGINE_BENCH_TRACE=FILE.swf.gz` replays that trace with conservative backfill on its pool
+//! of processors instead (`ENGINE_BENCH_TRACE_JOBS=N`: its first N jobs) and prints the replay's
+//! time, counters and a fingerprint of every job's start time (equal fingerprints: the same
+//! decisions), like `slinky sim` without building the whole binary.
 
 use slurm_core::config::{ClusterConfig, SchedulerPolicy};
 use slurm_core::engine::{Engine, ManualClock};
@@ -162,6 +167,15 @@ fn random_job(rng: &mut Lcg, users: u64) -> JobSpec {
     spec
 }
 
+/// CPU time this thread has run, in nanoseconds (`/proc/thread-self/schedstat`; 0 where
+/// unavailable): unlike wall time, it does not count the time other processes held the CPU.
+fn cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()))
+        .unwrap_or(0)
+}
+
 fn rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -201,32 +215,38 @@ fn full_pass(nodes: usize, pending: usize, repeats: usize) {
     let (live_submitted, rss_submitted) = (live_bytes(), rss_kib());
     let queued = engine.pending_count();
 
-    let start = Instant::now();
+    let (start, cpu_start) = (Instant::now(), cpu_ns());
     let (starts, stats) = engine.schedule_with_stats();
     let first = start.elapsed();
+    let first_cpu = Duration::from_nanos(cpu_ns() - cpu_start);
     let live_after_pass = live_bytes();
-    let mut times: Vec<Duration> = (0..repeats)
+    let (mut times, mut cpu_times): (Vec<Duration>, Vec<Duration>) = (0..repeats)
         .map(|_| {
             clock.advance(30);
-            let start = Instant::now();
+            let (start, cpu_start) = (Instant::now(), cpu_ns());
             engine.schedule();
-            start.elapsed()
+            (start.elapsed(), Duration::from_nanos(cpu_ns() - cpu_start))
         })
-        .collect();
+        .unzip();
     times.sort();
+    cpu_times.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     let (min, median) = (times[0], times[times.len() / 2]);
     println!(
         "full pass: {nodes:>6} nodes, {queued:>6} pending ({running} running): first {:>8.1} ms, \
-         then min {:>8.1} ms, median {:>8.1} ms over {repeats} \
-         [{} started, {} reservations, {} searches, {} node scans]",
+         then min {:>8.1} ms, median {:>8.1} ms over {repeats} (CPU time: first {:.1} ms, min \
+         {:.1} ms, median {:.1} ms) [{} started, {} reservations, {} searches, {} node scans, {} cached fits]",
         ms(first),
         ms(min),
         ms(median),
+        ms(first_cpu),
+        ms(cpu_times[0]),
+        ms(cpu_times[cpu_times.len() / 2]),
         starts.len(),
         stats.reservations,
         stats.searches,
         stats.node_scans,
+        stats.cached_fits,
     );
     let per_job = |bytes: usize, base: usize| bytes.saturating_sub(base) as f64 / added as f64;
     println!(
@@ -252,7 +272,74 @@ fn machine() -> String {
     format!("{cpus} CPUs available, {model}")
 }
 
+/// FNV-1a over every job's start time, in input order.
+fn fingerprint(results: &[slurm_core::sim::JobResult]) -> u64 {
+    results.iter().fold(0xcbf2_9ce4_8422_2325, |h, r| {
+        r.start
+            .to_le_bytes()
+            .iter()
+            .fold(h, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
+    })
+}
+
+fn replay_trace(path: &str) {
+    use slurm_core::sim::{Machine, SimConfig, load, replay_with_progress, summarize};
+    let jobs = std::env::var("ENGINE_BENCH_TRACE_JOBS")
+        .ok()
+        .and_then(|n| n.parse().ok());
+    let workload = match load(path.as_ref(), jobs) {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("cannot read {path}: {e}");
+            return;
+        }
+    };
+    let machine = Machine::Pool {
+        procs: workload.max_procs,
+    };
+    let config = SimConfig::new(machine, SchedulerPolicy::Backfill);
+    let (start, cpu_start) = (Instant::now(), cpu_ns());
+    let out = replay_with_progress(&workload.jobs, &config, 50_000, |p| {
+        eprintln!(
+            "  {:>7}/{} submitted, {} pending, {} running, {:.1} s",
+            p.submitted,
+            p.total,
+            p.pending,
+            p.running,
+            start.elapsed().as_secs_f64()
+        );
+    });
+    let wall = start.elapsed();
+    let cpu = Duration::from_nanos(cpu_ns() - cpu_start);
+    match out {
+        Ok(out) => {
+            let m = summarize(&out.results, machine.total_procs());
+            println!(
+                "trace:     {path}: {} jobs in {:.2} s (CPU time {:.2} s; passes {:.2} s), mean wait {:.0} s \
+                 (p50 {}, p95 {}, max {}), mean bounded slowdown {:.2}, utilization {:.3}, fingerprint {:016x}; {:?}",
+                out.results.len(),
+                wall.as_secs_f64(),
+                cpu.as_secs_f64(),
+                out.counters.schedule_time.as_secs_f64(),
+                m.mean_wait_s,
+                m.p50_wait_s,
+                m.p95_wait_s,
+                m.max_wait_s,
+                m.mean_bounded_slowdown,
+                m.utilization,
+                fingerprint(&out.results),
+                out.counters,
+            );
+        }
+        Err(e) => eprintln!("replay failed: {e}"),
+    }
+}
+
 fn main() {
+    if let Ok(path) = std::env::var("ENGINE_BENCH_TRACE") {
+        replay_trace(&path);
+        return;
+    }
     // `cargo test --benches` runs this binary with `--bench` absent; keep that quick.
     let quick = !std::env::args().any(|a| a == "--bench");
     if quick {

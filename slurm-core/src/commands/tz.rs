@@ -6,6 +6,7 @@
 //! input: they return `None`.
 
 use crate::model::Timestamp;
+use crate::model::calendar::{civil_from_days, days_from_civil, is_leap};
 
 const ZONEINFO: &str = "/usr/share/zoneinfo";
 const LOCALTIME: &str = "/etc/localtime";
@@ -365,33 +366,9 @@ impl Cursor<'_> {
     }
 }
 
-fn is_leap(year: i64) -> bool {
-    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
-}
-
-/// Days since 1970-01-01 of a civil date (proleptic Gregorian).
-fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let m = i64::from(month);
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + i64::from(day) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
 /// The civil year of a timestamp (seconds, as if UTC).
 fn year_of(ts: i64) -> i64 {
-    let days = ts.div_euclid(DAY);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    yoe + era * 400 + i64::from(month <= 2)
+    civil_from_days(ts.div_euclid(DAY)).0
 }
 
 #[cfg(test)]

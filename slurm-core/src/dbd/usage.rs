@@ -16,6 +16,7 @@
 
 use super::store::{Store, StoreError, get_i64, get_opt, get_text};
 use crate::model::Timestamp;
+use crate::model::calendar::{civil_from_days, days_from_civil};
 use crate::proto::{
     Account, AcctJob, AssocShares, CapacityRecord, CapacityRow, JobSizes, JobSizesQuery,
     JobSizesRow, SharesQuery, SharesReply, UsageQuery, UsageReport, UsageRow,
@@ -30,30 +31,6 @@ pub const HOUR: i64 = 3600;
 pub const DAY: i64 = 86_400;
 
 // ----- periods -----
-
-/// Days since 1970-01-01 of a (proleptic Gregorian) date.
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let m = i64::from(m);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// (year, month) of a day number.
-fn year_month(days: i64) -> (i64, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, u32::try_from(month).unwrap_or(1))
-}
 
 /// The rollup tables, finest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -80,7 +57,7 @@ impl Period {
             Self::Hour => t - t.rem_euclid(HOUR),
             Self::Day => t - t.rem_euclid(DAY),
             Self::Month => {
-                let (y, m) = year_month(t.div_euclid(DAY));
+                let (y, m, _) = civil_from_days(t.div_euclid(DAY));
                 days_from_civil(y, m, 1) * DAY
             }
         }
@@ -92,7 +69,7 @@ impl Period {
             Self::Hour => self.floor(t) + HOUR,
             Self::Day => self.floor(t) + DAY,
             Self::Month => {
-                let (y, m) = year_month(t.div_euclid(DAY));
+                let (y, m, _) = civil_from_days(t.div_euclid(DAY));
                 let (y, m) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
                 days_from_civil(y, m, 1) * DAY
             }

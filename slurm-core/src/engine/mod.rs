@@ -10,6 +10,8 @@ mod arrays;
 mod clock;
 mod deps;
 mod fairshare;
+mod fits;
+mod fxhash;
 mod limits;
 mod nodes;
 mod pass;
@@ -35,6 +37,7 @@ use crate::model::{
 };
 use nodes::NodeSlot;
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 /// Why the engine refused a request. Messages follow Slurm's wording.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -177,7 +180,13 @@ struct JobEntry {
     /// Requested while running; applied when its end is reported.
     cancel_by: Option<u32>,
     requeue_requested: bool,
+    /// The job's placement options (partition, shape, seconds) as the last pass computed
+    /// them; they depend only on its spec and time limit, and are cleared when those change.
+    placement: Option<Arc<[PlacementOption]>>,
 }
+
+/// (partition index, shape in it, time limit in seconds).
+type PlacementOption = (usize, Shape, i64);
 
 /// A partition with its nodes resolved to indices, in allocation order (weight, config order).
 #[derive(Debug, Clone)]
@@ -201,7 +210,7 @@ pub struct Engine<C: Clock = SystemClock> {
     parts: Vec<PartSlot>,
     part_by_name: HashMap<String, usize>,
     qos: HashMap<String, Qos>,
-    jobs: HashMap<JobId, JobEntry>,
+    jobs: fxhash::FastMap<JobId, JobEntry>,
     pending: BTreeSet<JobId>,
     running: BTreeSet<JobId>,
     /// Array job id → its split-off task ids.
@@ -296,7 +305,7 @@ impl<C: Clock> Engine<C> {
             parts,
             part_by_name,
             qos,
-            jobs: HashMap::new(),
+            jobs: fxhash::FastMap::default(),
             pending: BTreeSet::new(),
             running: BTreeSet::new(),
             array_tasks: HashMap::new(),
@@ -311,7 +320,8 @@ impl<C: Clock> Engine<C> {
     }
 
     /// When false, a pass stops planning once no remaining job could start now (same starts,
-    /// fewer planned start times). The simulator turns this off; live controllers keep it on
+    /// fewer planned start times; the jobs after that point keep the reason and planned start
+    /// their last examination gave them). The simulator turns this off; live controllers keep it on
     /// so `squeue --start` has answers.
     pub fn set_plan_all(&mut self, plan_all: bool) {
         self.plan_all = plan_all;
@@ -551,6 +561,7 @@ impl<C: Clock> Engine<C> {
                 usage_mark: 0,
                 cancel_by: None,
                 requeue_requested: false,
+                placement: None,
             },
         );
         self.pending.insert(id);
@@ -721,6 +732,7 @@ impl<C: Clock> Engine<C> {
         }
         entry.job.time_limit = limit;
         entry.job.spec.time_limit = Some(limit);
+        entry.placement = None;
         if entry.job.state == JobState::Running {
             let start = entry.job.start_time.unwrap_or(0);
             let end = limit.as_secs().map_or(profile::NEVER, |s| start + s as i64);
@@ -783,6 +795,7 @@ impl<C: Clock> Engine<C> {
         if entry.job.state != JobState::Pending {
             return Err(EngineError::NotPending(id));
         }
+        entry.placement = None;
         Ok(&mut entry.job)
     }
 

@@ -8,66 +8,21 @@
 //! reservation already made for a higher-priority job.
 
 use super::deps::DepStatus;
+use super::fits::{FitCache, earliest_in};
+use super::fxhash::FastMap;
 use super::limits::{self, Associations, LimitUsage};
 use super::priority::{self, JobFacts, Norms};
 use super::profile::{NEVER, Profile};
 use super::resources::{NodeDemand, Res};
 use super::shape::{Shape, shape_for};
-use super::{Clock, Engine, JobStart};
+use super::{Clock, Engine, JobStart, PlacementOption};
 use crate::config::SchedulerPolicy;
 use crate::model::{
     ArraySpec, Gres, Job, JobId, JobState, NodeAllocation, PartitionState, PendingReason,
     TimeLimit, Timestamp,
 };
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
-
-/// FxHash (rustc's hasher): the pass's caches are keyed by small plain values (shapes, node
-/// demands) looked up once or more per pending job, where SipHash showed up in profiles.
-#[derive(Default, Clone, Copy)]
-struct FxHasher(u64);
-
-impl FxHasher {
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-}
-
-impl Hasher for FxHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.add(u64::from_le_bytes(word));
-        }
-    }
-
-    fn write_u8(&mut self, i: u8) {
-        self.add(u64::from(i));
-    }
-
-    fn write_u16(&mut self, i: u16) {
-        self.add(u64::from(i));
-    }
-
-    fn write_u32(&mut self, i: u32) {
-        self.add(u64::from(i));
-    }
-
-    fn write_u64(&mut self, i: u64) {
-        self.add(i);
-    }
-
-    fn write_usize(&mut self, i: usize) {
-        self.add(i as u64);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+use std::sync::Arc;
 
 /// Counters from one pass (for benchmarks and logs).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -82,6 +37,8 @@ pub struct PassStats {
     pub searches: usize,
     /// Node profiles examined by those searches.
     pub node_scans: usize,
+    /// Nodes those searches answered from fit intervals already computed this pass.
+    pub cached_fits: usize,
 }
 
 /// An eligible job's placement options for this pass.
@@ -91,7 +48,7 @@ struct Candidate {
     priority: u32,
     seq: u64,
     /// (partition index, shape, duration in seconds) per usable partition, in user order.
-    options: Vec<(usize, Shape, i64)>,
+    options: Arc<[PlacementOption]>,
 }
 
 /// Where a job could run: start time and node indices.
@@ -115,8 +72,16 @@ struct Plan {
     window: Option<FreeWindow>,
     /// Recently searched shapes, candidates to seed a new shape's bounds.
     seeds: Vec<(usize, Shape, i64)>,
+    /// Every shape searched this pass, by partition and per-node demand: a new shape's
+    /// tightest seed is usually the same demand with a shorter time limit.
+    searched: FastMap<(usize, NodeDemand), Vec<PlacementOption>>,
+    /// Where searched demands fit on each node (shared across time limits and node counts).
+    fits: FitCache,
+    /// The slot in `fits` of the demand being searched.
+    fit_slot: usize,
     searches: usize,
     node_scans: usize,
+    cached_fits: usize,
 }
 
 /// Lower bounds on the earliest fit of one shape on each eligible node, as
@@ -192,35 +157,51 @@ impl FreeWindow {
     }
 }
 
+/// `Plan::fit_slot` when the search does not use fit intervals.
+const NO_FIT_SLOT: usize = usize::MAX;
+
 /// How many recent shapes are considered as seeds for a new shape's bounds.
 const SEED_SHAPES_KEPT: usize = 32;
 
 /// How many failed shapes are remembered for dominance checks (bounds the check's cost).
 const FAILED_SHAPES_KEPT: usize = 64;
 
-/// Merges two sorted lists into `out`.
-fn merge_sorted(
-    out: &mut Vec<(Timestamp, usize)>,
-    a: Vec<(Timestamp, usize)>,
-    b: Vec<(Timestamp, usize)>,
+/// Replaces the first `stale` entries of the sorted list `entries` by `fresh` (sorted) and
+/// keeps the list sorted. Only the entries of the rest that sort before `fresh`'s last one
+/// are merged: refreshed bounds usually land near the front of a long list.
+fn replace_sorted_prefix(
+    entries: &mut Vec<(Timestamp, usize)>,
+    stale: usize,
+    fresh: Vec<(Timestamp, usize)>,
 ) {
-    out.reserve(a.len() + b.len());
-    let (mut a, mut b) = (a.into_iter().peekable(), b.into_iter().peekable());
-    loop {
-        let next = match (a.peek(), b.peek()) {
-            (Some(x), Some(y)) => {
-                if x <= y {
-                    a.next()
-                } else {
-                    b.next()
-                }
+    let Some(&last) = fresh.last() else {
+        entries.drain(..stale);
+        return;
+    };
+    let overlap = entries[stale..].partition_point(|e| *e < last);
+    let mut merged = Vec::with_capacity(fresh.len() + overlap);
+    let (mut a, mut b) = (
+        fresh.into_iter().peekable(),
+        entries[stale..stale + overlap].iter(),
+    );
+    let mut b_next = b.next();
+    while let Some(&x) = a.peek() {
+        match b_next {
+            Some(&y) if y < x => {
+                merged.push(y);
+                b_next = b.next();
             }
-            (Some(_), None) => a.next(),
-            (None, Some(_)) => b.next(),
-            (None, None) => break,
-        };
-        out.extend(next);
+            _ => {
+                merged.push(x);
+                a.next();
+            }
+        }
     }
+    if let Some(&y) = b_next {
+        merged.push(y);
+    }
+    merged.extend(b.copied());
+    entries.splice(..stale + overlap, merged);
 }
 
 fn shape_dominates(a: &Shape, a_duration: i64, b: &Shape, b_duration: i64) -> bool {
@@ -286,8 +267,12 @@ impl<C: Clock> Engine<C> {
             bounds: FastMap::default(),
             window: (!self.plan_all).then(|| FreeWindow::new(&self.nodes)),
             seeds: Vec::new(),
+            searched: FastMap::default(),
+            fits: FitCache::new(self.nodes.len()),
+            fit_slot: 0,
             searches: 0,
             node_scans: 0,
+            cached_fits: 0,
         };
         // Smallest per-node CPU demand among the candidates from each position on: once no
         // node has that many CPUs free, nothing further can start.
@@ -327,7 +312,12 @@ impl<C: Clock> Engine<C> {
                 && (max_free < suffix_min[index]
                     || self.window_free_cpus(&mut plan, suffix_duration[index])
                         < suffix_min[index]);
-            if out_of_budget || nothing_fits {
+            if nothing_fits {
+                // It stays so for every later candidate (free resources only shrink during
+                // a pass, and the suffix minima only grow): leave the rest unexamined.
+                break;
+            }
+            if out_of_budget {
                 self.mark_blocked(&mut plan, cand, &mut blocked, None);
                 continue;
             }
@@ -418,6 +408,7 @@ impl<C: Clock> Engine<C> {
         self.associations = associations;
         stats.searches = plan.searches;
         stats.node_scans = plan.node_scans;
+        stats.cached_fits = plan.cached_fits;
         (starts, stats)
     }
 
@@ -506,7 +497,20 @@ impl<C: Clock> Engine<C> {
                 self.set_reason(id, reason);
                 continue;
             }
-            let options = self.placement_options(job);
+            let options = match &entry.placement {
+                Some(cached) => cached.clone(),
+                None => {
+                    let options: Arc<[PlacementOption]> = self.placement_options(job).into();
+                    if let Some(entry) = self.jobs.get_mut(&id) {
+                        entry.placement = Some(options.clone());
+                    }
+                    options
+                }
+            };
+            let Some(entry) = self.jobs.get(&id) else {
+                continue;
+            };
+            let job = &entry.job;
             if options.is_empty() {
                 let reason = self.partition_reason(job);
                 self.set_reason(id, reason);
@@ -585,7 +589,7 @@ impl<C: Clock> Engine<C> {
     }
 
     /// The partitions this job may run in now, with its shape in each.
-    fn placement_options(&self, job: &Job) -> Vec<(usize, Shape, i64)> {
+    fn placement_options(&self, job: &Job) -> Vec<PlacementOption> {
         let mut options = Vec::new();
         for name in &job.spec.partitions {
             let Some(&pi) = self.part_by_name.get(name) else {
@@ -688,7 +692,7 @@ impl<C: Clock> Engine<C> {
         } else {
             PendingReason::Resources
         };
-        for (pi, _, _) in &cand.options {
+        for (pi, _, _) in cand.options.iter() {
             blocked[*pi] = true;
         }
         if let Some(entry) = self.jobs.get_mut(&cand.id) {
@@ -833,6 +837,11 @@ impl<C: Clock> Engine<C> {
         if eligible.len() < k {
             return None;
         }
+        // One node (a pool) gains nothing from fit intervals: every reservation changes it.
+        plan.fit_slot = match eligible.len() {
+            1 => NO_FIT_SLOT,
+            _ => plan.fits.slot(&shape.demand),
+        };
         if horizon < plan.horizon {
             // A "can it start now?" probe (FCFS, or EASY after its reservation): a plain scan.
             return self.probe_now(plan, &eligible, shape, duration, from, horizon);
@@ -846,6 +855,10 @@ impl<C: Clock> Engine<C> {
                     plan.seeds.remove(0);
                 }
                 plan.seeds.push(key.clone());
+                plan.searched
+                    .entry((pi, shape.demand.clone()))
+                    .or_default()
+                    .push(key.clone());
                 b
             }
         };
@@ -863,10 +876,11 @@ impl<C: Clock> Engine<C> {
     }
 
     /// Starting bounds for a shape: a dominated shape's bounds when one was searched this
-    /// pass, else `from` for every eligible node (refreshed lazily).
+    /// pass, else `from` for every eligible node (refreshed lazily), except that single-node
+    /// shapes answered from fit intervals start exact (see [`Engine::exact_bounds`]).
     fn initial_bounds(
         &self,
-        plan: &Plan,
+        plan: &mut Plan,
         pi: usize,
         eligible: &[usize],
         shape: &Shape,
@@ -879,20 +893,40 @@ impl<C: Clock> Engine<C> {
         } else {
             &[]
         };
-        let seed = seeds.iter().rev().find_map(|key| {
-            let (spi, sshape, sdur) = key;
-            // A seed on more nodes gives no per-node bounds: its bounds were refreshed only from
-            // its own candidate times, which may pass a single node's earlier fits.
-            let usable = *spi == pi
-                && *sdur <= duration
-                && sshape.nodes <= shape.nodes
-                && shape.demand.dominates(&sshape.demand);
-            plan.bounds
-                .get(key)
-                .filter(|b| usable && b.valid_from <= from)
-        });
-        let entries = match seed {
-            Some(b) => b.entries.to_vec(),
+        let same_demand = if self.seed_bounds {
+            plan.searched
+                .get(&(pi, shape.demand.clone()))
+                .map_or(&[][..], |keys| &keys[..])
+        } else {
+            &[]
+        };
+        // The same demand with the longest time limit not above this one, on as many nodes
+        // as possible: its bounds are the tightest available.
+        let closest = same_demand
+            .iter()
+            .filter(|(_, s, d)| *d <= duration && s.nodes <= shape.nodes)
+            .filter(|key| plan.bounds.get(*key).is_some_and(|b| b.valid_from <= from))
+            .max_by_key(|(_, s, d)| (*d, s.nodes));
+        let seed = closest
+            .into_iter()
+            .chain(seeds.iter().rev())
+            .find_map(|key| {
+                let (spi, sshape, sdur) = key;
+                // A seed on more nodes gives no per-node bounds: its bounds were refreshed only from
+                // its own candidate times, which may pass a single node's earlier fits.
+                let usable = *spi == pi
+                    && *sdur <= duration
+                    && sshape.nodes <= shape.nodes
+                    && shape.demand.dominates(&sshape.demand);
+                plan.bounds
+                    .get(key)
+                    .filter(|b| usable && b.valid_from <= from)
+            });
+        let entries = match seed.map(|b| b.entries.to_vec()) {
+            Some(entries) => entries,
+            None if single && plan.fit_slot != NO_FIT_SLOT => {
+                self.exact_bounds(plan, pi, eligible, shape, duration, from)
+            }
             None => eligible
                 .iter()
                 .map(|&i| (from, self.parts[pi].rank[i] as usize))
@@ -904,6 +938,36 @@ impl<C: Clock> Engine<C> {
         }
     }
 
+    /// A single-node shape's bounds computed in one sweep of the eligible nodes in allocation
+    /// order, stopping at the first node where it fits at `from` (the answer; the nodes after
+    /// it keep `from`). The lazy heap would refresh the same nodes one pop at a time: all of
+    /// them whenever nothing fits at `from`.
+    fn exact_bounds(
+        &self,
+        plan: &mut Plan,
+        pi: usize,
+        eligible: &[usize],
+        shape: &Shape,
+        duration: i64,
+        from: Timestamp,
+    ) -> Vec<(Timestamp, usize)> {
+        let window = plan.horizon;
+        let rank = &self.parts[pi].rank;
+        let mut entries = Vec::with_capacity(eligible.len());
+        for (n, &i) in eligible.iter().enumerate() {
+            match self.node_fit(plan, i, shape, from, duration, window) {
+                Some(e) if e == from => {
+                    entries.push((e, rank[i] as usize));
+                    entries.extend(eligible[n + 1..].iter().map(|&j| (from, rank[j] as usize)));
+                    break;
+                }
+                Some(e) => entries.push((e, rank[i] as usize)),
+                None => {}
+            }
+        }
+        entries
+    }
+
     fn node_fit(
         &self,
         plan: &mut Plan,
@@ -913,10 +977,36 @@ impl<C: Clock> Engine<C> {
         duration: i64,
         horizon: Timestamp,
     ) -> Option<Timestamp> {
+        let slot = plan.fit_slot;
+        if slot == NO_FIT_SLOT {
+            plan.node_scans += 1;
+            let cap = self.nodes[i].capacity;
+            return self.profile(plan, i).earliest_fit(
+                &shape.demand,
+                &cap,
+                from,
+                duration,
+                horizon,
+            );
+        }
+        if let Some(intervals) = plan.fits.get(slot, i) {
+            plan.cached_fits += 1;
+            return earliest_in(intervals, from, duration, horizon);
+        }
         plan.node_scans += 1;
         let cap = self.nodes[i].capacity;
-        self.profile(plan, i)
-            .earliest_fit(&shape.demand, &cap, from, duration, horizon)
+        let profile = self.profile(plan, i);
+        if !profile.is_small() {
+            // Long profiles (a pool planning its whole queue) change with every reservation:
+            // search them directly.
+            return profile.earliest_fit(&shape.demand, &cap, from, duration, horizon);
+        }
+        let (profiles, fits) = (&plan.profiles, &mut plan.fits);
+        let profile = profiles[i].as_ref()?;
+        let intervals = fits.store(slot, i, |out| {
+            profile.fit_intervals(&shape.demand, &cap, out);
+        });
+        earliest_in(intervals, from, duration, horizon)
     }
 
     /// Single node: pop stale lower bounds, refreshing each, until the smallest is exact.
@@ -983,9 +1073,7 @@ impl<C: Clock> Engine<C> {
                 }
             }
             fresh.sort_unstable();
-            let rest = entries.split_off(split);
-            entries.clear();
-            merge_sorted(entries, fresh, rest);
+            replace_sorted_prefix(entries, split, fresh);
             if entries.len() < k {
                 return None;
             }
@@ -1053,6 +1141,7 @@ impl<C: Clock> Engine<C> {
             let free = profile.free_at(start);
             if let Some(taken) = shape.demand.take_from(&free, &cap) {
                 profile.reserve(start, end, &taken);
+                plan.fits.touched(i);
                 if let Some(window) = plan.window.as_mut() {
                     window.touched(i, start, plan.now);
                 }
@@ -1084,6 +1173,7 @@ impl<C: Clock> Engine<C> {
                 .take_from(&self.nodes[i].free, &cap)
                 .unwrap_or(Res::ZERO);
             self.profile(plan, i).reserve(now, planned_end, &taken);
+            plan.fits.touched(i);
             if let Some(window) = plan.window.as_mut() {
                 window.touched(i, now, now);
             }
@@ -1272,6 +1362,28 @@ mod tests {
             1u64..=90,
             1u32..=100,
         )
+    }
+
+    proptest! {
+        /// Replacing a sorted list's stale prefix by fresh entries gives the fully sorted
+        /// union of the fresh entries and the rest.
+        #[test]
+        fn replacing_a_sorted_prefix_keeps_the_list_sorted(
+            mut list in proptest::collection::vec((0i64..50, 0usize..1_000), 0..60),
+            mut fresh in proptest::collection::vec((0i64..60, 1_000usize..2_000), 0..30),
+            stale in 0usize..60,
+        ) {
+            list.sort_unstable();
+            list.dedup();
+            fresh.sort_unstable();
+            fresh.dedup();
+            let stale = stale.min(list.len());
+            let mut expected: Vec<(Timestamp, usize)> =
+                list[stale..].iter().copied().chain(fresh.iter().copied()).collect();
+            expected.sort_unstable();
+            replace_sorted_prefix(&mut list, stale, fresh);
+            prop_assert_eq!(list, expected);
+        }
     }
 
     proptest! {

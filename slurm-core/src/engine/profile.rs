@@ -10,9 +10,84 @@ use crate::model::Timestamp;
 /// Far enough in the future to stand for "never" in plans, yet safe to add to.
 pub const NEVER: Timestamp = i64::MAX / 4;
 
+/// The profile is kept in chunks of consecutive breakpoints, each with the component-wise
+/// least and most free over its points and a lazily subtracted reservation, so that searches
+/// skip whole chunks and a long reservation touches only the chunks at its ends: a pool node
+/// planning thousands of queued jobs has tens of thousands of breakpoints.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Profile {
+    /// Never empty; chunks are in time order and none is empty.
+    chunks: Vec<Chunk>,
+}
+
+/// Breakpoints per chunk after a split (a chunk is split when it reaches twice this).
+const CHUNK_POINTS: usize = 32;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Chunk {
+    /// (time, free before `taken` is subtracted).
     points: Vec<(Timestamp, Res)>,
+    /// Subtracted (saturating) from every point of the chunk.
+    taken: Res,
+    /// Component-wise least and most of `points`' values, before `taken`.
+    least: Res,
+    most: Res,
+}
+
+impl Chunk {
+    fn new(points: Vec<(Timestamp, Res)>, taken: Res) -> Self {
+        let mut chunk = Self {
+            points,
+            taken,
+            least: Res::ZERO,
+            most: Res::ZERO,
+        };
+        chunk.summarize();
+        chunk
+    }
+
+    fn start(&self) -> Timestamp {
+        self.points[0].0
+    }
+
+    fn value(&self, i: usize) -> Res {
+        let mut v = self.points[i].1;
+        v.sub(&self.taken);
+        v
+    }
+
+    /// Component-wise least and most free over the chunk (subtraction saturates per
+    /// component, so it commutes with the minimum and the maximum).
+    fn bounds(&self) -> (Res, Res) {
+        let (mut least, mut most) = (self.least, self.most);
+        least.sub(&self.taken);
+        most.sub(&self.taken);
+        (least, most)
+    }
+
+    fn summarize(&mut self) {
+        let mut points = self.points.iter().map(|p| p.1);
+        let first = points.next().unwrap_or_default();
+        let (mut least, mut most) = (first, first);
+        for v in points {
+            least.meet(&v);
+            most.join(&v);
+        }
+        self.least = least;
+        self.most = most;
+    }
+
+    /// Subtracts `res` from the points in `range`.
+    fn take(&mut self, range: std::ops::Range<usize>, res: &Res) {
+        if range.start == 0 && range.end == self.points.len() {
+            self.taken.add(res);
+            return;
+        }
+        for point in &mut self.points[range] {
+            point.1.sub(res);
+        }
+        self.summarize();
+    }
 }
 
 impl Profile {
@@ -42,21 +117,41 @@ impl Profile {
                 _ => points.push((t, current)),
             }
         }
-        Self { points }
+        let chunks = points
+            .chunks(CHUNK_POINTS)
+            .map(|c| Chunk::new(c.to_vec(), Res::ZERO))
+            .collect();
+        Self { chunks }
     }
 
     /// Resources free at time `t`.
     pub fn free_at(&self, t: Timestamp) -> Res {
-        self.points[self.segment_index(t)].1
+        let (c, i) = self.locate(t);
+        self.chunks[c].value(i)
     }
 
     /// The fewest CPUs free at any time in `[from, until)` (at `from` when `until <= from`).
     pub fn min_free_cpus(&self, from: Timestamp, until: Timestamp) -> u32 {
-        let first = self.segment_index(from);
-        self.points[first + 1..]
-            .iter()
-            .take_while(|p| p.0 < until)
-            .fold(self.points[first].1.cpus, |min, p| min.min(p.1.cpus))
+        let (c, i) = self.locate(from);
+        let mut min = self.chunks[c].value(i).cpus;
+        let mut first = i + 1;
+        for chunk in &self.chunks[c..] {
+            if chunk.start() >= until {
+                break;
+            }
+            if first == 0 && chunk.points.last().is_some_and(|p| p.0 < until) {
+                min = min.min(chunk.bounds().0.cpus);
+            } else {
+                for j in first..chunk.points.len() {
+                    if chunk.points[j].0 >= until {
+                        break;
+                    }
+                    min = min.min(chunk.value(j).cpus);
+                }
+            }
+            first = 0;
+        }
+        min
     }
 
     /// The earliest `t >= from` (and `<= horizon`) such that `demand` fits during
@@ -70,26 +165,84 @@ impl Profile {
         horizon: Timestamp,
     ) -> Option<Timestamp> {
         let mut run_start: Option<Timestamp> = None;
-        let first = self.segment_index(from);
-        for i in first..self.points.len() {
-            let seg_start = self.points[i].0.max(from);
-            let seg_end = self.points.get(i + 1).map_or(NEVER, |p| p.0);
-            if demand.fits(&self.points[i].1, capacity) {
-                let start = *run_start.get_or_insert(seg_start);
-                if start > horizon {
-                    return None;
+        let (first_chunk, mut first) = self.locate(from);
+        for c in first_chunk..self.chunks.len() {
+            let chunk = &self.chunks[c];
+            let chunk_end = self.chunks.get(c + 1).map_or(NEVER, Chunk::start);
+            if first == 0 && self.chunks.len() > 1 {
+                // A whole chunk ahead: decide it from its bounds when they settle it.
+                let (least, most) = chunk.bounds();
+                if !demand.fits(&most, capacity) {
+                    run_start = None;
+                    if chunk_end > horizon {
+                        return None;
+                    }
+                    continue;
                 }
-                if seg_end.saturating_sub(start) >= duration || seg_end >= NEVER {
-                    return Some(start);
+                if demand.fits(&least, capacity) {
+                    let start = *run_start.get_or_insert(chunk.start().max(from));
+                    if start > horizon {
+                        return None;
+                    }
+                    if chunk_end.saturating_sub(start) >= duration || chunk_end >= NEVER {
+                        return Some(start);
+                    }
+                    continue;
                 }
-            } else {
-                run_start = None;
-                if seg_end > horizon {
-                    return None;
+            }
+            for i in first..chunk.points.len() {
+                let seg_start = chunk.points[i].0.max(from);
+                let seg_end = chunk.points.get(i + 1).map_or(chunk_end, |p| p.0);
+                if demand.fits(&chunk.value(i), capacity) {
+                    let start = *run_start.get_or_insert(seg_start);
+                    if start > horizon {
+                        return None;
+                    }
+                    if seg_end.saturating_sub(start) >= duration || seg_end >= NEVER {
+                        return Some(start);
+                    }
+                } else {
+                    run_start = None;
+                    if seg_end > horizon {
+                        return None;
+                    }
+                }
+            }
+            first = 0;
+        }
+        None
+    }
+
+    /// True when the profile is one chunk (a few breakpoints): cheap to scan whole.
+    pub fn is_small(&self) -> bool {
+        self.chunks.len() == 1
+    }
+
+    /// Appends the maximal intervals `[start, end)` during which `demand` fits, in time order
+    /// (the last one ends at [`NEVER`] when the demand fits from some time on).
+    pub fn fit_intervals(
+        &self,
+        demand: &NodeDemand,
+        capacity: &Res,
+        out: &mut Vec<(Timestamp, Timestamp)>,
+    ) {
+        let mut run: Option<Timestamp> = None;
+        for chunk in &self.chunks {
+            for (i, point) in chunk.points.iter().enumerate() {
+                let fits = demand.fits(&chunk.value(i), capacity);
+                match (fits, run) {
+                    (true, None) => run = Some(point.0),
+                    (false, Some(start)) => {
+                        out.push((start, point.0));
+                        run = None;
+                    }
+                    _ => {}
                 }
             }
         }
-        None
+        if let Some(start) = run {
+            out.push((start, NEVER));
+        }
     }
 
     /// True when `demand` fits during `[start, start + duration)`.
@@ -106,32 +259,57 @@ impl Profile {
 
     /// Takes `res` during `[start, end)`.
     pub fn reserve(&mut self, start: Timestamp, end: Timestamp, res: &Res) {
-        let i = self.split_at(start);
-        let j = if end >= NEVER {
-            self.points.len()
-        } else {
-            self.split_at(end)
+        let start = start.max(self.chunks[0].start());
+        if end <= start {
+            return;
+        }
+        self.split_at(start);
+        if end < NEVER {
+            self.split_at(end);
+        }
+        let (c, i) = self.locate(start);
+        for (k, chunk) in self.chunks.iter_mut().enumerate().skip(c) {
+            let from = if k == c { i } else { 0 };
+            if chunk.start() >= end {
+                break;
+            }
+            let to = chunk.points.partition_point(|p| p.0 < end);
+            chunk.take(from..to, res);
+        }
+    }
+
+    /// (chunk, point) of the segment containing `t` (the first one when `t` precedes the
+    /// profile).
+    fn locate(&self, t: Timestamp) -> (usize, usize) {
+        let c = match self.chunks.len() {
+            1 => 0,
+            _ => self
+                .chunks
+                .partition_point(|chunk| chunk.start() <= t)
+                .saturating_sub(1),
         };
-        for point in &mut self.points[i..j] {
-            point.1.sub(res);
-        }
+        let i = self.chunks[c]
+            .points
+            .partition_point(|p| p.0 <= t)
+            .saturating_sub(1);
+        (c, i)
     }
 
-    /// Index of the segment containing `t` (the first one when `t` precedes the profile).
-    fn segment_index(&self, t: Timestamp) -> usize {
-        self.points.partition_point(|p| p.0 <= t).saturating_sub(1)
-    }
-
-    /// Ensures a breakpoint at `t` and returns its index.
-    fn split_at(&mut self, t: Timestamp) -> usize {
-        let t = t.max(self.points[0].0);
-        let i = self.segment_index(t);
-        if self.points[i].0 == t {
-            return i;
+    /// Ensures a breakpoint at `t` (not before the profile's start).
+    fn split_at(&mut self, t: Timestamp) {
+        let (c, i) = self.locate(t);
+        let chunk = &mut self.chunks[c];
+        if chunk.points[i].0 == t {
+            return;
         }
-        let value = self.points[i].1;
-        self.points.insert(i + 1, (t, value));
-        i + 1
+        let value = chunk.points[i].1;
+        chunk.points.insert(i + 1, (t, value));
+        if chunk.points.len() >= 2 * CHUNK_POINTS {
+            let tail = chunk.points.split_off(CHUNK_POINTS);
+            let taken = chunk.taken;
+            chunk.summarize();
+            self.chunks.insert(c + 1, Chunk::new(tail, taken));
+        }
     }
 }
 
@@ -150,6 +328,124 @@ mod tests {
         NodeDemand {
             cpus: n,
             ..Default::default()
+        }
+    }
+
+    /// The plain step function the chunked profile must agree with: every breakpoint in one
+    /// list, every search a linear scan.
+    struct Flat(Vec<(Timestamp, Res)>);
+
+    impl Flat {
+        fn index(&self, t: Timestamp) -> usize {
+            self.0.partition_point(|p| p.0 <= t).saturating_sub(1)
+        }
+
+        fn split(&mut self, t: Timestamp) {
+            let t = t.max(self.0[0].0);
+            let i = self.index(t);
+            if self.0[i].0 != t {
+                let v = self.0[i].1;
+                self.0.insert(i + 1, (t, v));
+            }
+        }
+
+        fn reserve(&mut self, start: Timestamp, end: Timestamp, res: &Res) {
+            self.split(start);
+            self.split(end);
+            for p in self.0.iter_mut().filter(|p| p.0 >= start && p.0 < end) {
+                p.1.sub(res);
+            }
+        }
+
+        fn earliest_fit(
+            &self,
+            demand: &NodeDemand,
+            cap: &Res,
+            from: Timestamp,
+            duration: i64,
+            horizon: Timestamp,
+        ) -> Option<Timestamp> {
+            let mut run: Option<Timestamp> = None;
+            for i in self.index(from)..self.0.len() {
+                let seg_end = self.0.get(i + 1).map_or(NEVER, |p| p.0);
+                if demand.fits(&self.0[i].1, cap) {
+                    let start = *run.get_or_insert(self.0[i].0.max(from));
+                    if start > horizon {
+                        return None;
+                    }
+                    if seg_end - start >= duration || seg_end >= NEVER {
+                        return Some(start);
+                    }
+                } else {
+                    run = None;
+                    if seg_end > horizon {
+                        return None;
+                    }
+                }
+            }
+            None
+        }
+
+        fn min_free_cpus(&self, from: Timestamp, until: Timestamp) -> u32 {
+            let first = self.index(from);
+            self.0[first + 1..]
+                .iter()
+                .take_while(|p| p.0 < until)
+                .fold(self.0[first].1.cpus, |m, p| m.min(p.1.cpus))
+        }
+    }
+
+    fn res(cpus: u32, mem: u64) -> Res {
+        Res {
+            cpus,
+            mem_mb: mem,
+            ..Res::ZERO
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+
+        /// Chunked profiles answer every query like the flat step function, through enough
+        /// reservations to split chunks many times.
+        #[test]
+        fn chunked_profile_matches_a_flat_one(
+            releases in proptest::collection::vec((0i64..5_000, 0u32..8, 0u64..8), 0..300),
+            reservations in proptest::collection::vec((0i64..6_000, 1i64..2_000, 0u32..6, 0u64..6), 0..400),
+            queries in proptest::collection::vec((0i64..7_000, 0u32..40, 0u64..40, 1i64..3_000, 0i64..8_000, proptest::bool::ANY), 1..40),
+        ) {
+            let cap = res(1_000, 1_000);
+            let free = res(3, 3);
+            let rel: Vec<(Timestamp, Res)> =
+                releases.iter().map(|&(t, c, m)| (t, res(c, m))).collect();
+            let mut chunked = Profile::new(0, free, rel.clone());
+            let flat_profile = Profile::new(0, free, rel);
+            let mut flat = Flat(
+                flat_profile.chunks.iter().flat_map(|c| c.points.clone()).collect(),
+            );
+            for &(start, len, c, m) in &reservations {
+                chunked.reserve(start, start + len, &res(c, m));
+                flat.reserve(start, start + len, &res(c, m));
+            }
+            for &(from, c, m, duration, horizon, exclusive) in &queries {
+                let demand = NodeDemand { cpus: c, mem_mb: m, exclusive, ..Default::default() };
+                let cap = if exclusive { chunked.free_at(NEVER - 1) } else { cap };
+                proptest::prop_assert_eq!(
+                    chunked.earliest_fit(&demand, &cap, from, duration, horizon),
+                    flat.earliest_fit(&demand, &cap, from, duration, horizon)
+                );
+                proptest::prop_assert_eq!(
+                    chunked.min_free_cpus(from, from + duration),
+                    flat.min_free_cpus(from, from + duration)
+                );
+                proptest::prop_assert_eq!(chunked.free_at(from), flat.0[flat.index(from)].1);
+                let mut intervals = Vec::new();
+                chunked.fit_intervals(&demand, &cap, &mut intervals);
+                proptest::prop_assert_eq!(
+                    super::super::fits::earliest_in(&intervals, from, duration, horizon),
+                    flat.earliest_fit(&demand, &cap, from, duration, horizon)
+                );
+            }
         }
     }
 

@@ -114,6 +114,24 @@ impl Res {
         }
     }
 
+    /// Lowers every component to at most `other`'s (component-wise minimum).
+    pub fn meet(&mut self, other: &Res) {
+        self.cpus = self.cpus.min(other.cpus);
+        self.mem_mb = self.mem_mb.min(other.mem_mb);
+        for (a, b) in self.gres.iter_mut().zip(other.gres.iter()) {
+            *a = (*a).min(*b);
+        }
+    }
+
+    /// Raises every component to at least `other`'s (component-wise maximum).
+    pub fn join(&mut self, other: &Res) {
+        self.cpus = self.cpus.max(other.cpus);
+        self.mem_mb = self.mem_mb.max(other.mem_mb);
+        for (a, b) in self.gres.iter_mut().zip(other.gres.iter()) {
+            *a = (*a).max(*b);
+        }
+    }
+
     pub fn is_zero(&self) -> bool {
         *self == Self::ZERO
     }

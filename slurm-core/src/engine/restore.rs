@@ -73,6 +73,7 @@ impl<C: Clock> Engine<C> {
                 usage_mark,
                 cancel_by: cancel_requested,
                 requeue_requested: false,
+                placement: None,
             },
         );
         Ok(())

@@ -7,6 +7,7 @@
 //! * [`iso`]: `2024-05-01T10:00:00` in local time (`slurm_make_time_str`'s default);
 //! * [`ctime`]: `Wed Nov 25 12:44:28 2026` (the date line of `-l` outputs).
 
+use crate::model::calendar::civil_from_days;
 use crate::model::{TimeLimit, Timestamp};
 
 const MINUTE: i64 = 60;
@@ -98,24 +99,6 @@ fn civil(ts: Timestamp, tz_offset_secs: i32) -> Civil {
         // 1970-01-01 was a Thursday.
         weekday: usize::try_from((days + 4).rem_euclid(7)).unwrap_or(0),
     }
-}
-
-/// Howard Hinnant's `civil_from_days`: days since 1970-01-01 to (year, month, day).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (
-        year,
-        u32::try_from(month).unwrap_or(1),
-        u32::try_from(day).unwrap_or(1),
-    )
 }
 
 /// `2026-11-25T12:44:28` in the given time zone.

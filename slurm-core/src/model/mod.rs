@@ -2,6 +2,7 @@
 //!
 //! Every state and reason is an enum that displays exactly as Slurm prints it.
 
+pub mod calendar;
 mod job;
 mod node;
 mod partition;

@@ -1,0 +1,98 @@
+//! Where each searched per-node demand fits on each node, shared by every search of a pass
+//! with that demand (any time limit, any node count): the maximal intervals during which the
+//! demand fits the node's profile. A node's intervals are kept until its profile changes (a
+//! start or a reservation on it), so most searches answer a node without scanning its profile.
+
+use super::fxhash::FastMap;
+use super::profile::NEVER;
+use super::resources::NodeDemand;
+use crate::model::Timestamp;
+
+/// Per-pass cache of fit intervals, by demand and node.
+pub struct FitCache {
+    slots: FastMap<NodeDemand, usize>,
+    /// Per slot, per node: (profile version computed at, start and end in `intervals`).
+    entries: Vec<Vec<Option<(u32, u32, u32)>>>,
+    /// Per slot: every interval computed for it (superseded ones stay until the pass ends).
+    intervals: Vec<Vec<(Timestamp, Timestamp)>>,
+    /// Per node: how many times its profile changed this pass.
+    versions: Vec<u32>,
+}
+
+impl FitCache {
+    pub fn new(nodes: usize) -> Self {
+        Self {
+            slots: FastMap::default(),
+            entries: Vec::new(),
+            intervals: Vec::new(),
+            versions: vec![0; nodes],
+        }
+    }
+
+    /// The slot of `demand`, created when new.
+    pub fn slot(&mut self, demand: &NodeDemand) -> usize {
+        if let Some(&slot) = self.slots.get(demand) {
+            return slot;
+        }
+        let slot = self.entries.len();
+        self.slots.insert(demand.clone(), slot);
+        self.entries.push(vec![None; self.versions.len()]);
+        self.intervals.push(Vec::new());
+        slot
+    }
+
+    /// Node `node`'s profile changed: its intervals are stale for every demand.
+    pub fn touched(&mut self, node: usize) {
+        if let Some(v) = self.versions.get_mut(node) {
+            *v = v.wrapping_add(1);
+        }
+    }
+
+    /// The current intervals of `slot` on `node`, if computed since its profile last changed.
+    pub fn get(&self, slot: usize, node: usize) -> Option<&[(Timestamp, Timestamp)]> {
+        let (version, start, end) = (*self.entries.get(slot)?.get(node)?)?;
+        (version == self.versions[node])
+            .then(|| &self.intervals[slot][start as usize..end as usize])
+    }
+
+    /// Stores the intervals `fill` appends for `slot` on `node`, and returns them.
+    pub fn store(
+        &mut self,
+        slot: usize,
+        node: usize,
+        fill: impl FnOnce(&mut Vec<(Timestamp, Timestamp)>),
+    ) -> &[(Timestamp, Timestamp)] {
+        let arena = &mut self.intervals[slot];
+        let start = arena.len();
+        fill(arena);
+        let end = arena.len();
+        if let (Ok(s), Ok(e)) = (u32::try_from(start), u32::try_from(end)) {
+            self.entries[slot][node] = Some((self.versions[node], s, e));
+        }
+        &self.intervals[slot][start..end]
+    }
+}
+
+/// The earliest `t >= from` (and `<= horizon`) such that `[t, t + duration)` lies within one
+/// of `intervals` (sorted, disjoint, half-open; an end at [`NEVER`] is unbounded), or `None`:
+/// the same answer as [`super::profile::Profile::earliest_fit`] on the profile they came from.
+pub fn earliest_in(
+    intervals: &[(Timestamp, Timestamp)],
+    from: Timestamp,
+    duration: i64,
+    horizon: Timestamp,
+) -> Option<Timestamp> {
+    for &(start, end) in intervals {
+        if end <= from {
+            continue;
+        }
+        let s = start.max(from);
+        if s > horizon {
+            return None;
+        }
+        if end >= NEVER || end.saturating_sub(s) >= duration {
+            return Some(s);
+        }
+    }
+    None
+}
