@@ -140,6 +140,15 @@ pub(crate) fn dbd_dir() -> tempfile::TempDir {
         .unwrap()
 }
 
+/// A dbd in a fresh directory (kept while the returned guard lives) and a one-node cluster
+/// that records to it.
+fn dbd_with_cluster() -> (tempfile::TempDir, Dbd, LocalCluster) {
+    let dir = dbd_dir();
+    let dbd = Dbd::start(dir.path());
+    let cluster = dbd.cluster();
+    (dir, dbd, cluster)
+}
+
 /// `sacct -X -n -P -o JobID,State,ExitCode -j IDS` as (id, state, exit code) rows.
 fn sacct_rows(c: &LocalCluster, jobs: &str) -> Vec<(String, String, String)> {
     let out = c.ok(
@@ -175,9 +184,7 @@ fn wait_sacct(c: &LocalCluster, jobs: &str, want: &[(&str, &str, &str)]) {
 
 #[test]
 fn jobs_are_recorded_from_submit_to_end() {
-    let dir = dbd_dir();
-    let dbd = Dbd::start(dir.path());
-    let c = dbd.cluster();
+    let (_dir, _dbd, c) = dbd_with_cluster();
     let uid = nix::unistd::getuid().as_raw();
     // Recorded at submit: visible as soon as sbatch returns.
     let held = c.sbatch(&["-H", "-J", "held", "--wrap", "true"]);
@@ -369,9 +376,7 @@ fn credential(key: Option<&ClusterKey>, uid: u32) -> Credential {
 
 #[test]
 fn the_dbd_refuses_forged_and_unsigned_requests() {
-    let dir = dbd_dir();
-    let dbd = Dbd::start(dir.path());
-    let c = dbd.cluster();
+    let (_dir, dbd, c) = dbd_with_cluster();
     let held = c
         .sbatch(&["-H", "-J", "real", "--wrap", "true"])
         .to_string();
@@ -536,9 +541,7 @@ fn a_cluster_with_another_key_can_neither_record_nor_read() {
 
 #[test]
 fn sacctmgr_adds_an_account_and_a_user_and_shows_the_association() {
-    let dir = dbd_dir();
-    let dbd = Dbd::start(dir.path());
-    let c = dbd.cluster();
+    let (_dir, _dbd, c) = dbd_with_cluster();
     let out = c.ok(
         "sacctmgr",
         &[
@@ -644,9 +647,7 @@ fn sacctmgr_adds_an_account_and_a_user_and_shows_the_association() {
 
 #[test]
 fn srun_steps_are_recorded_with_their_exit_codes() {
-    let dir = dbd_dir();
-    let dbd = Dbd::start(dir.path());
-    let c = dbd.cluster();
+    let (_dir, _dbd, c) = dbd_with_cluster();
     let script = c.script(
         "steps.sh",
         &format!(
@@ -716,9 +717,7 @@ fn wait_events(c: &LocalCluster, dbd: &Dbd, done: impl Fn(&[&str]) -> bool) -> S
 
 #[test]
 fn node_events_are_recorded_and_sreport_shows_down_time() {
-    let dir = dbd_dir();
-    let dbd = Dbd::start(dir.path());
-    let c = dbd.cluster();
+    let (_dir, dbd, c) = dbd_with_cluster();
     c.wait_nodes_up();
     let uid = nix::unistd::getuid().as_raw();
     let me = format!("({uid})");

@@ -126,3 +126,32 @@ fn drain_keeps_new_jobs_off_a_node_and_resume_brings_it_back() {
     c.ok("scontrol", &["update", "NodeName=n1", "State=RESUME"]);
     c.wait_state(&b, &["COMPLETED"], T);
 }
+
+#[test]
+fn open_mode_append_keeps_earlier_output_and_requeued_runs_append() {
+    let c = LocalCluster::start(&[node("n1", 1, 1000)], "");
+    let run = |args: &[&str]| {
+        let id = c.sbatch(args).to_string();
+        c.wait_state(&id, &["COMPLETED"], T);
+    };
+    let append = ["-o", "shared.out", "--open-mode=append", "--wrap"];
+    run(&[&append[..], &["echo first"]].concat());
+    run(&[&append[..], &["echo second"]].concat());
+    assert_eq!(c.read_when_ready("shared.out", T), "first\nsecond\n");
+    run(&["-o", "shared.out", "--wrap", "echo third"]);
+    assert_eq!(
+        c.read_when_ready("shared.out", T),
+        "third\n",
+        "truncated by default"
+    );
+
+    // A requeued run appends to what the first run wrote.
+    let twice = "if [ -e ran.flag ]; then echo rerun; else touch ran.flag; echo run; sleep 60; fi";
+    let id = c
+        .sbatch(&["-o", "requeued.out", "--wrap", twice])
+        .to_string();
+    c.read_when_ready("requeued.out", T);
+    c.ok("scontrol", &["requeue", &id]);
+    c.wait_state(&id, &["COMPLETED"], Duration::from_secs(60));
+    assert_eq!(c.read_when_ready("requeued.out", T), "run\nrerun\n");
+}

@@ -82,20 +82,8 @@ fn associations_and_limits_from_sacctmgr_are_enforced_live() {
         &["-A", "physics", "-o", "/dev/null", "--wrap", "sleep 30"],
     );
     let second = c
-        .ok(
-            "sbatch",
-            &[
-                "--parsable",
-                "-A",
-                "physics",
-                "-o",
-                "/dev/null",
-                "--wrap",
-                "true",
-            ],
-        )
-        .trim()
-        .to_owned();
+        .sbatch(&["-A", "physics", "-o", "/dev/null", "--wrap", "true"])
+        .to_string();
     c.wait_state(&first, &["RUNNING"], T);
     wait_for(&c, "the second job to wait on MaxJobs", || {
         reason(&c, &second) == "PENDING AssocMaxJobsLimit"
@@ -122,20 +110,8 @@ fn associations_and_limits_from_sacctmgr_are_enforced_live() {
         loads(&c) > before
     });
     let third = c
-        .ok(
-            "sbatch",
-            &[
-                "--parsable",
-                "-A",
-                "physics",
-                "-o",
-                "/dev/null",
-                "--wrap",
-                "true",
-            ],
-        )
-        .trim()
-        .to_owned();
+        .sbatch(&["-A", "physics", "-o", "/dev/null", "--wrap", "true"])
+        .to_string();
     wait_for(&c, "the third job to wait on GrpTRES", || {
         reason(&c, &third) == "PENDING AssocGrpCpuLimit"
     });
@@ -188,58 +164,24 @@ fn fairshare_comes_from_accountings_recorded_usage() {
     c.wait_log("slurmctld", &["associations:"], T);
     std::thread::sleep(Duration::from_secs(3));
 
-    let blocker = c
-        .ok(
-            "sbatch",
-            &[
-                "--parsable",
-                "-A",
-                "light",
-                "-n",
-                "2",
-                "-o",
-                "/dev/null",
-                "--wrap",
-                "sleep 4",
-            ],
-        )
-        .trim()
-        .to_owned();
+    // Two-CPU jobs of an account, on /dev/null.
+    let two_cpus = |account: &str, command: &str| {
+        let args = [
+            "-A",
+            account,
+            "-n",
+            "2",
+            "-o",
+            "/dev/null",
+            "--wrap",
+            command,
+        ];
+        c.sbatch(&args).to_string()
+    };
+    let blocker = two_cpus("light", "sleep 4");
     c.wait_state(&blocker, &["RUNNING"], T);
-    let heavy = c
-        .ok(
-            "sbatch",
-            &[
-                "--parsable",
-                "-A",
-                "heavy",
-                "-n",
-                "2",
-                "-o",
-                "/dev/null",
-                "--wrap",
-                "true",
-            ],
-        )
-        .trim()
-        .to_owned();
-    let light = c
-        .ok(
-            "sbatch",
-            &[
-                "--parsable",
-                "-A",
-                "light",
-                "-n",
-                "2",
-                "-o",
-                "/dev/null",
-                "--wrap",
-                "true",
-            ],
-        )
-        .trim()
-        .to_owned();
+    let heavy = two_cpus("heavy", "true");
+    let light = two_cpus("light", "true");
     let priority = |job: &str| -> u64 {
         c.ok("squeue", &["-h", "-j", job, "-o", "%Q"])
             .trim()

@@ -192,10 +192,13 @@ fn run_in_child(s: &ChildSetup) -> io::Result<()> {
     if s.keep_output {
         return change_dir(s);
     }
+    // Slurm's flags: every write goes to the end (O_APPEND) in both modes, so stdout and
+    // stderr opened separately on one file do not overwrite each other; truncate empties
+    // the file first.
     let mode = if s.append {
         libc::O_APPEND
     } else {
-        libc::O_TRUNC
+        libc::O_APPEND | libc::O_TRUNC
     };
     if let Err(e) = redirect(&s.stdout, libc::O_WRONLY | libc::O_CREAT | mode, 1) {
         return fail(s, Stage::Stdout, e);

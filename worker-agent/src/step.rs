@@ -102,13 +102,8 @@ pub enum StepCommand {
     Argv(Vec<String>),
 }
 
-/// `--open-mode`: truncate (sbatch's default) or append.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum OpenMode {
-    #[default]
-    Truncate,
-    Append,
-}
+/// `--open-mode`: truncate (sbatch's default) or append; the job model's own type.
+pub use slurm_core::model::OpenMode;
 
 /// Standard streams, as patterns (see the module documentation).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -283,7 +278,7 @@ impl StepSpec {
                 stdout: spec.stdout.clone(),
                 stderr: spec.stderr.clone(),
                 stdin: spec.stdin.clone(),
-                open_mode: OpenMode::Truncate,
+                open_mode: job.output_open_mode(),
             },
             alloc: StepAllocation {
                 cpus: alloc.map_or(0, |a| a.cpus),
@@ -528,31 +523,23 @@ mod tests {
 
     #[test]
     fn batch_for_job() {
-        use slurm_core::model::{NodeAllocation, PendingReason, TimeLimit};
+        use slurm_core::model::{NodeAllocation, TimeLimit};
+        let spec = slurm_core::model::JobSpec {
+            name: "j".into(),
+            user: "bob".into(),
+            uid: 1001,
+            gid: 1001,
+            work_dir: "/w".into(),
+            cpus_per_task: 2,
+            signal: Some("B:USR1@30".into()),
+            ..Default::default()
+        };
         let job = Job {
-            id: 7,
             array_job_id: Some(5),
             array_task_id: Some(2),
-            spec: slurm_core::model::JobSpec {
-                name: "j".into(),
-                user: "bob".into(),
-                uid: 1001,
-                gid: 1001,
-                work_dir: "/w".into(),
-                cpus_per_task: 2,
-                signal: Some("B:USR1@30".into()),
-                ..Default::default()
-            },
-            state: JobState::Running,
-            reason: PendingReason::None,
             priority: 1,
             partition: "debug".into(),
             time_limit: TimeLimit::minutes(2),
-            submit_time: 0,
-            eligible_time: None,
-            start_time: None,
-            end_time: None,
-            planned_start: None,
             allocation: vec![
                 NodeAllocation {
                     node: "n1".into(),
@@ -567,12 +554,7 @@ mod tests {
                     gres: vec![],
                 },
             ],
-            exit: None,
-            restarts: 0,
-            cancelled_by: None,
-            hold: None,
-            array_pending: None,
-            configuring: false,
+            ..Job::new(7, JobState::Running, spec)
         };
         let s = StepSpec::batch_for_job(
             &job,
@@ -591,5 +573,26 @@ mod tests {
         assert_eq!(s.signal.map(|s| s.batch_only), Some(true));
         assert_eq!(s.kill_wait, Duration::from_secs(30));
         assert_eq!(s.display_id(), "7.batch");
+        assert_eq!(s.io.open_mode, OpenMode::Truncate, "a first run truncates");
+
+        let mut requeued = job.clone();
+        requeued.restarts = 1;
+        let timers = Timers::default();
+        let batch =
+            |job: &Job| StepSpec::batch_for_job(job, "n1", String::new(), vec![], vec![], &timers);
+        assert_eq!(
+            batch(&requeued).io.open_mode,
+            OpenMode::Append,
+            "a requeued run appends"
+        );
+        requeued.spec.open_mode = Some(OpenMode::Truncate);
+        assert_eq!(
+            batch(&requeued).io.open_mode,
+            OpenMode::Truncate,
+            "unless told to truncate"
+        );
+        let mut append = job;
+        append.spec.open_mode = Some(OpenMode::Append);
+        assert_eq!(batch(&append).io.open_mode, OpenMode::Append);
     }
 }

@@ -16,7 +16,7 @@ use nix::unistd::{User, getegid, geteuid};
 use slurm_core::config::parse_slurm_conf;
 use slurm_core::engine::JobEnd;
 use slurm_core::model::{
-    ExitStatus, Gres, Job, JobId, JobSpec, JobState, NodeAllocation, PendingReason, TimeLimit,
+    ExitStatus, Gres, Job, JobId, JobSpec, JobState, NodeAllocation, TimeLimit,
 };
 use slurm_core::proto::slurmd_gateway::slurmd_gateway_server::{
     SlurmdGateway, SlurmdGatewayServer,
@@ -254,16 +254,13 @@ impl TestAgent {
         o
     }
 
-    /// Starts the agent; sending on the returned channel stops it.
-    fn start(&self) -> (oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
+    /// Starts the agent with its usual options.
+    fn start(&self) -> RunningAgent {
         self.start_with(self.options())
     }
 
-    fn start_with(
-        &self,
-        options: AgentOptions,
-    ) -> (oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
-        let (tx, rx) = oneshot::channel::<()>();
+    fn start_with(&self, options: AgentOptions) -> RunningAgent {
+        let (stop, rx) = oneshot::channel::<()>();
         let handle = tokio::spawn(async move {
             run_agent(options, async {
                 let _ = rx.await;
@@ -271,7 +268,7 @@ impl TestAgent {
             .await
             .expect("agent failed");
         });
-        (tx, handle)
+        RunningAgent { stop, handle }
     }
 
     /// A launch of `script` as the current user in `work/`.
@@ -290,32 +287,16 @@ impl TestAgent {
             ..JobSpec::default()
         };
         let job = Job {
-            id: job_id,
-            array_job_id: None,
-            array_task_id: None,
-            spec,
-            state: JobState::Running,
-            reason: PendingReason::None,
             priority: 1,
             partition: "debug".into(),
             time_limit,
-            submit_time: 0,
-            eligible_time: None,
-            start_time: None,
-            end_time: None,
-            planned_start: None,
             allocation: vec![NodeAllocation {
                 node: NODE.into(),
                 cpus: 1,
                 mem_mb: 100,
                 gres: Vec::new(),
             }],
-            exit: None,
-            restarts: 0,
-            cancelled_by: None,
-            hold: None,
-            array_pending: None,
-            configuring: false,
+            ..Job::new(job_id, JobState::Running, spec)
         };
         AgentCommand::Launch(Box::new(LaunchBatch {
             job,
@@ -327,6 +308,46 @@ impl TestAgent {
             cluster_name: "testcluster".into(),
         }))
     }
+}
+
+/// An agent started by [`TestAgent::start`].
+struct RunningAgent {
+    stop: oneshot::Sender<()>,
+    handle: tokio::task::JoinHandle<()>,
+}
+
+impl RunningAgent {
+    /// Stops the agent and waits (at most [`WAIT`]) until it has finished.
+    async fn stop(self) {
+        self.stop.send(()).unwrap();
+        tokio::time::timeout(WAIT, self.handle)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+}
+
+/// A fake controller and an agent started against it that has registered once.
+async fn registered_agent() -> (Fake, TestAgent, RunningAgent) {
+    init_tracing();
+    let (fake, port) = start_fake().await;
+    let agent = TestAgent::new(port);
+    let running = agent.start();
+    fake.registration(1).await;
+    (fake, agent, running)
+}
+
+/// Waits until a heartbeat reports `id` running.
+async fn wait_heartbeat_with(fake: &Fake, id: JobId) {
+    wait_for("a heartbeat with the job", || {
+        fake.with(|s| {
+            s.heartbeats
+                .iter()
+                .any(|h| h.running.contains(&id))
+                .then_some(())
+        })
+    })
+    .await;
 }
 
 async fn wait_for_file(path: &Path) -> String {
@@ -352,7 +373,7 @@ async fn registers_after_controller_appears_and_runs_a_script() {
         .unwrap()
         .port();
     let agent = TestAgent::new(port);
-    let (stop, handle) = agent.start();
+    let running = agent.start();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let fake = Fake::default();
     serve(
@@ -384,15 +405,7 @@ async fn registers_after_controller_appears_and_runs_a_script() {
     ))
     .await;
     // Heartbeats carry the running job.
-    wait_for("a heartbeat with the job", || {
-        fake.with(|s| {
-            s.heartbeats
-                .iter()
-                .any(|h| h.running.contains(&id))
-                .then_some(())
-        })
-    })
-    .await;
+    wait_heartbeat_with(&fake, id).await;
     let report = fake.report(id).await;
     assert_eq!(report.node, NODE);
     assert_eq!(report.end, JobEnd::Exited(exit(0, 0)));
@@ -412,17 +425,12 @@ async fn registers_after_controller_appears_and_runs_a_script() {
     })
     .await;
 
-    stop.send(()).unwrap();
-    tokio::time::timeout(WAIT, handle).await.unwrap().unwrap();
+    running.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failing_script_and_script_without_shebang() {
-    init_tracing();
-    let (fake, port) = start_fake().await;
-    let agent = TestAgent::new(port);
-    let (stop, handle) = agent.start();
-    fake.registration(1).await;
+    let (fake, agent, running) = registered_agent().await;
 
     let failing = job_id();
     fake.send(agent.launch(failing, "#!/bin/sh\nexit 3\n", TimeLimit::Infinite))
@@ -437,17 +445,12 @@ async fn failing_script_and_script_without_shebang() {
         "plain\n"
     );
 
-    stop.send(()).unwrap();
-    tokio::time::timeout(WAIT, handle).await.unwrap().unwrap();
+    running.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signal_then_cancel_a_script_that_traps_sigterm() {
-    init_tracing();
-    let (fake, port) = start_fake().await;
-    let agent = TestAgent::new(port);
-    let (stop, handle) = agent.start();
-    fake.registration(1).await;
+    let (fake, agent, running) = registered_agent().await;
 
     let id = job_id();
     fake.send(agent.launch(
@@ -497,17 +500,12 @@ async fn signal_then_cancel_a_script_that_traps_sigterm() {
         JobEnd::Cancelled(exit(0, 0))
     );
 
-    stop.send(()).unwrap();
-    tokio::time::timeout(WAIT, handle).await.unwrap().unwrap();
+    running.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn time_limit_ends_the_job_as_timed_out() {
-    init_tracing();
-    let (fake, port) = start_fake().await;
-    let agent = TestAgent::new(port);
-    let (stop, handle) = agent.start();
-    fake.registration(1).await;
+    let (fake, agent, running) = registered_agent().await;
 
     let id = job_id();
     let started = Instant::now();
@@ -518,30 +516,17 @@ async fn time_limit_ends_the_job_as_timed_out() {
     assert!(report.usage.elapsed_s >= 1, "{:?}", report.usage);
     assert!(started.elapsed() < Duration::from_secs(3));
 
-    stop.send(()).unwrap();
-    tokio::time::timeout(WAIT, handle).await.unwrap().unwrap();
+    running.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reports_survive_a_controller_outage_and_an_agent_restart() {
-    init_tracing();
-    let (fake, port) = start_fake().await;
-    let agent = TestAgent::new(port);
-    let (stop, handle) = agent.start();
-    fake.registration(1).await;
+    let (fake, agent, running) = registered_agent().await;
 
     let id = job_id();
     fake.send(agent.launch(id, "#!/bin/sh\nsleep 0.5\nexit 4\n", TimeLimit::Infinite))
         .await;
-    wait_for("the job to run", || {
-        fake.with(|s| {
-            s.heartbeats
-                .iter()
-                .any(|h| h.running.contains(&id))
-                .then_some(())
-        })
-    })
-    .await;
+    wait_heartbeat_with(&fake, id).await;
     fake.set_down(true);
     // The job ends while the controller is down: its report waits in the spool.
     let report_file = agent.spool().join("reports").join(format!("{id}.json"));
@@ -552,9 +537,8 @@ async fn reports_survive_a_controller_outage_and_an_agent_restart() {
     assert!(fake.with(|s| s.reports.iter().all(|r| r.job_id != id)));
 
     // The agent restarts while the controller is still down.
-    stop.send(()).unwrap();
-    tokio::time::timeout(WAIT, handle).await.unwrap().unwrap();
-    let (stop, handle) = agent.start();
+    running.stop().await;
+    let running = agent.start();
     tokio::time::sleep(Duration::from_millis(300)).await;
     fake.set_down(false);
 
@@ -571,8 +555,7 @@ async fn reports_survive_a_controller_outage_and_an_agent_restart() {
     })
     .await;
 
-    stop.send(()).unwrap();
-    tokio::time::timeout(WAIT, handle).await.unwrap().unwrap();
+    running.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -597,7 +580,7 @@ async fn gpus_are_given_to_jobs_and_exported() {
         gpus: vec![gpu(0), gpu(1)],
     };
     options.hardware = Some(hardware.clone());
-    let (stop, handle) = agent.start_with(options);
+    let running = agent.start_with(options);
     assert_eq!(fake.registration(1).await.hardware, hardware);
 
     let (a, b) = (job_id(), job_id());
@@ -625,8 +608,7 @@ async fn gpus_are_given_to_jobs_and_exported() {
     seen.sort();
     assert_eq!(seen, vec!["0\n", "1\n"]);
 
-    stop.send(()).unwrap();
-    tokio::time::timeout(WAIT, handle).await.unwrap().unwrap();
+    running.stop().await;
 }
 
 /// Starts `sleep SECS` in its own session, detached from this process (as a step is once
@@ -698,13 +680,13 @@ async fn restarted_agent_readopts_running_steps() {
     record_step(&spool, lost, i32::MAX);
     fake.with(|s| s.orphans = vec![orphan]);
 
-    let (stop, handle) = agent.start();
+    let running = agent.start();
     let reg = fake.registration(1).await;
-    let mut running = reg.running.clone();
-    running.sort_unstable();
+    let mut reported = reg.running.clone();
+    reported.sort_unstable();
     let mut want = vec![ends, orphan, cancel];
     want.sort_unstable();
-    assert_eq!(running, want);
+    assert_eq!(reported, want);
     let lost_report = reg
         .finished
         .iter()
@@ -736,8 +718,7 @@ async fn restarted_agent_readopts_running_steps() {
     .await;
     assert!(fake.with(|s| s.reports.iter().all(|r| r.job_id != orphan)));
 
-    stop.send(()).unwrap();
-    tokio::time::timeout(WAIT, handle).await.unwrap().unwrap();
+    running.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -51,7 +51,8 @@ pub fn parse_job_list(s: &str) -> Result<Vec<JobRef>, BadJobId> {
     Ok(out)
 }
 
-fn split_outside_brackets(s: &str) -> Vec<&str> {
+/// Splits a list at the commas outside brackets: `5_[1,3],7` → `5_[1,3]`, `7`.
+pub(super) fn split_outside_brackets(s: &str) -> Vec<&str> {
     let mut parts = Vec::new();
     let mut depth = 0usize;
     let mut start = 0;
@@ -87,6 +88,18 @@ pub fn selects(sel: &JobRef, job: &Job) -> bool {
                 && (job.array_task_id == Some(task) || pending_tasks(job).contains(&task))
         }
     }
+}
+
+/// The id of the job record `sel` names on its own: `123` is job 123; `123_4` is the job id
+/// task 4 of array 123 got when it was split off from the pending record to start (`None`
+/// while the task is still pending, or when `jobs` has no such task).
+pub fn own_job_id(sel: &JobRef, jobs: &[Job]) -> Option<JobId> {
+    let Some(task) = sel.array_task else {
+        return Some(sel.job_id);
+    };
+    jobs.iter()
+        .find(|j| j.array_job_id == Some(sel.job_id) && j.array_task_id == Some(task))
+        .map(|j| j.id)
 }
 
 /// The task indices still held by an array's pending record (empty for other jobs).
@@ -255,6 +268,20 @@ mod tests {
         assert_eq!(restrict(&record, &[r(10, Some(9))]), None);
         assert_eq!(restrict(&job(4), &[r(4, None)]), Some(job(4)));
         assert_eq!(restrict(&job(4), &[r(5, None)]), None);
+    }
+
+    #[test]
+    fn array_tasks_resolve_to_their_own_job_ids() {
+        let jobs = vec![task(4, 3, 1), task(3, 3, 0), array_record(5, &[2, 3])];
+        assert_eq!(own_job_id(&r(3, Some(1)), &jobs), Some(4));
+        assert_eq!(own_job_id(&r(3, Some(0)), &jobs), Some(3));
+        assert_eq!(own_job_id(&r(3, Some(9)), &jobs), None, "no such task");
+        assert_eq!(own_job_id(&r(5, Some(2)), &jobs), None, "still pending");
+        assert_eq!(
+            own_job_id(&r(42, None), &[]),
+            Some(42),
+            "plain ids need no lookup"
+        );
     }
 
     #[test]

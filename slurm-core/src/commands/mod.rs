@@ -17,6 +17,7 @@
 //! * [`signals`]: signal names (`USR1`, `SIGTERM`, `9`);
 //! * [`jobs`]: job id arguments (`123`, `123_4`, `123_[1-3]`) and job selection.
 
+mod acct_columns;
 pub mod common;
 pub mod getopt;
 pub mod jobs;

@@ -9,6 +9,8 @@
 //! jobs present since 00:00 today (`-s` alone: since now; `-j` alone: any time), the local
 //! cluster.
 
+pub use super::acct_columns::Style;
+use super::acct_columns::{self, FieldInfo};
 use super::common;
 use super::getopt::{self, HasArg, Opt, opt};
 use super::jobs::parse_job_list;
@@ -74,7 +76,7 @@ pub enum Field {
 
 /// How a field prints: its name, Slurm's default width (negative: left-aligned), and
 /// whether it is a number (numbers are never cut).
-const FIELDS: &[(Field, &str, i32, bool)] = &[
+const FIELDS: &[FieldInfo<Field>] = &[
     (Field::Account, "Account", 10, false),
     (Field::AllocCpus, "AllocCPUS", 10, true),
     (Field::AllocNodes, "AllocNodes", 10, false),
@@ -111,23 +113,7 @@ const FIELDS: &[(Field, &str, i32, bool)] = &[
 ];
 
 /// One column of the layout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Column {
-    pub field: Field,
-    /// Negative: left-aligned.
-    pub width: i32,
-}
-
-/// How rows are printed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Style {
-    #[default]
-    Fixed,
-    /// `-p`: `|` after every field.
-    Parsable,
-    /// `-P`: `|` between fields.
-    Parsable2,
-}
+pub type Column = acct_columns::Column<Field>;
 
 /// A parsed sacct command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -212,7 +198,7 @@ fn error(message: impl std::fmt::Display) -> Output {
 
 /// Looks a field up the way sacct does: case-insensitively, a unique prefix being enough
 /// (the first match in alphabetical order wins, so `jobid` is `JobID`).
-pub fn lookup_field(name: &str) -> Option<(Field, &'static str, i32, bool)> {
+pub fn lookup_field(name: &str) -> Option<FieldInfo<Field>> {
     let lower = name.to_ascii_lowercase();
     FIELDS
         .iter()
@@ -225,47 +211,15 @@ pub fn lookup_field(name: &str) -> Option<(Field, &'static str, i32, bool)> {
         .copied()
 }
 
-fn field_info(field: Field) -> (Field, &'static str, i32, bool) {
-    FIELDS
-        .iter()
-        .copied()
-        .find(|f| f.0 == field)
-        .unwrap_or((field, "?", 10, false))
-}
-
 /// Parses a `-o` list: `JobID,JobName%30,state`.
 pub fn parse_format(text: &str) -> Result<Vec<Column>, Output> {
-    let mut columns = Vec::new();
-    for item in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let (name, width) = match item.split_once('%') {
-            Some((n, w)) => (n, Some(w)),
-            None => (item, None),
-        };
-        let Some((field, _, default_width, _)) = lookup_field(name) else {
-            return Err(error(format!("Invalid field requested: \"{name}\"")));
-        };
-        let width = match width {
-            None => default_width,
-            Some(w) => w
-                .parse::<i32>()
-                .ok()
-                .filter(|w| *w != 0)
-                .unwrap_or(default_width),
-        };
-        columns.push(Column { field, width });
-    }
-    Ok(columns)
+    acct_columns::parse_format(text, lookup_field)
+        .map_err(|name| error(format!("Invalid field requested: \"{name}\"")))
 }
 
 /// `-e`: the field names, four to a line.
 pub fn help_format() -> String {
-    let mut out = String::new();
-    for chunk in FIELDS.chunks(4) {
-        let names: Vec<String> = chunk.iter().map(|f| format!("{:<20}", f.1)).collect();
-        out.push_str(names.join("").trim_end());
-        out.push('\n');
-    }
-    out
+    acct_columns::help_format(FIELDS)
 }
 
 /// Midnight (local time) of the day `now` falls in.
@@ -626,72 +580,15 @@ fn step_value(
     }
 }
 
-/// Appends one fixed-width field the way `print_fields_str` does: cut to the width with a
-/// `+` in the last place (numbers are never cut), aligned, then a space.
-pub(crate) fn push_fixed(out: &mut String, value: &str, width: i32, number: bool) {
-    let w = width.unsigned_abs() as usize;
-    let len = value.chars().count();
-    let shown: String = if !number && len > w {
-        let mut s: String = value.chars().take(w.saturating_sub(1)).collect();
-        s.push('+');
-        s
-    } else {
-        value.to_owned()
-    };
-    if width < 0 {
-        out.push_str(&format!("{shown:<w$} "));
-    } else {
-        out.push_str(&format!("{shown:>w$} "));
-    }
-}
-
 fn push_line(out: &mut String, values: &[String], columns: &[Column], style: Style) {
-    match style {
-        Style::Fixed => {
-            for (v, c) in values.iter().zip(columns) {
-                push_fixed(out, v, c.width, field_info(c.field).3);
-            }
-        }
-        Style::Parsable => {
-            for v in values {
-                out.push_str(v);
-                out.push('|');
-            }
-        }
-        Style::Parsable2 => out.push_str(&values.join("|")),
-    }
-    out.push('\n');
+    acct_columns::push_line(out, FIELDS, values, columns, style);
 }
 
 /// sacct's output for a reply.
 pub fn render(list: &AcctJobList, args: &SacctArgs, tz_offset_secs: i32) -> Output {
     let mut out = String::new();
     if !args.no_header {
-        let names: Vec<String> = args
-            .columns
-            .iter()
-            .map(|c| field_info(c.field).1.to_owned())
-            .collect();
-        match args.style {
-            Style::Fixed => {
-                for (name, c) in names.iter().zip(&args.columns) {
-                    let w = c.width.unsigned_abs() as usize;
-                    let cut: String = name.chars().take(w).collect();
-                    if c.width < 0 {
-                        out.push_str(&format!("{cut:<w$} "));
-                    } else {
-                        out.push_str(&format!("{cut:>w$} "));
-                    }
-                }
-                out.push('\n');
-                for c in &args.columns {
-                    out.push_str(&"-".repeat(c.width.unsigned_abs() as usize));
-                    out.push(' ');
-                }
-                out.push('\n');
-            }
-            style => push_line(&mut out, &names, &args.columns, style),
-        }
+        out.push_str(&acct_columns::header(FIELDS, &args.columns, args.style));
     }
     for rec in &list.jobs {
         let values: Vec<String> = args

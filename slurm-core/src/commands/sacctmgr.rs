@@ -24,7 +24,10 @@ use std::ffi::OsString;
 use std::process::ExitCode;
 use std::time::Duration;
 
+mod columns;
 mod events;
+
+use columns::{FieldSpec, header, line};
 
 pub const PROG: &str = "sacctmgr";
 
@@ -83,16 +86,11 @@ pub enum Field {
     Unset,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Column {
-    pub field: Field,
-    pub header: &'static str,
-    /// Values are right-aligned in this width, cut with a trailing `+`.
-    pub width: usize,
-}
+/// A column of a listing.
+pub type Column = columns::Column<Field>;
 
 /// (names accepted, lower case; field; header; width)
-const FIELDS: &[(&[&str], Field, &str, usize)] = &[
+const FIELDS: &[FieldSpec<Field>] = &[
     (&["cluster"], Field::Cluster, "Cluster", 10),
     (&["controlhost"], Field::ControlHost, "ControlHost", 15),
     (&["controlport"], Field::ControlPort, "ControlPort", 12),
@@ -239,31 +237,7 @@ const QOS_FORMAT: &str = "Name,Priority,GraceTime,Preempt,PreemptExemptTime,Pree
 
 /// Parses `format=`: names with an optional `%WIDTH`.
 pub fn parse_format(text: &str) -> Result<Vec<Column>, String> {
-    text.split(',')
-        .filter(|s| !s.is_empty())
-        .map(|item| {
-            let (name, width) = match item.split_once('%') {
-                Some((n, w)) => (
-                    n,
-                    Some(
-                        w.parse::<usize>()
-                            .map_err(|_| format!(" Unknown field '{item}'"))?,
-                    ),
-                ),
-                None => (item, None),
-            };
-            let lower = name.to_ascii_lowercase();
-            let &(_, field, header, w) = FIELDS
-                .iter()
-                .find(|f| f.0.contains(&lower.as_str()))
-                .ok_or_else(|| format!(" Unknown field '{name}'"))?;
-            Ok(Column {
-                field,
-                header,
-                width: width.unwrap_or(w),
-            })
-        })
-        .collect()
+    columns::parse_format(text, FIELDS)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -845,6 +819,14 @@ fn parse_show(what: Entity, mut words: Words, with_assocs: bool) -> Result<Comma
 
 // ----- output -----
 
+/// A title line, then each of `items` on its own indented line (`  name`).
+fn out_list(out: &mut Output, title: &str, items: &[String]) {
+    out.out_line(title);
+    for item in items {
+        out.out_line(format!("  {item}"));
+    }
+}
+
 /// What a change printed (and its exit status).
 pub fn change_text(op: &MgrOp, reply: &MgrReply) -> Output {
     if let Some(e) = &reply.error {
@@ -911,10 +893,7 @@ pub fn change_text(op: &MgrOp, reply: &MgrReply) -> Output {
                 return none("Nothing new added.");
             }
             if !reply.objects.is_empty() {
-                out.out_line(" Adding Account(s)");
-                for a in &reply.objects {
-                    out.out_line(format!("  {a}"));
-                }
+                out_list(&mut out, " Adding Account(s)", &reply.objects);
                 out.out_line(" Settings");
                 out.out_line(format!(
                     "  Description     = {}",
@@ -952,10 +931,7 @@ pub fn change_text(op: &MgrOp, reply: &MgrReply) -> Output {
                 return none("Nothing new added.");
             }
             if !reply.objects.is_empty() {
-                out.out_line(" Adding User(s)");
-                for u in &reply.objects {
-                    out.out_line(format!("  {u}"));
-                }
+                out_list(&mut out, " Adding User(s)", &reply.objects);
                 out.out_line(" Settings =");
                 let default = default_account
                     .as_deref()
@@ -987,14 +963,15 @@ pub fn change_text(op: &MgrOp, reply: &MgrReply) -> Output {
                 return none("Nothing modified");
             }
             if !reply.objects.is_empty() {
-                out.out_line(if users {
-                    " Modified users..."
-                } else {
-                    " Modified accounts..."
-                });
-                for o in &reply.objects {
-                    out.out_line(format!("  {o}"));
-                }
+                out_list(
+                    &mut out,
+                    if users {
+                        " Modified users..."
+                    } else {
+                        " Modified accounts..."
+                    },
+                    &reply.objects,
+                );
             }
             if !reply.assocs.is_empty() {
                 out.out_line(if users {
@@ -1011,23 +988,21 @@ pub fn change_text(op: &MgrOp, reply: &MgrReply) -> Output {
             if reply.objects.is_empty() {
                 return none("Nothing deleted");
             }
-            out.out_line(if matches!(op, MgrOp::DeleteUsers { .. }) {
-                " Deleting users..."
-            } else {
-                " Deleting accounts..."
-            });
-            for o in &reply.objects {
-                out.out_line(format!("  {o}"));
-            }
+            out_list(
+                &mut out,
+                if matches!(op, MgrOp::DeleteUsers { .. }) {
+                    " Deleting users..."
+                } else {
+                    " Deleting accounts..."
+                },
+                &reply.objects,
+            );
         }
         MgrOp::AddQos { settings, .. } => {
             if reply.objects.is_empty() {
                 return none("Nothing new added.");
             }
-            out.out_line(" Adding QOS(s)");
-            for o in &reply.objects {
-                out.out_line(format!("  {o}"));
-            }
+            out_list(&mut out, " Adding QOS(s)", &reply.objects);
             out.out_line(" Settings");
             out.out_line(format!(
                 "  Description    = {}",
@@ -1039,19 +1014,13 @@ pub fn change_text(op: &MgrOp, reply: &MgrReply) -> Output {
             if reply.objects.is_empty() {
                 return none("Nothing modified");
             }
-            out.out_line(" Modified qos...");
-            for o in &reply.objects {
-                out.out_line(format!("  {o}"));
-            }
+            out_list(&mut out, " Modified qos...", &reply.objects);
         }
         MgrOp::DeleteQos { .. } => {
             if reply.objects.is_empty() {
                 return none("Nothing deleted");
             }
-            out.out_line(" Deleting QOS(s)...");
-            for o in &reply.objects {
-                out.out_line(format!("  {o}"));
-            }
+            out_list(&mut out, " Deleting QOS(s)...", &reply.objects);
         }
     }
     out
@@ -1281,35 +1250,6 @@ fn value(row: &Row<'_>, field: Field, local: &Local) -> String {
     }
 }
 
-fn cell(out: &mut String, text: &str, width: usize) {
-    let n = text.chars().count();
-    let text: String = if n > width {
-        let mut t: String = text.chars().take(width.saturating_sub(1)).collect();
-        t.push('+');
-        t
-    } else {
-        text.to_owned()
-    };
-    out.push_str(&format!("{text:>width$} "));
-}
-
-fn line(out: &mut String, values: &[String], columns: &[Column], flags: Flags) {
-    match flags.parsable {
-        Some(trailing) => {
-            out.push_str(&values.join("|"));
-            if trailing {
-                out.push('|');
-            }
-        }
-        None => {
-            for (v, c) in values.iter().zip(columns) {
-                cell(out, v, c.width);
-            }
-        }
-    }
-    out.push('\n');
-}
-
 /// `sacctmgr show ...` as Slurm prints it.
 pub fn render_show(
     list: &MgrList,
@@ -1319,17 +1259,7 @@ pub fn render_show(
     local: &Local,
 ) -> Output {
     let mut out = String::new();
-    if !flags.no_header {
-        let headers: Vec<String> = columns.iter().map(|c| c.header.to_owned()).collect();
-        line(&mut out, &headers, columns, flags);
-        if flags.parsable.is_none() {
-            for c in columns {
-                out.push_str(&"-".repeat(c.width));
-                out.push(' ');
-            }
-            out.push('\n');
-        }
-    }
+    header(&mut out, columns, flags);
     let in_cluster = |a: &&Assoc| clusters.is_empty() || clusters.contains(&a.cluster);
     let mut rows: Vec<Row<'_>> = list.clusters.iter().map(|c| Row::Cluster(c)).collect();
     let with_assocs =

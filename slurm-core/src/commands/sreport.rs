@@ -912,12 +912,26 @@ pub fn render_account_by_user(
     } else {
         col("Account", 15)
     };
-    let mut cols = vec![
+    let cols = vec![
         col("Cluster", 9),
         account_col,
         col("Login", 9),
         col("Proper Name", 15),
     ];
+    out.push_str(&usage_table(cols, opts, max_used, args, &lines));
+    Output::ok(out)
+}
+
+/// The table of a utilization report by user and account: the grouping `cols`, then the
+/// TRES name and usage columns (`Used` and `Energy` without `--tres`), chosen with
+/// `Format=`, with one row per line of `lines` (values in the default columns' order).
+fn usage_table(
+    mut cols: Vec<Col>,
+    opts: &Options,
+    max_used: u64,
+    args: &Args,
+    lines: &[Vec<String>],
+) -> String {
     if opts.tres.is_some() {
         cols.push(col("TRES Name", 14));
         cols.push(col("Used", used_width(opts, max_used)));
@@ -925,16 +939,15 @@ pub fn render_account_by_user(
         cols.push(col("Used", used_width(opts, max_used)));
         cols.push(col("Energy", used_width(opts, 0)));
     }
-    let cols = apply_format(cols, args.cond.format.as_deref());
-    let mut table = Table::new(cols.0, opts.parsable);
+    let (cols, idx) = apply_format(cols, args.cond.format.as_deref());
+    let mut table = Table::new(cols, opts.parsable);
     if !opts.no_header {
         table.header();
     }
-    for l in &lines {
-        table.row(&pick(l, &cols.1));
+    for l in lines {
+        table.row(&pick(l, &idx));
     }
-    out.push_str(&table.out);
-    Output::ok(out)
+    table.out
 }
 
 /// `Format=`: the default columns reordered and chosen by name (case-insensitive
@@ -1077,28 +1090,13 @@ pub fn render_users(args: &Args, report: &UsageReport, names: &dyn ProperNames, 
         };
         title(&mut out, &line, opts, None);
     }
-    let mut cols = vec![
+    let cols = vec![
         col("Cluster", 9),
         col("Login", 9),
         col("Proper Name", 15),
         col("Account", 15),
     ];
-    if opts.tres.is_some() {
-        cols.push(col("TRES Name", 14));
-        cols.push(col("Used", used_width(opts, max_used)));
-    } else {
-        cols.push(col("Used", used_width(opts, max_used)));
-        cols.push(col("Energy", used_width(opts, 0)));
-    }
-    let cols = apply_format(cols, args.cond.format.as_deref());
-    let mut table = Table::new(cols.0, opts.parsable);
-    if !opts.no_header {
-        table.header();
-    }
-    for l in &lines {
-        table.row(&pick(l, &cols.1));
-    }
-    out.push_str(&table.out);
+    out.push_str(&usage_table(cols, opts, max_used, args, &lines));
     Output::ok(out)
 }
 

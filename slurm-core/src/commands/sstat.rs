@@ -1,6 +1,7 @@
 //! `sstat`: live usage of running steps (`sstat -j 123`, `123.0`, `123.batch`, `-a`).
 //!
-//! One `StatSteps` request asks the controller for the jobs' running steps and each task's
+//! An array task (`123_4`, `123_4.0`) is first resolved to its own job id through the job
+//! list, as squeue and sacct match array tasks. One `StatSteps` request asks the controller for the jobs' running steps and each task's
 //! latest usage sample (agents send them with their heartbeats). The selection and layout
 //! follow Slurm 22.05's sstat: without a step, the job's first srun step (`-a`: every running
 //! step, the batch step included); fixed-width columns (`JobID` left-aligned in 12, the
@@ -11,14 +12,17 @@
 //! Measured here: CPU time, resident memory (current and peak) and virtual memory per task.
 //! Disk I/O, pages and energy are not measured: those columns are blank (energy prints `0`).
 
+pub use super::acct_columns::Style;
+use super::acct_columns::{self, FieldInfo};
 use super::getopt::{self, HasArg, Opt, opt};
+use super::jobs::{own_job_id, parse_job_id, split_outside_brackets};
 use super::rpc::{RpcError, Session};
-use super::sacct::{push_fixed, size_kb};
+use super::sacct::size_kb;
 use super::{Output, Step, common, getopt_failure};
 use crate::format::timefmt;
-use crate::model::JobId;
+use crate::model::{Job, JobId, JobRef};
 use crate::parse::hostlist;
-use crate::proto::{JobStat, LiveTaskUsage, StatQuery, StatReply, StepStat};
+use crate::proto::{JobQuery, JobStat, LiveTaskUsage, StatQuery, StatReply, StepStat};
 use std::ffi::OsString;
 use std::process::ExitCode;
 
@@ -92,7 +96,7 @@ pub enum Field {
 
 /// Slurm's field table, in its order (prefixes resolve to the first match): the field, its
 /// name, its default width (negative: left-aligned) and whether it is a number (never cut).
-const FIELDS: &[(Field, &str, i32, bool)] = &[
+const FIELDS: &[FieldInfo<Field>] = &[
     (Field::AveCpu, "AveCPU", 10, false),
     (Field::AveCpuFreq, "AveCPUFreq", 10, false),
     (Field::AveDiskRead, "AveDiskRead", 12, false),
@@ -147,23 +151,7 @@ const FIELDS: &[(Field, &str, i32, bool)] = &[
 ];
 
 /// One column of the layout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Column {
-    pub field: Field,
-    /// Negative: left-aligned.
-    pub width: i32,
-}
-
-/// How rows are printed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Style {
-    #[default]
-    Fixed,
-    /// `-p`: `|` after every field.
-    Parsable,
-    /// `-P`: `|` between fields.
-    Parsable2,
-}
+pub type Column = acct_columns::Column<Field>;
 
 /// Which step of a job an argument names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -181,8 +169,16 @@ pub enum StepSel {
 /// One `-j` item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Target {
-    pub job_id: JobId,
+    /// The job as typed: `123`, or the array task `123_4`.
+    pub job: JobRef,
     pub step: StepSel,
+}
+
+impl Target {
+    /// Whether the job is named as an array task, whose own job id must be looked up.
+    fn names_array_task(&self) -> bool {
+        self.job.array_task.is_some()
+    }
 }
 
 /// A parsed sstat command line.
@@ -232,7 +228,7 @@ fn error(message: impl std::fmt::Display) -> Output {
 
 /// Looks a field up as sstat does: case-insensitively, a prefix being enough (the first
 /// match in the table's order wins, so `maxrss` is `MaxRSS` and `maxrssn` `MaxRSSNode`).
-pub fn lookup_field(name: &str) -> Option<(Field, &'static str, i32, bool)> {
+pub fn lookup_field(name: &str) -> Option<FieldInfo<Field>> {
     let lower = name.to_ascii_lowercase();
     if lower.is_empty() {
         return None;
@@ -243,48 +239,26 @@ pub fn lookup_field(name: &str) -> Option<(Field, &'static str, i32, bool)> {
         .copied()
 }
 
-fn field_info(field: Field) -> (Field, &'static str, i32, bool) {
-    FIELDS
-        .iter()
-        .copied()
-        .find(|f| f.0 == field)
-        .unwrap_or((field, "?", 10, false))
-}
-
 /// Parses a `-o` list: `JobID,MaxRSS%12,avecpu`.
 pub fn parse_format(text: &str) -> Result<Vec<Column>, Output> {
-    let mut columns = Vec::new();
-    for item in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let (name, width) = match item.split_once('%') {
-            Some((n, w)) => (n, Some(w)),
-            None => (item, None),
-        };
-        let Some((field, _, default_width, _)) = lookup_field(name) else {
-            return Err(error(format!("Invalid field requested: \"{name}\"")));
-        };
-        let width = width
-            .and_then(|w| w.parse::<i32>().ok())
-            .filter(|w| *w != 0)
-            .unwrap_or(default_width);
-        columns.push(Column { field, width });
-    }
-    Ok(columns)
+    acct_columns::parse_format(text, lookup_field)
+        .map_err(|name| error(format!("Invalid field requested: \"{name}\"")))
 }
 
-/// Parses a `-j` list: `123,124.0,125.batch`.
+/// Parses a `-j` list: `123,124.0,125.batch,126_3.0,127_[1-2]`.
 pub fn parse_targets(text: &str) -> Result<Vec<Target>, Output> {
     let mut out = Vec::new();
-    for item in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+    for item in split_outside_brackets(text)
+        .into_iter()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         let bad = || Output::fail(format!("{PROG}: fatal: Bad job/step specified: {item}"), 1);
         let (job, step) = match item.split_once('.') {
             Some((j, s)) => (j, Some(s)),
             None => (item, None),
         };
-        let job_id = job
-            .parse::<JobId>()
-            .ok()
-            .filter(|&id| id > 0 && job.bytes().all(|b| b.is_ascii_digit()))
-            .ok_or_else(bad)?;
+        let jobs = parse_job_id(job).map_err(|_| bad())?;
         let step = match step {
             None => StepSel::Any,
             Some("batch") => StepSel::Batch,
@@ -294,23 +268,26 @@ pub fn parse_targets(text: &str) -> Result<Vec<Target>, Output> {
             }
             Some(_) => return Err(bad()),
         };
-        let target = Target { job_id, step };
-        if !out.contains(&target) {
-            out.push(target);
+        for job in jobs {
+            let target = Target { job, step };
+            if !out.contains(&target) {
+                out.push(target);
+            }
         }
     }
     Ok(out)
 }
 
+/// The job id whose steps each target selects, in the targets' order: its own for a plain
+/// id, the task's job id (looked up in `jobs`) for an array task; `None` for an array task
+/// that has not started or does not exist.
+pub fn stat_job_ids(targets: &[Target], jobs: &[Job]) -> Vec<Option<JobId>> {
+    targets.iter().map(|t| own_job_id(&t.job, jobs)).collect()
+}
+
 /// `-e`: the field names, four to a line.
 pub fn help_format() -> String {
-    let mut out = String::new();
-    for chunk in FIELDS.chunks(4) {
-        let names: Vec<String> = chunk.iter().map(|f| format!("{:<20}", f.1)).collect();
-        out.push_str(names.join("").trim_end());
-        out.push('\n');
-    }
-    out
+    acct_columns::help_format(FIELDS)
 }
 
 /// Parses sstat's arguments (without the program name).
@@ -549,57 +526,9 @@ fn value(job_id: JobId, step: &StepStat, stats: Option<&StepStats<'_>>, field: F
     }
 }
 
-fn push_line(out: &mut String, values: &[String], columns: &[Column], style: Style) {
-    match style {
-        Style::Fixed => {
-            for (v, c) in values.iter().zip(columns) {
-                push_fixed(out, v, c.width, field_info(c.field).3);
-            }
-        }
-        Style::Parsable => {
-            for v in values {
-                out.push_str(v);
-                out.push('|');
-            }
-        }
-        Style::Parsable2 => out.push_str(&values.join("|")),
-    }
-    out.push('\n');
-}
-
-fn header(args: &SstatArgs) -> String {
-    let mut out = String::new();
-    let names: Vec<String> = args
-        .columns
-        .iter()
-        .map(|c| field_info(c.field).1.to_owned())
-        .collect();
-    match args.style {
-        Style::Fixed => {
-            for (name, c) in names.iter().zip(&args.columns) {
-                let w = c.width.unsigned_abs() as usize;
-                let cut: String = name.chars().take(w).collect();
-                if c.width < 0 {
-                    out.push_str(&format!("{cut:<w$} "));
-                } else {
-                    out.push_str(&format!("{cut:>w$} "));
-                }
-            }
-            out.push('\n');
-            for c in &args.columns {
-                out.push_str(&"-".repeat(c.width.unsigned_abs() as usize));
-                out.push(' ');
-            }
-            out.push('\n');
-        }
-        style => push_line(&mut out, &names, &args.columns, style),
-    }
-    out
-}
-
 /// The steps of `job` a target selects, or the error line when there are none.
 fn select(job: &JobStat, target: Target, all_steps: bool) -> Result<Vec<&StepStat>, String> {
-    let id = target.job_id;
+    let id = target.job;
     if !job.found {
         return Err(format!("{PROG}: error: couldn't get steps for job {id}"));
     }
@@ -632,18 +561,17 @@ fn select(job: &JobStat, target: Target, all_steps: bool) -> Result<Vec<&StepSta
     Ok(wanted)
 }
 
-/// sstat's output for a reply.
-pub fn render(reply: &StatReply, args: &SstatArgs) -> Output {
+/// sstat's output for a reply; `job_ids` are the targets' from [`stat_job_ids`].
+pub fn render(reply: &StatReply, args: &SstatArgs, job_ids: &[Option<JobId>]) -> Output {
     let mut out = Output::default();
     if !args.no_header {
-        out.stdout.push_str(&header(args));
+        out.stdout
+            .push_str(&acct_columns::header(FIELDS, &args.columns, args.style));
     }
     let missing = JobStat::default();
-    for &target in &args.targets {
-        let job = reply
-            .jobs
-            .iter()
-            .find(|j| j.job_id == target.job_id)
+    for (&target, &job_id) in args.targets.iter().zip(job_ids) {
+        let job = job_id
+            .and_then(|id| reply.jobs.iter().find(|j| j.job_id == id))
             .unwrap_or(&missing);
         match select(job, target, args.all_steps) {
             Err(line) => out.err_line(line),
@@ -653,9 +581,10 @@ pub fn render(reply: &StatReply, args: &SstatArgs) -> Output {
                     let values: Vec<String> = args
                         .columns
                         .iter()
-                        .map(|c| value(target.job_id, step, stats.as_ref(), c.field))
+                        .map(|c| value(job.job_id, step, stats.as_ref(), c.field))
                         .collect();
-                    push_line(&mut out.stdout, &values, &args.columns, args.style);
+                    let columns = &args.columns;
+                    acct_columns::push_line(&mut out.stdout, FIELDS, &values, columns, args.style);
                 }
             }
         }
@@ -666,11 +595,23 @@ pub fn render(reply: &StatReply, args: &SstatArgs) -> Output {
 // ----- running -----
 
 async fn once(session: &mut Session, args: &SstatArgs) -> Result<Output, RpcError> {
-    let mut job_ids: Vec<JobId> = args.targets.iter().map(|t| t.job_id).collect();
+    let arrays: Vec<JobId> = args
+        .targets
+        .iter()
+        .filter(|t| t.names_array_task())
+        .map(|t| t.job.job_id)
+        .collect();
+    let jobs = if arrays.is_empty() {
+        Vec::new()
+    } else {
+        session.list_jobs(JobQuery { job_ids: arrays }).await?.jobs
+    };
+    let target_ids = stat_job_ids(&args.targets, &jobs);
+    let mut job_ids: Vec<JobId> = target_ids.iter().flatten().copied().collect();
     job_ids.sort_unstable();
     job_ids.dedup();
     let reply = session.stat_steps(StatQuery { job_ids }).await?;
-    Ok(render(&reply, args))
+    Ok(render(&reply, args, &target_ids))
 }
 
 /// Runs `sstat`.
@@ -738,6 +679,21 @@ mod tests {
         }
     }
 
+    fn plain(job_id: JobId, step: StepSel) -> Target {
+        Target {
+            job: JobRef {
+                job_id,
+                array_task: None,
+            },
+            step,
+        }
+    }
+
+    /// Renders for targets that name no array task (no job list needed).
+    fn render_plain(reply: &StatReply, a: &SstatArgs) -> Output {
+        render(reply, a, &stat_job_ids(&a.targets, &[]))
+    }
+
     fn task(step_id: Option<u32>, task: u32, node: &str, cpu_s: u64, rss: u64) -> LiveTaskUsage {
         LiveTaskUsage {
             job_id: 7,
@@ -791,25 +747,16 @@ mod tests {
         assert_eq!(
             a.targets,
             vec![
-                Target {
-                    job_id: 7,
-                    step: StepSel::Any
-                },
-                Target {
-                    job_id: 7,
-                    step: StepSel::Batch
-                },
-                Target {
-                    job_id: 8,
-                    step: StepSel::Step(2)
-                },
+                plain(7, StepSel::Any),
+                plain(7, StepSel::Batch),
+                plain(8, StepSel::Step(2)),
             ]
         );
         assert!(a.all_steps && a.no_header);
         assert_eq!(a.style, Style::Parsable2);
         assert_eq!(a.columns.len(), 47);
         // Operands are a job list too.
-        assert_eq!(args(&["9"]).targets[0].job_id, 9);
+        assert_eq!(args(&["9"]).targets[0].job.job_id, 9);
         let out = exit(&[]);
         assert_eq!(
             out.stderr,
@@ -851,7 +798,7 @@ mod tests {
             "-o",
             "JobID,MaxRSS,MaxRSSNode,MaxRSSTask,AveCPU,NTasks",
         ]);
-        let out = render(&reply(), &a);
+        let out = render_plain(&reply(), &a);
         assert_eq!(
             out.stdout,
             "JobID            MaxRSS MaxRSSNode MaxRSSTask     AveCPU   NTasks \n\
@@ -872,7 +819,7 @@ mod tests {
             "-o",
             "JobID,Nodelist,MinCPU,MinCPUNode,MinCPUTask,AveRSS,MaxVMSize,TRESUsageInTot",
         ]);
-        let out = render(&reply(), &a);
+        let out = render_plain(&reply(), &a);
         assert_eq!(
             out.stdout,
             "JobID|Nodelist|MinCPU|MinCPUNode|MinCPUTask|AveRSS|MaxVMSize|TRESUsageInTot\n\
@@ -880,13 +827,13 @@ mod tests {
              7.0|n[1-2]|00:00:02|n2|1|2000K|20001K|cpu=00:00:06,mem=4000K,vmem=20001K\n"
         );
         let a = args(&["-p", "-n", "-j", "7.batch", "-o", "jobid,ntasks,avecpufreq"]);
-        assert_eq!(render(&reply(), &a).stdout, "7.batch|1|0|\n");
+        assert_eq!(render_plain(&reply(), &a).stdout, "7.batch|1|0|\n");
     }
 
     #[test]
     fn errors_per_job_exit_zero() {
         let a = args(&["-n", "-j", "8,8.1,9,7.5,7.extern"]);
-        let out = render(&reply(), &a);
+        let out = render_plain(&reply(), &a);
         assert_eq!(out.stdout, "");
         assert_eq!(
             out.stderr,
@@ -897,6 +844,63 @@ mod tests {
              sstat: error: StepId=7.extern not found running.\n"
         );
         assert_eq!(out.code, 0);
+    }
+
+    #[test]
+    fn array_tasks_are_stated_under_their_own_job_ids() {
+        let a = args(&[
+            "-P",
+            "-n",
+            "-j",
+            "3_1,3_1.batch,3_[2,4]",
+            "-o",
+            "JobID,NTasks",
+        ]);
+        let task = |id, t| JobRef {
+            job_id: id,
+            array_task: Some(t),
+        };
+        let targets: Vec<(JobRef, StepSel)> = a.targets.iter().map(|t| (t.job, t.step)).collect();
+        assert_eq!(
+            targets,
+            vec![
+                (task(3, 1), StepSel::Any),
+                (task(3, 1), StepSel::Batch),
+                (task(3, 2), StepSel::Any),
+                (task(3, 4), StepSel::Any),
+            ]
+        );
+        // Task 1 of array 3 runs as job 7; task 2 as job 8 (no steps); task 4 is unknown.
+        let array_task = |id, t| {
+            let mut j = crate::format::testing::job(
+                id,
+                crate::model::JobState::Running,
+                crate::model::JobSpec::default(),
+            );
+            j.array_job_id = Some(3);
+            j.array_task_id = Some(t);
+            j
+        };
+        let jobs = [array_task(7, 1), array_task(8, 2)];
+        let ids = stat_job_ids(&a.targets, &jobs);
+        assert_eq!(ids, vec![Some(7), Some(7), Some(8), None]);
+        let out = render(&reply(), &a, &ids);
+        assert_eq!(out.stdout, "7.0|2\n7.batch|1\n");
+        assert_eq!(
+            out.stderr,
+            "sstat: error: No steps running for job 3_2\n\
+             sstat: error: couldn't get steps for job 3_4\n"
+        );
+        let a = args(&["-j", "3_1.0"]);
+        assert_eq!(
+            a.targets,
+            vec![Target {
+                job: task(3, 1),
+                step: StepSel::Step(0)
+            }]
+        );
+        assert_eq!(exit(&["-j", "3_x"]).code, 1);
+        assert_eq!(exit(&["-j", "0_1"]).code, 1);
     }
 
     #[test]
@@ -921,6 +925,6 @@ mod tests {
             "-o",
             "JobID,NTasks,Nodelist,MaxRSS,AveCPU",
         ]);
-        assert_eq!(render(&reply, &a).stdout, "3.1|4|a[1-2]||\n");
+        assert_eq!(render_plain(&reply, &a).stdout, "3.1|4|a[1-2]||\n");
     }
 }

@@ -2,8 +2,9 @@
 //! agents.
 
 use super::Shared;
-use super::core::ACCESS_DENIED;
+use super::core::{ACCESS_DENIED, Core};
 use crate::format;
+use crate::model::JobId;
 use crate::proto::slurmctld::slurmctld_server::Slurmctld;
 use crate::proto::slurmd_gateway::slurmd_gateway_server::SlurmdGateway;
 use crate::proto::*;
@@ -20,27 +21,36 @@ pub type PowerEventStream = Pin<Box<dyn Stream<Item = Result<PowerEvent, Status>
 
 type Reply<T> = Result<Response<T>, Status>;
 
+/// A new job from `add` (a submission, or an allocation for srun or salloc): the scheduler
+/// is woken and, as it is recorded at once, the reply waits (at most 500 ms) until the dbd
+/// has stored it, so sacct shows the job once the command returns (no wait while the dbd is
+/// unreachable: the record stays spooled).
+async fn add_job(
+    shared: &Shared,
+    add: impl FnOnce(&mut Core) -> Result<JobId, Status>,
+) -> Reply<SubmitReply> {
+    let (job_id, accounting) = {
+        let mut core = shared.core();
+        let job_id = add(&mut core)?;
+        (job_id, core.accounting().map(|q| (q.clone(), q.last_seq())))
+    };
+    shared.wake.notify_one();
+    if let Some((queue, seq)) = accounting {
+        queue
+            .wait_stored(seq, std::time::Duration::from_millis(500))
+            .await;
+    }
+    Ok(Response::new(SubmitReply {
+        job_id,
+        cluster: shared.cluster_name.clone(),
+    }))
+}
+
 #[tonic::async_trait]
 impl Slurmctld for Commands {
     async fn submit(&self, request: Request<Authed<SubmitRequest>>) -> Reply<SubmitReply> {
         let (caller, body) = self.0.authenticate(request, "Submit")?;
-        let (job_id, accounting) = {
-            let mut core = self.0.core();
-            let job_id = core.submit(&caller.cred, body)?;
-            (job_id, core.accounting().map(|q| (q.clone(), q.last_seq())))
-        };
-        self.0.wake.notify_one();
-        // Recorded at submit: sacct shows the job once sbatch returns (no wait while the
-        // dbd is unreachable: the record stays spooled).
-        if let Some((queue, seq)) = accounting {
-            queue
-                .wait_stored(seq, std::time::Duration::from_millis(500))
-                .await;
-        }
-        Ok(Response::new(SubmitReply {
-            job_id,
-            cluster: self.0.cluster_name.clone(),
-        }))
+        add_job(&self.0, |core| core.submit(&caller.cred, body)).await
     }
 
     async fn list_jobs(&self, request: Request<Authed<JobQuery>>) -> Reply<JobList> {
@@ -356,21 +366,7 @@ pub struct Steps(pub Arc<Shared>);
 impl crate::proto::slurm_steps::slurm_steps_server::SlurmSteps for Steps {
     async fn allocate(&self, request: Request<Authed<AllocateRequest>>) -> Reply<SubmitReply> {
         let (caller, body) = self.0.authenticate(request, "Allocate")?;
-        let (job_id, accounting) = {
-            let mut core = self.0.core();
-            let job_id = core.allocate(&caller.cred, body)?;
-            (job_id, core.accounting().map(|q| (q.clone(), q.last_seq())))
-        };
-        self.0.wake.notify_one();
-        if let Some((queue, seq)) = accounting {
-            queue
-                .wait_stored(seq, std::time::Duration::from_millis(500))
-                .await;
-        }
-        Ok(Response::new(SubmitReply {
-            job_id,
-            cluster: self.0.cluster_name.clone(),
-        }))
+        add_job(&self.0, |core| core.allocate(&caller.cred, body)).await
     }
 
     async fn create_step(&self, request: Request<Authed<StepRequest>>) -> Reply<StepReply> {

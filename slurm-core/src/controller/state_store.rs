@@ -388,31 +388,14 @@ fn sync_dir(dir: &Path) -> Result<(), StateError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{JobSpec, JobState, PendingReason, TimeLimit};
+    use crate::model::{JobSpec, JobState};
 
     fn job(id: JobId, state: JobState) -> Job {
         Job {
-            id,
-            array_job_id: None,
-            array_task_id: None,
-            spec: JobSpec::default(),
-            state,
-            reason: PendingReason::None,
             priority: 1,
             partition: "debug".into(),
-            time_limit: TimeLimit::Infinite,
             submit_time: 100,
-            eligible_time: None,
-            start_time: None,
-            end_time: None,
-            planned_start: None,
-            allocation: Vec::new(),
-            exit: None,
-            restarts: 0,
-            cancelled_by: None,
-            hold: None,
-            array_pending: None,
-            configuring: false,
+            ..Job::new(id, state, JobSpec::default())
         }
     }
 

@@ -243,24 +243,13 @@ pub fn abandon(step: &mut StepInfo, now: Timestamp) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{JobSpec, NodeAllocation, PendingReason, TimeLimit};
+    use crate::model::{JobSpec, NodeAllocation};
 
     fn job(cpus: &[u32], spec: JobSpec) -> Job {
         Job {
-            id: 5,
-            array_job_id: None,
-            array_task_id: None,
-            spec,
-            state: JobState::Running,
-            reason: PendingReason::None,
             priority: 1,
             partition: "debug".into(),
-            time_limit: TimeLimit::Infinite,
-            submit_time: 0,
-            eligible_time: None,
             start_time: Some(0),
-            end_time: None,
-            planned_start: None,
             allocation: cpus
                 .iter()
                 .enumerate()
@@ -271,12 +260,7 @@ mod tests {
                     gres: vec![],
                 })
                 .collect(),
-            exit: None,
-            restarts: 0,
-            cancelled_by: None,
-            hold: None,
-            array_pending: None,
-            configuring: false,
+            ..Job::new(5, JobState::Running, spec)
         }
     }
 

@@ -121,41 +121,28 @@ mod tests {
     use crate::model::{JobSpec, JobState, MemRequest, NodeAllocation, PendingReason, TimeLimit};
 
     fn job() -> Job {
-        Job {
-            id: 7,
-            array_job_id: None,
-            array_task_id: None,
-            spec: JobSpec {
-                name: "train".into(),
-                user: "alice".into(),
-                uid: 1001,
-                gid: 100,
-                account: "physics".into(),
-                ntasks: 2,
-                mem: MemRequest::PerCpu(1024),
-                gpus: crate::model::GpuRequest {
-                    per_job: Some(Gres::new("gpu", None, 1)),
-                    ..Default::default()
-                },
-                ..JobSpec::default()
+        let spec = JobSpec {
+            name: "train".into(),
+            user: "alice".into(),
+            uid: 1001,
+            gid: 100,
+            account: "physics".into(),
+            ntasks: 2,
+            mem: MemRequest::PerCpu(1024),
+            gpus: crate::model::GpuRequest {
+                per_job: Some(Gres::new("gpu", None, 1)),
+                ..Default::default()
             },
-            state: JobState::Pending,
+            ..JobSpec::default()
+        };
+        Job {
             reason: PendingReason::Resources,
             priority: 10,
             partition: "gpu".into(),
             time_limit: TimeLimit::minutes(30),
             submit_time: 1000,
             eligible_time: Some(1000),
-            start_time: None,
-            end_time: None,
-            planned_start: None,
-            allocation: vec![],
-            exit: None,
-            restarts: 0,
-            cancelled_by: None,
-            hold: None,
-            array_pending: None,
-            configuring: false,
+            ..Job::new(7, JobState::Pending, spec)
         }
     }
 

@@ -184,6 +184,9 @@ pub struct JobSpec {
     pub stdout: Option<String>,
     pub stderr: Option<String>,
     pub stdin: Option<String>,
+    /// `--open-mode`; `None`: not given (see [`Job::output_open_mode`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_mode: Option<OpenMode>,
     /// `--export` value as given (`ALL`, `NONE`, `ALL,VAR=x`).
     pub export: Option<String>,
     /// `-w`/`--nodelist`: nodes the job must include.
@@ -225,10 +228,38 @@ impl Default for JobSpec {
             stdout: None,
             stderr: None,
             stdin: None,
+            open_mode: None,
             export: None,
             required_nodes: Vec::new(),
             excluded_nodes: Vec::new(),
         }
+    }
+}
+
+/// `--open-mode`: how a job's output and error files are opened when it starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OpenMode {
+    /// Existing contents are discarded (Slurm's default, `JobFileAppend=0`).
+    #[default]
+    Truncate,
+    /// Output is added after what the file holds (`O_APPEND`).
+    Append,
+}
+
+impl OpenMode {
+    /// The option's value as sbatch spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Truncate => "truncate",
+            Self::Append => "append",
+        }
+    }
+}
+
+impl fmt::Display for OpenMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -312,6 +343,35 @@ pub struct Job {
 }
 
 impl Job {
+    /// A record of `spec` in `state` and nothing else yet: no partition, priority 0, no time
+    /// limit, submitted at 0, no reason, times, allocation, exit status, restarts or holds.
+    /// Callers set what they know (`Job { partition, ..Job::new(id, state, spec) }`).
+    pub fn new(id: JobId, state: JobState, spec: JobSpec) -> Self {
+        Self {
+            id,
+            array_job_id: None,
+            array_task_id: None,
+            spec,
+            state,
+            reason: PendingReason::None,
+            priority: 0,
+            partition: String::new(),
+            time_limit: TimeLimit::Infinite,
+            submit_time: 0,
+            eligible_time: None,
+            start_time: None,
+            end_time: None,
+            planned_start: None,
+            allocation: Vec::new(),
+            exit: None,
+            restarts: 0,
+            cancelled_by: None,
+            hold: None,
+            array_pending: None,
+            configuring: false,
+        }
+    }
+
     /// The state as squeue's `%T` and scontrol print it: `CONFIGURING` while the job waits
     /// for its nodes to power up, else the state's name.
     pub fn state_name(&self) -> &'static str {
@@ -344,8 +404,59 @@ impl Job {
         }
     }
 
+    /// How this run opens its output files: `--open-mode` when given; otherwise a requeued
+    /// run appends, so the output of earlier runs is kept, and a first run truncates.
+    pub fn output_open_mode(&self) -> OpenMode {
+        match self.spec.open_mode {
+            Some(mode) => mode,
+            None if self.restarts > 0 => OpenMode::Append,
+            None => OpenMode::Truncate,
+        }
+    }
+
     /// Node names of the allocation, in allocation order.
     pub fn node_names(&self) -> Vec<&str> {
         self.allocation.iter().map(|a| a.node.as_str()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job_with(open_mode: Option<OpenMode>, restarts: u32) -> Job {
+        let spec = JobSpec {
+            open_mode,
+            ..JobSpec::default()
+        };
+        Job {
+            restarts,
+            ..Job::new(7, JobState::Pending, spec)
+        }
+    }
+
+    #[test]
+    fn first_runs_truncate_and_requeued_runs_append_unless_told() {
+        assert_eq!(job_with(None, 0).output_open_mode(), OpenMode::Truncate);
+        assert_eq!(job_with(None, 2).output_open_mode(), OpenMode::Append);
+        let append = Some(OpenMode::Append);
+        assert_eq!(job_with(append, 0).output_open_mode(), OpenMode::Append);
+        let truncate = Some(OpenMode::Truncate);
+        assert_eq!(job_with(truncate, 1).output_open_mode(), OpenMode::Truncate);
+    }
+
+    #[test]
+    fn open_mode_is_optional_in_stored_specs() {
+        let mut stored = serde_json::to_value(JobSpec::default()).unwrap();
+        assert!(stored.get("open_mode").is_none(), "left out when not given");
+        let spec: JobSpec = serde_json::from_value(stored.clone()).unwrap();
+        assert_eq!(
+            spec.open_mode, None,
+            "records written before the field load"
+        );
+        stored["open_mode"] = serde_json::json!("append");
+        let spec: JobSpec = serde_json::from_value(stored).unwrap();
+        assert_eq!(spec.open_mode, Some(OpenMode::Append));
+        assert_eq!(OpenMode::Append.to_string(), "append");
     }
 }

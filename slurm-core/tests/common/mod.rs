@@ -17,8 +17,7 @@ use slurm_core::commands::rpc::RpcError;
 use slurm_core::commands::{Output, Step};
 use slurm_core::engine::NodeView;
 use slurm_core::model::{
-    ArraySpec, Job, JobRef, JobSpec, JobState, NodeAllocation, NodeBaseState, NodeConfig,
-    NodeState, PendingReason, TimeLimit,
+    ArraySpec, Job, JobRef, JobSpec, JobState, NodeAllocation, NodeBaseState, NodeConfig, NodeState,
 };
 use slurm_core::proto::{TargetOutcome, TargetOutcomes};
 use std::collections::BTreeMap;
@@ -113,27 +112,9 @@ pub fn spec(name: &str, user: &str) -> JobSpec {
 /// exit status. Tests change the fields they care about (`Job { priority: 5, ..job(..) }`).
 pub fn job(id: u32, state: JobState, spec: JobSpec) -> Job {
     Job {
-        id,
-        array_job_id: None,
-        array_task_id: None,
-        spec,
-        state,
-        reason: PendingReason::None,
         priority: 1,
         partition: "debug".into(),
-        time_limit: TimeLimit::Infinite,
-        submit_time: 0,
-        eligible_time: None,
-        start_time: None,
-        end_time: None,
-        planned_start: None,
-        allocation: Vec::new(),
-        exit: None,
-        restarts: 0,
-        cancelled_by: None,
-        hold: None,
-        array_pending: None,
-        configuring: false,
+        ..Job::new(id, state, spec)
     }
 }
 

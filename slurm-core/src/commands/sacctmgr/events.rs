@@ -6,7 +6,8 @@
 //! `CondFlags=Open`, `All_Clusters`, `All_Time`; `Format=` with Slurm's fields (default
 //! `Cluster,NodeName,TimeStart,TimeEnd,State,Reason,User`).
 
-use super::{Flags, line};
+use super::Flags;
+use super::columns::{self, FieldSpec, header, line};
 use crate::format::timefmt;
 use crate::model::Timestamp;
 use crate::proto::{EventList, EventQuery, NodeEvent};
@@ -30,7 +31,7 @@ pub enum EventField {
 }
 
 /// (names accepted, lower case; field; header; width)
-const FIELDS: &[(&[&str], EventField, &str, usize)] = &[
+const FIELDS: &[FieldSpec<EventField>] = &[
     (&["cluster"], EventField::Cluster, "Cluster", 10),
     (
         &["clusternodes"],
@@ -69,12 +70,7 @@ const FIELDS: &[(&[&str], EventField, &str, usize)] = &[
 const DEFAULT_FORMAT: &str = "Cluster,NodeName,TimeStart,TimeEnd,State,Reason,User";
 
 /// A column of the listing: `header` right-aligned in `width` like sacctmgr's others.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct EventColumn {
-    pub field: EventField,
-    pub header: &'static str,
-    pub width: usize,
-}
+pub type EventColumn = columns::Column<EventField>;
 
 /// What `sacctmgr show event` asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,31 +84,7 @@ pub struct EventsCommand {
 }
 
 fn parse_format(text: &str) -> Result<Vec<EventColumn>, String> {
-    text.split(',')
-        .filter(|s| !s.is_empty())
-        .map(|item| {
-            let (name, width) = match item.split_once('%') {
-                Some((n, w)) => (
-                    n,
-                    Some(
-                        w.parse::<usize>()
-                            .map_err(|_| format!(" Unknown field '{item}'"))?,
-                    ),
-                ),
-                None => (item, None),
-            };
-            let lower = name.to_ascii_lowercase();
-            let &(_, field, header, w) = FIELDS
-                .iter()
-                .find(|f| f.0.contains(&lower.as_str()))
-                .ok_or_else(|| format!(" Unknown field '{name}'"))?;
-            Ok(EventColumn {
-                field,
-                header,
-                width: width.unwrap_or(w),
-            })
-        })
-        .collect()
+    columns::parse_format(text, FIELDS)
 }
 
 /// 00:00:00 (local time) of the day before `now`: Slurm's default start.
@@ -268,27 +240,8 @@ fn value(e: &NodeEvent, field: EventField, now: Timestamp, tz: i32) -> String {
 
 /// The listing as Slurm prints it.
 pub fn render(list: &EventList, cmd: &EventsCommand, flags: Flags, tz: i32) -> String {
-    let columns: Vec<super::Column> = cmd
-        .columns
-        .iter()
-        .map(|c| super::Column {
-            field: super::Field::Unset,
-            header: c.header,
-            width: c.width,
-        })
-        .collect();
     let mut out = String::new();
-    if !flags.no_header {
-        let headers: Vec<String> = cmd.columns.iter().map(|c| c.header.to_owned()).collect();
-        line(&mut out, &headers, &columns, flags);
-        if flags.parsable.is_none() {
-            for c in &cmd.columns {
-                out.push_str(&"-".repeat(c.width));
-                out.push(' ');
-            }
-            out.push('\n');
-        }
-    }
+    header(&mut out, &cmd.columns, flags);
     if cmd.clusters_only {
         return out;
     }
@@ -298,7 +251,7 @@ pub fn render(list: &EventList, cmd: &EventsCommand, flags: Flags, tz: i32) -> S
             .iter()
             .map(|c| value(e, c.field, list.now, tz))
             .collect();
-        line(&mut out, &values, &columns, flags);
+        line(&mut out, &values, &cmd.columns, flags);
     }
     out
 }

@@ -11,7 +11,8 @@ use proptest::prelude::*;
 use super::request::default_ntasks;
 use super::*;
 use crate::model::{
-    ArraySpec, Dependency, DependencySpec, GpuRequest, Gres, JobSpec, MemRequest, TimeLimit,
+    ArraySpec, Dependency, DependencySpec, GpuRequest, Gres, JobSpec, MemRequest, OpenMode,
+    TimeLimit,
 };
 
 fn name() -> impl Strategy<Value = String> {
@@ -170,6 +171,10 @@ fn job_spec() -> impl Strategy<Value = JobSpec> {
         (option::of(path()), option::of(path()), option::of(path())),
         option::of(text()),
         hosts(),
+        option::of(prop_oneof![
+            Just(OpenMode::Truncate),
+            Just(OpenMode::Append)
+        ]),
     );
     (identity, resources, scheduling, files).prop_map(|(identity, resources, scheduling, files)| {
         let (name, account, partitions, qos, time_limit) = identity;
@@ -177,7 +182,7 @@ fn job_spec() -> impl Strategy<Value = JobSpec> {
         let (min_nodes, max_nodes, ntasks, ntasks_per_node, required_nodes) = counts;
         let (dependency, hold, begin, array, nice, requeue, comment, constraint, signal) =
             scheduling;
-        let (work_dir, (stdout, stderr, stdin), export, excluded_nodes) = files;
+        let (work_dir, (stdout, stderr, stdin), export, excluded_nodes, open_mode) = files;
         JobSpec {
             name,
             account,
@@ -210,6 +215,7 @@ fn job_spec() -> impl Strategy<Value = JobSpec> {
             stdout,
             stderr,
             stdin,
+            open_mode,
             export,
             required_nodes,
             excluded_nodes,

@@ -111,6 +111,9 @@ fn render_files(args: &mut Args, spec: &JobSpec) {
             args.value(name, path);
         }
     }
+    if let Some(mode) = spec.open_mode {
+        args.value("open-mode", mode);
+    }
     if let Some(export) = &spec.export {
         args.value("export", export);
     }

@@ -268,6 +268,7 @@ impl Builder {
             Setting::Stdout(path) => spec.stdout = Some(path),
             Setting::Stderr(path) => spec.stderr = Some(path),
             Setting::Stdin(path) => spec.stdin = Some(path),
+            Setting::OpenMode(mode) => spec.open_mode = Some(mode),
             Setting::Partitions(list) => spec.partitions = list,
             Setting::Time(limit) => spec.time_limit = Some(limit),
             Setting::Nodes(min, max) => {

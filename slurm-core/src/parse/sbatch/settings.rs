@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::getopt::{HasArg, OPTIONS, Occurrence, Opt, OptDef, Pos, Value};
 use super::{parse_array, parse_begin, parse_dependency};
-use crate::model::{ArraySpec, DependencySpec, Gres, MemRequest, TimeLimit, Timestamp};
+use crate::model::{ArraySpec, DependencySpec, Gres, MemRequest, OpenMode, TimeLimit, Timestamp};
 use crate::parse::{ParseError, duration, hostlist, memory, tres};
 
 /// Slurm's bound on `--nice` (`NICE_OFFSET - 3`).
@@ -71,9 +71,8 @@ pub(super) enum Setting {
     Quiet,
     MailType(String),
     MailUser(String),
-    /// `--open-mode=append|truncate` (true: append). Accepted; output files are opened as
-    /// the agent opens them (truncated).
-    OpenMode(bool),
+    /// `--open-mode=append|truncate` (Slurm reads the first letter only).
+    OpenMode(OpenMode),
     /// `--wckey`: accepted and not recorded (no workload characterization keys here).
     Wckey(String),
     Help,
@@ -113,6 +112,7 @@ const ENV_OPTIONS: &[(&str, Opt)] = &[
     ("SBATCH_MEM_PER_CPU", Opt::MemPerCpu),
     ("SBATCH_MEM_PER_NODE", Opt::Mem),
     ("SBATCH_NO_REQUEUE", Opt::NoRequeue),
+    ("SBATCH_OPEN_MODE", Opt::OpenMode),
     ("SBATCH_OUTPUT", Opt::Output),
     ("SBATCH_PARTITION", Opt::Partition),
     ("SBATCH_QOS", Opt::Qos),
@@ -277,8 +277,8 @@ fn parse_value(opt: Opt, v: &str, time: TimeRef) -> Result<Setting, ValueError> 
         Opt::MailType => Setting::MailType(text()),
         Opt::MailUser => Setting::MailUser(text()),
         Opt::OpenMode => match v.chars().next() {
-            Some('a' | 'A') => Setting::OpenMode(true),
-            Some('t' | 'T') => Setting::OpenMode(false),
+            Some('a' | 'A') => Setting::OpenMode(OpenMode::Append),
+            Some('t' | 'T') => Setting::OpenMode(OpenMode::Truncate),
             _ => return Err(ParseError::at(1, "expected append or truncate").into()),
         },
         Opt::Wckey => Setting::Wckey(text()),

@@ -2,8 +2,8 @@
 
 use super::*;
 use crate::model::{
-    ArraySpec, Dependency, DependencySpec, GpuRequest, Gres, JobSpec, MemRequest, TimeLimit,
-    Timestamp,
+    ArraySpec, Dependency, DependencySpec, GpuRequest, Gres, JobSpec, MemRequest, OpenMode,
+    TimeLimit, Timestamp,
 };
 use crate::parse::ParseError;
 
@@ -618,6 +618,43 @@ fn command_switches() {
         err.message,
         "don't specify both --verbose (-v) and --quiet (-Q)"
     );
+}
+
+#[test]
+fn open_mode_from_every_layer() {
+    assert_eq!(parse(&["--wrap=true"], None).spec.open_mode, None);
+    let mode = |args: &[&str]| parse(args, None).spec.open_mode;
+    assert_eq!(
+        mode(&["--open-mode=append", "--wrap=true"]),
+        Some(OpenMode::Append)
+    );
+    assert_eq!(
+        mode(&["--open-mode=T", "--wrap=true"]),
+        Some(OpenMode::Truncate)
+    );
+    assert_eq!(
+        mode(&["--open-mode", "Append", "--wrap=true"]),
+        Some(OpenMode::Append)
+    );
+
+    let s = script(&["#SBATCH --open-mode=append"]);
+    assert_eq!(
+        parse(&["job.sh"], Some(&s)).spec.open_mode,
+        Some(OpenMode::Append)
+    );
+
+    let env = ctx_env(&[("SBATCH_OPEN_MODE", "append")]);
+    let req = parse_sbatch(&argv(&["job.sh"]), Some(&s), &env).unwrap();
+    assert_eq!(req.spec.open_mode, Some(OpenMode::Append));
+    let req = parse_sbatch(&argv(&["--open-mode=truncate", "job.sh"]), Some(&s), &env).unwrap();
+    assert_eq!(
+        req.spec.open_mode,
+        Some(OpenMode::Truncate),
+        "the command line wins"
+    );
+
+    let err = parse_err(&["--open-mode=keep", "--wrap=true"], None);
+    assert!(err.message.contains("expected append or truncate"), "{err}");
 }
 
 #[test]
