@@ -751,7 +751,19 @@ fn node_events_are_recorded_and_sreport_shows_down_time() {
         lines[2].contains("  DRAIN                    disk errors"),
         "{out}"
     );
-    // Down: an open DOWN event, and sreport's Down for this hour.
+    // Down: an open DOWN event, and sreport's Down for this hour. sreport rounds its window
+    // to the nearest hour, so the outage must not straddle an hour's (or, for zones offset by
+    // half an hour, a half hour's) edge, nor start within a minute of one.
+    loop {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        if (10..1740).contains(&(now % 1800)) {
+            break;
+        }
+        std::thread::sleep(Duration::from_secs(1));
+    }
     c.ok(
         "scontrol",
         &["update", "NodeName=n1", "State=DOWN", "Reason=broken fan"],

@@ -198,6 +198,24 @@ impl Associations {
             .then_some(first.as_str())
     }
 
+    /// True when a submission can be refused for a count of active jobs (MaxSubmitJobs,
+    /// GrpSubmitJobs, a QOS's MaxSubmitJobsPerUser): only then does a submission need
+    /// [`ActiveCounts`], which walks every job.
+    pub fn has_submit_limits(&self) -> bool {
+        self.enforce_limits
+            && (self
+                .users
+                .iter()
+                .any(|u| u.limits.max_submit_jobs.is_some() || u.limits.grp_submit_jobs.is_some())
+                || self.accounts.iter().any(|(_, a)| {
+                    a.limits.max_submit_jobs.is_some() || a.limits.grp_submit_jobs.is_some()
+                })
+                || self
+                    .qos
+                    .values()
+                    .any(|q| q.max_submit_jobs_per_user.is_some()))
+    }
+
     /// Checks a submission for the user, account and partitions: the association must
     /// exist (for at least one of the partitions), and its submit limits must allow
     /// `new_jobs` more. `active` counts jobs per (user, account) and per account subtree.

@@ -418,7 +418,11 @@ impl<C: Clock> Engine<C> {
             .array
             .as_ref()
             .map_or(1, |a| a.indices.len().max(1) as u32);
-        let active = limits::ActiveCounts::count(assocs, self.jobs.values().map(|e| &e.job));
+        let active = if assocs.has_submit_limits() {
+            limits::ActiveCounts::count(assocs, self.jobs.values().map(|e| &e.job))
+        } else {
+            limits::ActiveCounts::default()
+        };
         assocs
             .check_submit(
                 &spec.user,

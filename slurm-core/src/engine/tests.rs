@@ -898,6 +898,22 @@ mod association_limits {
     }
 
     #[test]
+    fn submissions_count_active_jobs_only_under_a_submit_limit() {
+        let none = AssocLimitSet::default;
+        assert!(!associations(none(), none(), none()).has_submit_limits());
+        let grp = AssocLimitSet {
+            grp_submit_jobs: Some(5),
+            ..Default::default()
+        };
+        assert!(associations(grp, none(), none()).has_submit_limits());
+        let max = AssocLimitSet {
+            max_submit_jobs: Some(3),
+            ..Default::default()
+        };
+        assert!(associations(none(), max, none()).has_submit_limits());
+    }
+
+    #[test]
     fn per_job_and_run_minute_limits() {
         let (mut e, _) = engine(gpu_cluster(SchedulerPolicy::Backfill));
         let team = AssocLimitSet {
