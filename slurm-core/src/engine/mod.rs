@@ -527,27 +527,13 @@ impl<C: Clock> Engine<C> {
         };
         self.fairshare.ensure_user(&account, &spec.user);
         let job = Job {
-            id,
             array_job_id: spec.array.as_ref().map(|_| id),
-            array_task_id: None,
             partition: spec.partitions[0].clone(),
             time_limit,
-            state: JobState::Pending,
-            reason: PendingReason::None,
-            priority: 0,
             submit_time: now,
-            eligible_time: None,
-            start_time: None,
-            end_time: None,
-            planned_start: None,
-            allocation: Vec::new(),
-            exit: None,
-            restarts: 0,
-            cancelled_by: None,
             hold: spec.hold.then_some(Hold::User),
             array_pending: spec.array.clone(),
-            configuring: false,
-            spec,
+            ..Job::new(id, JobState::Pending, spec)
         };
         self.insert_pending(job);
         Ok(id)
