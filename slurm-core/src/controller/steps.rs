@@ -191,6 +191,7 @@ pub fn new_step(
         pending_nodes: layout.nodes.clone(),
         cpus_per_node: layout.cpus_per_node.clone(),
         overlap: req.overlap,
+        ended_with_job: false,
     }
 }
 
@@ -201,7 +202,8 @@ pub fn worse(a: ExitStatus, b: ExitStatus) -> ExitStatus {
     if rank(b) > rank(a) { b } else { a }
 }
 
-/// Applies one node's report; true when the step has now ended on every node.
+/// Applies one node's report; true when the step has now ended on every node. A report for
+/// a step its job's end already closed (the job's end overtook it) still counts.
 pub fn apply_report(step: &mut StepInfo, report: &StepReport, now: Timestamp) -> bool {
     let before = step.pending_nodes.len();
     step.pending_nodes.retain(|n| n != &report.node);
@@ -214,12 +216,14 @@ pub fn apply_report(step: &mut StepInfo, report: &StepReport, now: Timestamp) ->
     step.usage.max_rss_kb = step.usage.max_rss_kb.max(report.usage.max_rss_kb);
     if report.cancelled {
         step.state = JobState::Cancelled;
+        step.ended_with_job = false;
     }
     if !step.pending_nodes.is_empty() {
         return false;
     }
-    step.end = Some(now);
-    if step.state != JobState::Cancelled {
+    step.end.get_or_insert(now);
+    if step.state == JobState::Running || step.ended_with_job {
+        step.ended_with_job = false;
         step.state = if step.exit.is_success() {
             JobState::Completed
         } else {
@@ -229,13 +233,14 @@ pub fn apply_report(step: &mut StepInfo, report: &StepReport, now: Timestamp) ->
     true
 }
 
-/// Ends a step whose nodes will not report (its job ended, a node went down).
+/// Ends a step whose job ended before all its nodes reported: CANCELLED unless their
+/// reports, still accepted, say otherwise.
 pub fn abandon(step: &mut StepInfo, now: Timestamp) {
     if step.end.is_none() {
         step.end = Some(now);
-        step.pending_nodes.clear();
         if step.state == JobState::Running {
             step.state = JobState::Cancelled;
+            step.ended_with_job = true;
         }
     }
 }
@@ -421,5 +426,28 @@ mod tests {
         assert_eq!(step.exit, three);
         assert_eq!(step.usage.cpu_time_ms, 10);
         assert_eq!(step.end, Some(12));
+
+        // The job's end overtakes the step's reports: CANCELLED until they arrive.
+        let mut late = new_step(&j, 1, &r, &l, 10);
+        assert!(!apply_report(&mut late, &report("n1", three), 11));
+        abandon(&mut late, 12);
+        assert_eq!(late.state, JobState::Cancelled);
+        assert!(apply_report(
+            &mut late,
+            &report("n2", ExitStatus::SUCCESS),
+            13
+        ));
+        assert_eq!(
+            (late.state, late.exit, late.end),
+            (JobState::Failed, three, Some(12))
+        );
+        // Killed with its job: it stays CANCELLED.
+        let mut killed = new_step(&j, 2, &r, &l, 10);
+        abandon(&mut killed, 12);
+        let mut cancelled = report("n1", sig);
+        cancelled.cancelled = true;
+        apply_report(&mut killed, &cancelled, 13);
+        apply_report(&mut killed, &report("n2", ExitStatus::SUCCESS), 13);
+        assert_eq!(killed.state, JobState::Cancelled);
     }
 }

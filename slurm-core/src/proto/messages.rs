@@ -1020,6 +1020,10 @@ pub struct StepInfo {
     /// `--overlap`: holds nothing, shares everything.
     #[serde(default)]
     pub overlap: bool,
+    /// The step was recorded CANCELLED because its job ended before all its nodes reported;
+    /// a report arriving afterwards (the job's end overtook it) still sets its state.
+    #[serde(default)]
+    pub ended_with_job: bool,
 }
 
 /// Agent ↔ srun: what an agent sends on a step's I/O stream. The first message is `Hello`.
