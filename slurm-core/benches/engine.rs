@@ -13,7 +13,10 @@
 //! `ENGINE_BENCH_TRACE=FILE.swf.gz` replays that trace with conservative backfill on its pool
 //! of processors instead (`ENGINE_BENCH_TRACE_JOBS=N`: its first N jobs) and prints the replay's
 //! time, counters and a fingerprint of every job's start time (equal fingerprints: the same
-//! decisions), like `slinky sim` without building the whole binary.
+//! decisions), like `slinky sim` without building the whole binary. With
+//! `ENGINE_BENCH_TRACE_SLURM_DEFAULTS=1` it uses Slurm's backfill defaults (bf_interval 30 s,
+//! bf_max_job_test 500, bf_window 1440 min, bf_resolution 60 s) instead of textbook
+//! conservative backfill.
 
 use slurm_core::config::{ClusterConfig, SchedulerPolicy};
 use slurm_core::engine::{Engine, ManualClock};
@@ -297,7 +300,14 @@ fn replay_trace(path: &str) {
     let machine = Machine::Pool {
         procs: workload.max_procs,
     };
-    let config = SimConfig::new(machine, SchedulerPolicy::Backfill);
+    let mut config = SimConfig::new(machine, SchedulerPolicy::Backfill);
+    if std::env::var_os("ENGINE_BENCH_TRACE_SLURM_DEFAULTS").is_some() {
+        // Slurm's own SchedulerParameters defaults, as `slinky sim --slurm-defaults`.
+        config.bf_interval_s = 30;
+        config.bf_max_job_test = Some(500);
+        config.bf_window_min = 1440;
+        config.bf_resolution_s = 60;
+    }
     let (start, cpu_start) = (Instant::now(), cpu_ns());
     let out = replay_with_progress(&workload.jobs, &config, 50_000, |p| {
         eprintln!(

@@ -17,6 +17,7 @@ mod nodes;
 mod pass;
 mod priority;
 mod profile;
+mod queue;
 mod resources;
 mod restore;
 mod shape;
@@ -229,6 +230,8 @@ pub struct Engine<C: Clock = SystemClock> {
     /// Searches may start from an earlier, dominated shape's bounds (an exact speed-up; off
     /// only to check that it is exact).
     seed_bounds: bool,
+    /// The pending queue in priority order, kept between passes under basic priority.
+    order_cache: queue::OrderCache,
 }
 
 impl<C: Clock> Engine<C> {
@@ -315,6 +318,7 @@ impl<C: Clock> Engine<C> {
             total_cpus,
             plan_all: true,
             seed_bounds: true,
+            order_cache: queue::OrderCache::default(),
             cluster,
         })
     }
@@ -554,7 +558,7 @@ impl<C: Clock> Engine<C> {
                 placement: None,
             },
         );
-        self.pending.insert(id);
+        self.enqueue(id);
     }
 
     /// Rejects requests no node in the partition could ever hold.
@@ -633,7 +637,7 @@ impl<C: Clock> Engine<C> {
         if entry.requeue_requested && entry.cancel_by.is_none() {
             entry.requeue_requested = false;
             Self::reset_to_pending(entry, now);
-            self.pending.insert(id);
+            self.enqueue(id);
             return Ok(());
         }
         let job = &mut entry.job;
@@ -723,6 +727,7 @@ impl<C: Clock> Engine<C> {
         entry.job.time_limit = limit;
         entry.job.spec.time_limit = Some(limit);
         entry.placement = None;
+        self.order_cache.invalidate();
         if entry.job.state == JobState::Running {
             let start = entry.job.start_time.unwrap_or(0);
             let end = limit.as_secs().map_or(profile::NEVER, |s| start + s as i64);
@@ -786,6 +791,8 @@ impl<C: Clock> Engine<C> {
             return Err(EngineError::NotPending(id));
         }
         entry.placement = None;
+        // Its place in the order or what it needs may change: the order is rebuilt.
+        self.order_cache.invalidate();
         Ok(&mut entry.job)
     }
 

@@ -196,6 +196,7 @@ impl<C: Clock> Engine<C> {
             if let Some(entry) = self.jobs.get_mut(&id) {
                 Self::reset_to_pending(entry, now);
                 self.pending.insert(id);
+                self.order_cache.invalidate();
             }
             Ok(NodeFailOutcome::Requeued)
         } else {

@@ -13,6 +13,7 @@ use super::fxhash::FastMap;
 use super::limits::{self, Associations, LimitUsage};
 use super::priority::{self, JobFacts, Norms};
 use super::profile::{NEVER, Profile};
+use super::queue::PendingOrder;
 use super::resources::{NodeDemand, Res};
 use super::shape::{Shape, shape_for};
 use super::{Clock, Engine, JobStart, PlacementOption};
@@ -49,6 +50,69 @@ struct Candidate {
     seq: u64,
     /// (partition index, shape, duration in seconds) per usable partition, in user order.
     options: Arc<[PlacementOption]>,
+}
+
+/// Where a pass takes its candidates from (see [`super::queue`]).
+enum PassQueue {
+    /// Every eligible job, sorted, with the least any candidate from each position on needs.
+    Sorted {
+        candidates: std::vec::IntoIter<Candidate>,
+        least: Vec<(u32, i64)>,
+        pos: usize,
+    },
+    /// The kept order of `priority/basic`, walked lazily.
+    Kept {
+        order: PendingOrder,
+        generation: u64,
+        pos: usize,
+    },
+}
+
+/// What candidates are judged by during one pass.
+struct PassInputs {
+    norms: Norms,
+    /// Fairshare factor per (account, user), computed once per pass.
+    fairshare: FairshareCache,
+    /// Jobs this pass started. A kept order is walked lazily, after earlier starts; a
+    /// dependency is still judged as the pass found it (`after:` a job started by this very
+    /// pass waits for the next one, as when every candidate was checked up front).
+    started: Vec<JobId>,
+}
+
+/// Fairshare factors by account, then user: looked up without allocating.
+#[derive(Default)]
+struct FairshareCache(HashMap<String, HashMap<String, f64>>);
+
+impl FairshareCache {
+    fn get(&self, account: &str, user: &str) -> Option<f64> {
+        self.0.get(account)?.get(user).copied()
+    }
+
+    fn insert(&mut self, account: &str, user: &str, value: f64) {
+        self.0
+            .entry(account.to_owned())
+            .or_default()
+            .insert(user.to_owned(), value);
+    }
+}
+
+impl PassInputs {
+    fn new<C: Clock>(engine: &Engine<C>) -> Self {
+        Self {
+            norms: Norms {
+                total_cpus: engine.total_cpus,
+                max_partition_factor: engine
+                    .parts
+                    .iter()
+                    .map(|p| p.config.priority_job_factor)
+                    .max()
+                    .unwrap_or(1),
+                max_qos_priority: engine.qos.values().map(|q| q.priority).max().unwrap_or(0),
+            },
+            fairshare: FairshareCache::default(),
+            started: Vec::new(),
+        }
+    }
 }
 
 /// Where a job could run: start time and node indices.
@@ -248,13 +312,7 @@ impl<C: Clock> Engine<C> {
             pending: self.pending.len(),
             ..PassStats::default()
         };
-        let mut candidates = self.eligible_candidates(now);
-        candidates.sort_by(|a, b| {
-            b.tier
-                .cmp(&a.tier)
-                .then(b.priority.cmp(&a.priority))
-                .then(a.seq.cmp(&b.seq))
-        });
+        let mut queue = self.pass_queue(now);
         let window = self.cluster.scheduler.bf_window_min.saturating_mul(60) as i64;
         let mut plan = Plan {
             now,
@@ -274,23 +332,6 @@ impl<C: Clock> Engine<C> {
             node_scans: 0,
             cached_fits: 0,
         };
-        // Smallest per-node CPU demand among the candidates from each position on: once no
-        // node has that many CPUs free, nothing further can start.
-        // Likewise the shortest duration: once no node keeps that many CPUs free for that
-        // long (reservations included), nothing further can start either.
-        let mut suffix_min = vec![u32::MAX; candidates.len() + 1];
-        let mut suffix_duration = vec![NEVER; candidates.len() + 1];
-        for (i, c) in candidates.iter().enumerate().rev() {
-            let own = c
-                .options
-                .iter()
-                .map(|(_, s, _)| s.demand.cpus)
-                .min()
-                .unwrap_or(u32::MAX);
-            suffix_min[i] = suffix_min[i + 1].min(own);
-            let duration = c.options.iter().map(|o| o.2).min().unwrap_or(NEVER);
-            suffix_duration[i] = suffix_duration[i + 1].min(duration);
-        }
         let mut max_free = self.max_free_cpus();
         let mut blocked = vec![false; self.parts.len()];
         let mut easy_reserved = vec![false; self.parts.len()];
@@ -306,15 +347,21 @@ impl<C: Clock> Engine<C> {
             let running = self.running.iter().filter_map(|id| self.jobs.get(id));
             LimitUsage::from_running(a, running.map(|e| &e.job), now)
         });
-        for (index, cand) in candidates.iter().enumerate() {
+        let mut priorities = PassInputs::new(self);
+        while let Some((cand, (least_cpus, least_duration))) =
+            self.next_candidate(&mut queue, now, &mut priorities)
+        {
+            let cand = &cand;
             let out_of_budget = stats.tested >= max_test;
             let nothing_fits = !self.plan_all
-                && (max_free < suffix_min[index]
-                    || self.window_free_cpus(&mut plan, suffix_duration[index])
-                        < suffix_min[index]);
+                && (max_free < least_cpus
+                    || self.window_free_cpus(&mut plan, least_duration) < least_cpus
+                    || (policy == SchedulerPolicy::Fcfs && blocked.iter().all(|b| *b))
+                    || out_of_budget);
             if nothing_fits {
                 // It stays so for every later candidate (free resources only shrink during
-                // a pass, and the suffix minima only grow): leave the rest unexamined.
+                // a pass, and the minima of what the rest need only grow; every partition
+                // stays blocked; the budget stays spent): leave the rest unexamined.
                 break;
             }
             if out_of_budget {
@@ -378,6 +425,7 @@ impl<C: Clock> Engine<C> {
                         }
                         stats.started += 1;
                         started_any = true;
+                        priorities.started.push(start.job_id);
                         max_free = self.max_free_cpus();
                         starts.push(start);
                         let more_tasks = self
@@ -406,6 +454,12 @@ impl<C: Clock> Engine<C> {
             }
         }
         self.associations = associations;
+        if let PassQueue::Kept {
+            order, generation, ..
+        } = queue
+        {
+            self.return_order(order, generation);
+        }
         stats.searches = plan.searches;
         stats.node_scans = plan.node_scans;
         stats.cached_fits = plan.cached_fits;
@@ -472,95 +526,154 @@ impl<C: Clock> Engine<C> {
         }
     }
 
-    /// Checks every pending job, sets the reasons of those that cannot run for reasons other
-    /// than resources, computes priorities, and returns the rest.
-    fn eligible_candidates(&mut self, now: Timestamp) -> Vec<Candidate> {
-        let norms = Norms {
-            total_cpus: self.total_cpus,
-            max_partition_factor: self
-                .parts
-                .iter()
-                .map(|p| p.config.priority_job_factor)
-                .max()
-                .unwrap_or(1),
-            max_qos_priority: self.qos.values().map(|q| q.priority).max().unwrap_or(0),
-        };
-        let mut fairshare_cache: HashMap<(String, String), f64> = HashMap::new();
-        let ids: Vec<JobId> = self.pending.iter().copied().collect();
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            let Some(entry) = self.jobs.get(&id) else {
-                continue;
+    /// Where this pass takes its candidates from: under basic priority the kept order,
+    /// walked as far as the pass goes; otherwise every eligible job, prioritised and sorted.
+    fn pass_queue(&mut self, now: Timestamp) -> PassQueue {
+        if self.keeps_order() {
+            let (order, generation) = self.take_order();
+            return PassQueue::Kept {
+                order,
+                generation,
+                pos: 0,
             };
-            let job = &entry.job;
-            if let Some(reason) = self.ineligible_reason(job, now) {
-                self.set_reason(id, reason);
-                continue;
+        }
+        let mut priorities = PassInputs::new(self);
+        let ids: Vec<JobId> = self.pending.iter().copied().collect();
+        let mut candidates: Vec<Candidate> = ids
+            .into_iter()
+            .filter_map(|id| self.candidate(id, now, &mut priorities))
+            .collect();
+        candidates.sort_by(|a, b| {
+            b.tier
+                .cmp(&a.tier)
+                .then(b.priority.cmp(&a.priority))
+                .then(a.seq.cmp(&b.seq))
+        });
+        // The least CPUs per node and the shortest duration among the candidates from each
+        // position on: once no node has that many CPUs free (for that long, reservations
+        // included), nothing further can start.
+        let mut least = vec![(u32::MAX, NEVER); candidates.len()];
+        let mut acc = (u32::MAX, NEVER);
+        for (i, c) in candidates.iter().enumerate().rev() {
+            for (_, shape, duration) in c.options.iter() {
+                acc = (acc.0.min(shape.demand.cpus), acc.1.min(*duration));
             }
-            let options = match &entry.placement {
-                Some(cached) => cached.clone(),
+            least[i] = acc;
+        }
+        PassQueue::Sorted {
+            candidates: candidates.into_iter(),
+            least,
+            pos: 0,
+        }
+    }
+
+    /// The next candidate of the pass, with the least CPUs per node and the shortest
+    /// duration it or any later candidate needs (lower bounds).
+    fn next_candidate(
+        &mut self,
+        queue: &mut PassQueue,
+        now: Timestamp,
+        priorities: &mut PassInputs,
+    ) -> Option<(Candidate, (u32, i64))> {
+        match queue {
+            PassQueue::Sorted {
+                candidates,
+                least,
+                pos,
+            } => {
+                let cand = candidates.next()?;
+                let bounds = least[*pos];
+                *pos += 1;
+                Some((cand, bounds))
+            }
+            PassQueue::Kept { order, pos, .. } => loop {
+                let id = order.id_at(*pos)?;
+                let bounds = order.least_from(*pos);
+                *pos += 1;
+                if !self.is_pending(id) {
+                    continue;
+                }
+                if let Some(cand) = self.candidate(id, now, priorities) {
+                    return Some((cand, bounds));
+                }
+            },
+        }
+    }
+
+    /// A pending job as a candidate of this pass: `None` (with its reason set) when it cannot
+    /// be considered for reasons other than free resources; otherwise with its priority
+    /// computed and recorded.
+    fn candidate(
+        &mut self,
+        id: JobId,
+        now: Timestamp,
+        inputs: &mut PassInputs,
+    ) -> Option<Candidate> {
+        let entry = self.jobs.get(&id)?;
+        let after_started_now = || {
+            entry.job.spec.dependency.conditions.iter().any(
+                |d| matches!(d, crate::model::Dependency::After(t) if inputs.started.contains(t)),
+            )
+        };
+        let reason = self.ineligible_reason(&entry.job, now).or_else(|| {
+            (!inputs.started.is_empty() && after_started_now()).then_some(PendingReason::Dependency)
+        });
+        if let Some(reason) = reason {
+            self.set_reason(id, reason);
+            return None;
+        }
+        let options = self.options_of(id)?;
+        let entry = self.jobs.get(&id)?;
+        let job = &entry.job;
+        if options.is_empty() {
+            let reason = self.partition_reason(job);
+            self.set_reason(id, reason);
+            return None;
+        }
+        let first_part = &self.parts[options[0].0].config;
+        let tier = first_part.priority_tier;
+        let part_factor = first_part.priority_job_factor;
+        let priority = if self.cluster.priority.multifactor {
+            let account = if job.spec.account.is_empty() {
+                super::fairshare::ROOT
+            } else {
+                &job.spec.account
+            };
+            let fs = match inputs.fairshare.get(account, &job.spec.user) {
+                Some(fs) => fs,
                 None => {
-                    let options: Arc<[PlacementOption]> = self.placement_options(job).into();
-                    if let Some(entry) = self.jobs.get_mut(&id) {
-                        entry.placement = Some(options.clone());
-                    }
-                    options
+                    let fs = self.fairshare.factor(account, &job.spec.user);
+                    inputs.fairshare.insert(account, &job.spec.user, fs);
+                    fs
                 }
             };
-            let Some(entry) = self.jobs.get(&id) else {
-                continue;
+            let facts = JobFacts {
+                eligible_since: job.eligible_time.or(Some(now)),
+                cpus: options[0].1.total_cpus(),
+                partition_factor: part_factor,
+                qos_priority: self.qos.get(&job.spec.qos).map_or(0, |q| q.priority),
+                fairshare: fs,
+                nice: job.spec.nice,
             };
-            let job = &entry.job;
-            if options.is_empty() {
-                let reason = self.partition_reason(job);
-                self.set_reason(id, reason);
-                continue;
-            }
-            let first_part = &self.parts[options[0].0].config;
-            let tier = first_part.priority_tier;
-            let part_factor = first_part.priority_job_factor;
-            let priority = if self.cluster.priority.multifactor {
-                let account = if job.spec.account.is_empty() {
-                    super::fairshare::ROOT
-                } else {
-                    &job.spec.account
-                };
-                let key = (account.to_owned(), job.spec.user.clone());
-                let fs = *fairshare_cache
-                    .entry(key)
-                    .or_insert_with(|| self.fairshare.factor(account, &job.spec.user));
-                let facts = JobFacts {
-                    eligible_since: job.eligible_time.or(Some(now)),
-                    cpus: options[0].1.total_cpus(),
-                    partition_factor: part_factor,
-                    qos_priority: self.qos.get(&job.spec.qos).map_or(0, |q| q.priority),
-                    fairshare: fs,
-                    nice: job.spec.nice,
-                };
-                priority::weigh(
-                    &self.cluster.priority,
-                    &priority::factors(&self.cluster.priority, &norms, &facts, now),
-                )
-            } else {
-                let base = priority::BASIC_TOP
-                    .saturating_sub(u32::try_from(entry.seq).unwrap_or(u32::MAX));
-                let niced = i64::from(base) - i64::from(job.spec.nice);
-                niced.clamp(1, i64::from(u32::MAX)) as u32
-            };
-            let seq = entry.seq;
-            if let Some(entry) = self.jobs.get_mut(&id) {
-                entry.job.priority = priority;
-                entry.job.eligible_time.get_or_insert(now);
-            }
-            out.push(Candidate {
-                id,
-                tier,
-                priority,
-                seq,
-                options,
-            });
+            priority::weigh(
+                &self.cluster.priority,
+                &priority::factors(&self.cluster.priority, &inputs.norms, &facts, now),
+            )
+        } else {
+            super::queue::basic_priority(entry.seq, job.spec.nice)
+        };
+        let seq = entry.seq;
+        if let Some(entry) = self.jobs.get_mut(&id) {
+            entry.job.priority = priority;
+            entry.job.eligible_time.get_or_insert(now);
         }
-        out
+        Some(Candidate {
+            id,
+            tier,
+            priority,
+            seq,
+            options,
+        })
     }
 
     /// Reasons a job cannot be considered at all this pass (not about free resources).
@@ -589,7 +702,7 @@ impl<C: Clock> Engine<C> {
     }
 
     /// The partitions this job may run in now, with its shape in each.
-    fn placement_options(&self, job: &Job) -> Vec<PlacementOption> {
+    pub(super) fn placement_options(&self, job: &Job) -> Vec<PlacementOption> {
         let mut options = Vec::new();
         for name in &job.spec.partitions {
             let Some(&pi) = self.part_by_name.get(name) else {

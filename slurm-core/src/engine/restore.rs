@@ -29,6 +29,7 @@ impl<C: Clock> Engine<C> {
         match job.state {
             JobState::Pending => {
                 self.pending.insert(id);
+                self.order_cache.invalidate();
             }
             JobState::Running | JobState::Suspended | JobState::Completing => {
                 let end = match (job.start_time, job.time_limit.as_secs()) {

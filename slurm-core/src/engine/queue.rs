@@ -1,0 +1,250 @@
+//! The pending queue in priority order, kept between passes under `priority/basic`.
+//!
+//! With basic priority a job's place in the queue is fixed when it is submitted (partition
+//! tier, then submission order less its nice value), so a pass need not rebuild and sort the
+//! whole queue: it walks this order and stops where it stops (nothing more can start, or
+//! `bf_max_job_test` is spent), touching only the jobs it examines. New submissions are
+//! appended when they sort last (the usual case); anything else that could move a job in the
+//! order (a requeue, `scontrol update`, a restore) drops the order and the next pass rebuilds it.
+//!
+//! Under `priority/multifactor` priorities move with age and usage at every pass, and the pass
+//! rebuilds its candidate list as before.
+
+use super::profile::NEVER;
+use super::{Clock, Engine, PlacementOption};
+use crate::model::{JobId, JobState};
+
+/// Sort key: higher tier first, then higher priority, then earlier submission.
+pub(super) type OrderKey = (u16, u32, u64);
+
+pub(super) fn order_key(tier: u16, priority: u32, seq: u64) -> OrderKey {
+    (u16::MAX - tier, u32::MAX - priority, seq)
+}
+
+/// `priority/basic`: the first job gets [`super::priority::BASIC_TOP`], each later one less;
+/// nice moves a job down (or up).
+pub(super) fn basic_priority(seq: u64, nice: i32) -> u32 {
+    let base = super::priority::BASIC_TOP.saturating_sub(u32::try_from(seq).unwrap_or(u32::MAX));
+    (i64::from(base) - i64::from(nice)).clamp(1, i64::from(u32::MAX)) as u32
+}
+
+/// One queued job: its key and the least it needs of any of its placement options (for
+/// deciding that nothing after a point can start).
+#[derive(Debug, Clone, Copy)]
+struct Queued {
+    id: JobId,
+    key: OrderKey,
+    min_cpus: u32,
+    min_duration: i64,
+}
+
+/// The pending jobs in priority order. Entries of jobs that are no longer pending stay until
+/// the next compaction and are skipped when met.
+#[derive(Debug, Default)]
+pub(super) struct PendingOrder {
+    entries: Vec<Queued>,
+    /// Per position below `built`: the least CPUs per node and the shortest duration of the
+    /// entries from there to `built`.
+    suffix: Vec<(u32, i64)>,
+    built: usize,
+    /// The same minima over the entries appended since (`entries[built..]`).
+    tail: (u32, i64),
+}
+
+impl PendingOrder {
+    fn from_sorted(entries: Vec<Queued>) -> Self {
+        let mut order = Self {
+            entries,
+            ..Self::default()
+        };
+        order.summarize();
+        order
+    }
+
+    fn summarize(&mut self) {
+        self.suffix = vec![(u32::MAX, NEVER); self.entries.len()];
+        let mut least = (u32::MAX, NEVER);
+        for (i, q) in self.entries.iter().enumerate().rev() {
+            least = (least.0.min(q.min_cpus), least.1.min(q.min_duration));
+            self.suffix[i] = least;
+        }
+        self.built = self.entries.len();
+        self.tail = (u32::MAX, NEVER);
+    }
+
+    pub(super) fn id_at(&self, pos: usize) -> Option<JobId> {
+        self.entries.get(pos).map(|q| q.id)
+    }
+
+    /// The least CPUs per node and the shortest duration any job at `pos` or after may need
+    /// (lower bounds: entries of jobs gone since the last compaction still count).
+    pub(super) fn least_from(&self, pos: usize) -> (u32, i64) {
+        let built = self.suffix.get(pos).copied().unwrap_or((u32::MAX, NEVER));
+        (built.0.min(self.tail.0), built.1.min(self.tail.1))
+    }
+
+    /// Appends a job that sorts after every queued one; false when it does not.
+    fn push(&mut self, q: Queued) -> bool {
+        if self.entries.last().is_some_and(|last| last.key >= q.key) {
+            return false;
+        }
+        self.tail = (self.tail.0.min(q.min_cpus), self.tail.1.min(q.min_duration));
+        self.entries.push(q);
+        true
+    }
+
+    /// Drops the entries `keep` rejects and recomputes the minima, once enough has changed
+    /// since the last time (`pending`: how many jobs are pending now).
+    fn compact_if_worth_it(&mut self, pending: usize, keep: impl Fn(JobId) -> bool) {
+        let gone = self.entries.len().saturating_sub(pending);
+        let appended = self.entries.len() - self.built;
+        if 4 * (gone + appended) <= self.entries.len().max(64) {
+            return;
+        }
+        self.entries.retain(|q| keep(q.id));
+        self.summarize();
+    }
+}
+
+/// What the engine keeps between passes: the order, or why there is none.
+#[derive(Debug, Default)]
+pub(super) struct OrderCache {
+    order: Option<PendingOrder>,
+    /// Counts the times the order was dropped or a job could not be added to it, so that a
+    /// pass that held the order meanwhile knows to drop it too.
+    generation: u64,
+}
+
+impl OrderCache {
+    /// Something that could move pending jobs in the order changed: rebuild it next pass.
+    pub(super) fn invalidate(&mut self) {
+        self.order = None;
+        self.generation += 1;
+    }
+}
+
+impl<C: Clock> Engine<C> {
+    /// Whether passes walk a kept order (`priority/basic`) instead of sorting every pass.
+    pub(super) fn keeps_order(&self) -> bool {
+        !self.cluster.priority.multifactor
+    }
+
+    /// Puts a job in the pending set (and in the kept order when it sorts last).
+    pub(super) fn enqueue(&mut self, id: JobId) {
+        self.pending.insert(id);
+        if !self.keeps_order() {
+            return;
+        }
+        let queued = self.queued(id);
+        let cache = &mut self.order_cache;
+        let appended = match (&mut cache.order, queued) {
+            (Some(order), Some(q)) => order.push(q),
+            _ => false,
+        };
+        if !appended {
+            cache.invalidate();
+        }
+    }
+
+    /// A job's entry in the order (computing and keeping its placement options).
+    fn queued(&mut self, id: JobId) -> Option<Queued> {
+        let options = self.options_of(id)?;
+        let entry = self.jobs.get(&id)?;
+        let tier = options
+            .first()
+            .map_or(0, |(pi, _, _)| self.parts[*pi].config.priority_tier);
+        let priority = basic_priority(entry.seq, entry.job.spec.nice);
+        Some(Queued {
+            id,
+            key: order_key(tier, priority, entry.seq),
+            min_cpus: options
+                .iter()
+                .map(|(_, s, _)| s.demand.cpus)
+                .min()
+                .unwrap_or(u32::MAX),
+            min_duration: options.iter().map(|o| o.2).min().unwrap_or(NEVER),
+        })
+    }
+
+    /// A job's placement options, computed once and kept until its spec changes.
+    pub(super) fn options_of(&mut self, id: JobId) -> Option<std::sync::Arc<[PlacementOption]>> {
+        let entry = self.jobs.get(&id)?;
+        if let Some(cached) = &entry.placement {
+            return Some(cached.clone());
+        }
+        let options: std::sync::Arc<[PlacementOption]> = self.placement_options(&entry.job).into();
+        if let Some(entry) = self.jobs.get_mut(&id) {
+            entry.placement = Some(options.clone());
+        }
+        Some(options)
+    }
+
+    /// Takes the kept order out for a pass (building it when there is none), with the
+    /// generation to hand back to [`Engine::return_order`].
+    pub(super) fn take_order(&mut self) -> (PendingOrder, u64) {
+        let order = match self.order_cache.order.take() {
+            Some(order) => order,
+            None => {
+                let ids: Vec<JobId> = self.pending.iter().copied().collect();
+                let mut entries: Vec<Queued> =
+                    ids.into_iter().filter_map(|id| self.queued(id)).collect();
+                entries.sort_unstable_by_key(|q| q.key);
+                PendingOrder::from_sorted(entries)
+            }
+        };
+        (order, self.order_cache.generation)
+    }
+
+    /// Keeps the order a pass used, unless it was invalidated meanwhile.
+    pub(super) fn return_order(&mut self, mut order: PendingOrder, generation: u64) {
+        if self.order_cache.generation != generation {
+            return;
+        }
+        let jobs = &self.jobs;
+        order.compact_if_worth_it(self.pending.len(), |id| {
+            jobs.get(&id)
+                .is_some_and(|e| e.job.state == JobState::Pending)
+        });
+        self.order_cache.order = Some(order);
+    }
+
+    /// True when `id` is still pending (entries of started or cancelled jobs are skipped).
+    pub(super) fn is_pending(&self, id: JobId) -> bool {
+        self.jobs
+            .get(&id)
+            .is_some_and(|e| e.job.state == JobState::Pending)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_priority_follows_submission_and_nice() {
+        assert!(basic_priority(1, 0) > basic_priority(2, 0));
+        assert!(basic_priority(2, -10) > basic_priority(1, 0));
+        assert_eq!(basic_priority(u64::MAX, 0), 1);
+    }
+
+    #[test]
+    fn appends_only_what_sorts_last_and_keeps_lower_bounds() {
+        let q = |id: JobId, seq: u64, cpus: u32, duration: i64| Queued {
+            id,
+            key: order_key(1, basic_priority(seq, 0), seq),
+            min_cpus: cpus,
+            min_duration: duration,
+        };
+        let mut order = PendingOrder::from_sorted(vec![q(1, 1, 8, 100), q(2, 2, 4, 500)]);
+        assert_eq!(order.least_from(0), (4, 100));
+        assert_eq!(order.least_from(1), (4, 500));
+        assert!(order.push(q(3, 3, 2, 50)));
+        assert!(
+            !order.push(q(4, 1, 1, 1)),
+            "an earlier key cannot be appended"
+        );
+        assert_eq!(order.least_from(1), (2, 50));
+        assert_eq!(order.least_from(2), (2, 50));
+        assert_eq!(order.id_at(2), Some(3));
+    }
+}
