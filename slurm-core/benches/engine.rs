@@ -8,7 +8,8 @@
 //! heap bytes held by the engine after submitting the pending jobs, and after the first pass,
 //! divided by their number); the process RSS growth is printed next to it as a cross-check.
 //!
-//! `ENGINE_BENCH_SIZES=1000x10000` (nodes x pending, comma-separated) runs other sizes.
+//! `ENGINE_BENCH_SIZES=1000x10000` (nodes x pending, comma-separated) runs other sizes;
+//! `ENGINE_BENCH_REPEATS=N` times N repeated passes instead of 7 (3 above 50,000 pending).
 //!
 //! `ENGINE_BENCH_TRACE=FILE.swf.gz` replays that trace with conservative backfill on its pool
 //! of processors instead (`ENGINE_BENCH_TRACE_JOBS=N`: its first N jobs) and prints the replay's
@@ -369,7 +370,10 @@ fn main() {
         })
         .unwrap_or_else(|| vec![(1_000, 10_000), (10_000, 100_000)]);
     for (nodes, pending) in sizes {
-        let repeats = if pending > 50_000 { 3 } else { 7 };
+        let repeats = std::env::var("ENGINE_BENCH_REPEATS")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(if pending > 50_000 { 3 } else { 7 });
         full_pass(nodes, pending, repeats);
     }
 }

@@ -30,6 +30,9 @@ pub struct Fairshare {
     half_life_s: u64,
     accounts: HashMap<String, Account>,
     users: HashMap<(String, String), UserAssoc>,
+    /// Per parent account: the shares of its child accounts and user associations, kept as
+    /// they change (the factor of every user divides by it).
+    children_shares: HashMap<String, u64>,
     decayed_to: Timestamp,
 }
 
@@ -48,6 +51,7 @@ impl Fairshare {
             half_life_s,
             accounts,
             users: HashMap::new(),
+            children_shares: HashMap::new(),
             decayed_to: now,
         }
     }
@@ -62,31 +66,54 @@ impl Fairshare {
         }
         let entry = self.accounts.entry(name.to_owned()).or_insert(Account {
             parent: parent.to_owned(),
-            shares,
+            shares: 0,
             usage: 0.0,
         });
+        let (old_parent, old_shares) = (std::mem::take(&mut entry.parent), entry.shares);
         entry.parent = parent.to_owned();
         entry.shares = shares;
+        self.move_shares(
+            &old_parent,
+            u64::from(old_shares),
+            parent,
+            u64::from(shares),
+        );
+    }
+
+    /// Moves a child's shares from one parent's sum to another's (or changes them in place).
+    fn move_shares(&mut self, from: &str, old: u64, to: &str, new: u64) {
+        if let Some(sum) = self.children_shares.get_mut(from) {
+            *sum = sum.saturating_sub(old);
+        }
+        *self.children_shares.entry(to.to_owned()).or_default() += new;
     }
 
     /// Creates or updates a user association's shares (its account is created if unknown).
     pub fn set_user(&mut self, account: &str, user: &str, shares: u32) {
         self.ensure_account(account);
-        self.users
+        let entry = self
+            .users
             .entry((account.to_owned(), user.to_owned()))
-            .and_modify(|u| u.shares = shares)
-            .or_insert(UserAssoc { shares, usage: 0.0 });
+            .or_insert(UserAssoc {
+                shares: 0,
+                usage: 0.0,
+            });
+        let old = std::mem::replace(&mut entry.shares, shares);
+        self.move_shares(account, u64::from(old), account, u64::from(shares));
     }
 
     /// Makes sure an association exists (shares 1) without changing existing ones.
     pub fn ensure_user(&mut self, account: &str, user: &str) {
         self.ensure_account(account);
-        self.users
-            .entry((account.to_owned(), user.to_owned()))
-            .or_insert(UserAssoc {
+        if let std::collections::hash_map::Entry::Vacant(slot) =
+            self.users.entry((account.to_owned(), user.to_owned()))
+        {
+            slot.insert(UserAssoc {
                 shares: 1,
                 usage: 0.0,
             });
+            self.move_shares(account, 0, account, 1);
+        }
     }
 
     fn ensure_account(&mut self, account: &str) {
@@ -152,19 +179,11 @@ impl Fairshare {
     }
 
     fn sibling_shares(&self, parent: &str) -> f64 {
-        let accounts: u64 = self
-            .accounts
-            .iter()
-            .filter(|(name, a)| a.parent == parent && name.as_str() != ROOT)
-            .map(|(_, a)| u64::from(a.shares))
-            .sum();
-        let users: u64 = self
-            .users
-            .iter()
-            .filter(|((acc, _), _)| acc == parent)
-            .map(|(_, u)| u64::from(u.shares))
-            .sum();
-        (accounts + users).max(1) as f64
+        self.children_shares
+            .get(parent)
+            .copied()
+            .unwrap_or(0)
+            .max(1) as f64
     }
 
     /// (normalised shares, effective usage) of an account.
@@ -203,6 +222,41 @@ impl Fairshare {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The kept sums equal a fresh count over the tree after moves and share changes.
+    #[test]
+    fn sibling_share_sums_follow_changes() {
+        let mut fs = Fairshare::new(3600, 0);
+        fs.set_account("science", ROOT, 4);
+        fs.set_account("physics", "science", 3);
+        fs.set_user("physics", "alice", 5);
+        fs.ensure_user("physics", "bob");
+        fs.ensure_user("physics", "bob");
+        fs.set_user("physics", "alice", 2);
+        fs.set_account("chem", "science", 1);
+        fs.set_account("chem", ROOT, 6);
+        fs.add_usage("bio", "carol", 1.0);
+        let count = |parent: &str| -> f64 {
+            let accounts: u64 = fs
+                .accounts
+                .iter()
+                .filter(|(name, a)| a.parent == parent && name.as_str() != ROOT)
+                .map(|(_, a)| u64::from(a.shares))
+                .sum();
+            let users: u64 = fs
+                .users
+                .iter()
+                .filter(|((acc, _), _)| acc == parent)
+                .map(|(_, u)| u64::from(u.shares))
+                .sum();
+            (accounts + users).max(1) as f64
+        };
+        for parent in [ROOT, "science", "physics", "chem", "bio", "none"] {
+            assert_eq!(fs.sibling_shares(parent), count(parent), "{parent}");
+        }
+        assert_eq!(fs.sibling_shares(ROOT), 4.0 + 6.0 + 1.0);
+        assert_eq!(fs.sibling_shares("physics"), 3.0);
+    }
 
     #[test]
     fn heavier_user_gets_lower_factor() {

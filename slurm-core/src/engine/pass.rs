@@ -163,7 +163,8 @@ struct Bounds {
 enum BoundEntries {
     /// Single-node shapes: a min-heap, refreshed lazily from the top.
     One(std::collections::BinaryHeap<std::cmp::Reverse<(Timestamp, usize)>>),
-    /// Multi-node shapes: a plain list, refreshed where bounds reach the candidate time.
+    /// Multi-node shapes: a list sorted by bound, refreshed where bounds reach the candidate
+    /// time.
     Many(Vec<(Timestamp, usize)>),
 }
 
@@ -172,6 +173,10 @@ impl BoundEntries {
         if single {
             Self::One(entries.into_iter().map(std::cmp::Reverse).collect())
         } else {
+            let mut entries = entries;
+            if !entries.is_sorted() {
+                entries.sort_unstable();
+            }
             Self::Many(entries)
         }
     }
@@ -1171,9 +1176,7 @@ impl<C: Clock> Engine<C> {
     ) -> Option<Placement> {
         let k = shape.nodes as usize;
         let window = plan.horizon;
-        if !entries.is_sorted() {
-            entries.sort_unstable();
-        }
+        debug_assert!(entries.is_sorted(), "bound lists are kept sorted");
         let mut t = from;
         loop {
             // Bounds at or before t are stale: refresh them (they can only move later), then
