@@ -124,21 +124,20 @@ struct Plan {
     horizon: Timestamp,
     resolution: i64,
     profiles: Vec<Option<Profile>>,
-    /// Earliest start already known impossible to beat, per (partition, shape, duration).
-    cache: FastMap<(usize, Shape, i64), Option<Timestamp>>,
+    /// Every (partition, shape, duration) searched or probed this pass, with what is known
+    /// of it.
+    shapes: ShapeTable,
     /// Shapes with no start within the window: any shape needing at least as much fails too.
-    failed: Vec<(usize, Shape, i64)>,
+    failed: Vec<ShapeId>,
     /// Nodes of a partition that could ever hold a demand (schedulable, big enough).
     eligible: FastMap<(usize, NodeDemand), std::rc::Rc<Vec<usize>>>,
-    /// Per shape: lower bounds of each eligible node's earliest fit (see [`Bounds`]).
-    bounds: FastMap<(usize, Shape, i64), Bounds>,
     /// Per node: CPUs free throughout a window from now (only when not planning every job).
     window: Option<FreeWindow>,
     /// Recently searched shapes, candidates to seed a new shape's bounds.
-    seeds: Vec<(usize, Shape, i64)>,
+    seeds: Vec<ShapeId>,
     /// Every shape searched this pass, by partition and per-node demand: a new shape's
     /// tightest seed is usually the same demand with a shorter time limit.
-    searched: FastMap<(usize, NodeDemand), Vec<PlacementOption>>,
+    searched: FastMap<(usize, NodeDemand), Vec<ShapeId>>,
     /// Where searched demands fit on each node (shared across time limits and node counts).
     fits: FitCache,
     /// The slot in `fits` of the demand being searched.
@@ -146,6 +145,61 @@ struct Plan {
     searches: usize,
     node_scans: usize,
     cached_fits: usize,
+}
+
+/// Index of a shape in [`ShapeTable`].
+type ShapeId = usize;
+
+/// One (partition, shape, duration) of this pass and what is known of it.
+struct ShapeState {
+    pi: usize,
+    shape: Shape,
+    duration: i64,
+    /// Earliest start already known impossible to beat (`Some(None)`: none in the window).
+    earliest: Option<Option<Timestamp>>,
+    /// Lower bounds of each eligible node's earliest fit (absent while being searched).
+    bounds: Option<Bounds>,
+}
+
+impl ShapeState {
+    /// Its bounds, when they hold for searches from `from`.
+    fn bounds_from(&self, from: Timestamp) -> Option<&Bounds> {
+        self.bounds.as_ref().filter(|b| b.valid_from <= from)
+    }
+}
+
+/// The shapes of a pass, interned once so that every later lookup is an index: looking them
+/// up by value (a shape holds its GRES list) cost hashing, comparing and cloning per search.
+#[derive(Default)]
+struct ShapeTable {
+    by_hash: FastMap<u64, Vec<ShapeId>>,
+    states: Vec<ShapeState>,
+}
+
+impl ShapeTable {
+    fn intern(&mut self, pi: usize, shape: &Shape, duration: i64) -> ShapeId {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = super::fxhash::FxHasher::default();
+        (pi, shape, duration).hash(&mut hasher);
+        let states = &mut self.states;
+        let ids = self.by_hash.entry(hasher.finish()).or_default();
+        if let Some(&id) = ids.iter().find(|&&id| {
+            let s = &states[id];
+            s.pi == pi && s.duration == duration && s.shape == *shape
+        }) {
+            return id;
+        }
+        let id = states.len();
+        states.push(ShapeState {
+            pi,
+            shape: shape.clone(),
+            duration,
+            earliest: None,
+            bounds: None,
+        });
+        ids.push(id);
+        id
+    }
 }
 
 /// Lower bounds on the earliest fit of one shape on each eligible node, as
@@ -324,10 +378,9 @@ impl<C: Clock> Engine<C> {
             horizon: now.saturating_add(window),
             resolution: self.cluster.scheduler.bf_resolution_s.max(1) as i64,
             profiles: vec![None; self.nodes.len()],
-            cache: FastMap::default(),
+            shapes: ShapeTable::default(),
             failed: Vec::new(),
             eligible: FastMap::default(),
-            bounds: FastMap::default(),
             window: (!self.plan_all).then(|| FreeWindow::new(&self.nodes)),
             seeds: Vec::new(),
             searched: FastMap::default(),
@@ -902,54 +955,53 @@ impl<C: Clock> Engine<C> {
         duration: i64,
         horizon: Timestamp,
     ) -> Option<Placement> {
-        let key = (pi, shape.clone(), duration);
+        let id = plan.shapes.intern(pi, shape, duration);
         let mut from = plan.now;
-        if let Some(cached) = plan.cache.get(&key) {
+        if let Some(cached) = plan.shapes.states[id].earliest {
             match cached {
                 None => return None,
-                Some(t) if *t > horizon => return None,
-                Some(t) => from = *t,
+                Some(t) if t > horizon => return None,
+                Some(t) => from = t,
             }
         }
-        if plan
-            .failed
-            .iter()
-            .any(|(fpi, f, fd)| *fpi == pi && shape_dominates(shape, duration, f, *fd))
-        {
-            plan.cache.insert(key, None);
+        let dominated = plan.failed.iter().any(|&f| {
+            let f = &plan.shapes.states[f];
+            f.pi == pi && shape_dominates(shape, duration, &f.shape, f.duration)
+        });
+        if dominated {
+            plan.shapes.states[id].earliest = Some(None);
             return None;
         }
         plan.searches += 1;
-        let found = self.search(plan, pi, shape, duration, from, horizon);
+        let found = self.search(plan, id, from, horizon);
         // Availability only shrinks during a pass, so this is a lower bound for later jobs
         // of the same shape. A search cut short by a smaller horizon proves less.
-        match &found {
-            Some((t, _)) => {
-                plan.cache.insert(key, Some(*t));
-            }
+        let earliest = match &found {
+            Some((t, _)) => Some(*t),
             None if horizon >= plan.horizon => {
                 if plan.failed.len() == FAILED_SHAPES_KEPT {
                     plan.failed.remove(0);
                 }
-                plan.failed.push((pi, shape.clone(), duration));
-                plan.cache.insert(key, None);
+                plan.failed.push(id);
+                None
             }
-            None => {
-                plan.cache.insert(key, Some(horizon + 1));
-            }
-        }
+            None => Some(horizon + 1),
+        };
+        plan.shapes.states[id].earliest = Some(earliest);
         found
     }
 
     fn search(
         &self,
         plan: &mut Plan,
-        pi: usize,
-        shape: &Shape,
-        duration: i64,
+        id: ShapeId,
         from: Timestamp,
         horizon: Timestamp,
     ) -> Option<Placement> {
+        let state = &plan.shapes.states[id];
+        let (pi, duration) = (state.pi, state.duration);
+        // Cloned once per search (not per node); searches are far fewer than node answers.
+        let shape = state.shape.clone();
         let k = shape.nodes as usize;
         let eligible = self.eligible_nodes(plan, pi, &shape.demand);
         if eligible.len() < k {
@@ -962,34 +1014,33 @@ impl<C: Clock> Engine<C> {
         };
         if horizon < plan.horizon {
             // A "can it start now?" probe (FCFS, or EASY after its reservation): a plain scan.
-            return self.probe_now(plan, &eligible, shape, duration, from, horizon);
+            return self.probe_now(plan, &eligible, &shape, duration, from, horizon);
         }
-        let key = (pi, shape.clone(), duration);
-        let mut bounds = match plan.bounds.remove(&key) {
+        let mut bounds = match plan.shapes.states[id].bounds.take() {
             Some(b) => b,
             None => {
-                let b = self.initial_bounds(plan, pi, &eligible, shape, duration, from);
+                let b = self.initial_bounds(plan, id, &eligible, &shape, from);
                 if plan.seeds.len() == SEED_SHAPES_KEPT {
                     plan.seeds.remove(0);
                 }
-                plan.seeds.push(key.clone());
+                plan.seeds.push(id);
                 plan.searched
                     .entry((pi, shape.demand.clone()))
                     .or_default()
-                    .push(key.clone());
+                    .push(id);
                 b
             }
         };
         let nodes = &self.parts[pi].nodes;
         let found = match &mut bounds.entries {
             BoundEntries::One(heap) => {
-                self.first_fit(plan, heap, nodes, shape, duration, from, horizon)
+                self.first_fit(plan, heap, nodes, &shape, duration, from, horizon)
             }
             BoundEntries::Many(list) => {
-                self.first_common_fit(plan, list, nodes, shape, duration, from, horizon)
+                self.first_common_fit(plan, list, nodes, &shape, duration, from, horizon)
             }
         };
-        plan.bounds.insert(key, bounds);
+        plan.shapes.states[id].bounds = Some(bounds);
         found
     }
 
@@ -999,13 +1050,14 @@ impl<C: Clock> Engine<C> {
     fn initial_bounds(
         &self,
         plan: &mut Plan,
-        pi: usize,
+        id: ShapeId,
         eligible: &[usize],
         shape: &Shape,
-        duration: i64,
         from: Timestamp,
     ) -> Bounds {
+        let (pi, duration) = (plan.shapes.states[id].pi, plan.shapes.states[id].duration);
         let single = shape.nodes == 1;
+        let states = &plan.shapes.states;
         let seeds = if self.seed_bounds {
             &plan.seeds[..]
         } else {
@@ -1014,7 +1066,7 @@ impl<C: Clock> Engine<C> {
         let same_demand = if self.seed_bounds {
             plan.searched
                 .get(&(pi, shape.demand.clone()))
-                .map_or(&[][..], |keys| &keys[..])
+                .map_or(&[][..], |ids| &ids[..])
         } else {
             &[]
         };
@@ -1022,23 +1074,21 @@ impl<C: Clock> Engine<C> {
         // as possible: its bounds are the tightest available.
         let closest = same_demand
             .iter()
-            .filter(|(_, s, d)| *d <= duration && s.nodes <= shape.nodes)
-            .filter(|key| plan.bounds.get(*key).is_some_and(|b| b.valid_from <= from))
-            .max_by_key(|(_, s, d)| (*d, s.nodes));
+            .map(|&i| &states[i])
+            .filter(|s| s.duration <= duration && s.shape.nodes <= shape.nodes)
+            .filter(|s| s.bounds_from(from).is_some())
+            .max_by_key(|s| (s.duration, s.shape.nodes));
         let seed = closest
             .into_iter()
-            .chain(seeds.iter().rev())
-            .find_map(|key| {
-                let (spi, sshape, sdur) = key;
+            .chain(seeds.iter().rev().map(|&i| &states[i]))
+            .find_map(|s| {
                 // A seed on more nodes gives no per-node bounds: its bounds were refreshed only from
                 // its own candidate times, which may pass a single node's earlier fits.
-                let usable = *spi == pi
-                    && *sdur <= duration
-                    && sshape.nodes <= shape.nodes
-                    && shape.demand.dominates(&sshape.demand);
-                plan.bounds
-                    .get(key)
-                    .filter(|b| usable && b.valid_from <= from)
+                let usable = s.pi == pi
+                    && s.duration <= duration
+                    && s.shape.nodes <= shape.nodes
+                    && shape.demand.dominates(&s.shape.demand);
+                s.bounds_from(from).filter(|_| usable)
             });
         let entries = match seed.map(|b| b.entries.to_vec()) {
             Some(entries) => entries,
