@@ -303,11 +303,8 @@ fn replay_trace(path: &str) {
     };
     let mut config = SimConfig::new(machine, SchedulerPolicy::Backfill);
     if std::env::var_os("ENGINE_BENCH_TRACE_SLURM_DEFAULTS").is_some() {
-        // Slurm's own SchedulerParameters defaults, as `slinky sim --slurm-defaults`.
-        config.bf_interval_s = 30;
-        config.bf_max_job_test = Some(500);
-        config.bf_window_min = 1440;
-        config.bf_resolution_s = 60;
+        // As `slinky sim --slurm-defaults`.
+        config = config.with_slurm_defaults();
     }
     let (start, cpu_start) = (Instant::now(), cpu_ns());
     let out = replay_with_progress(&workload.jobs, &config, 50_000, |p| {

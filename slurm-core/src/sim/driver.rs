@@ -77,6 +77,18 @@ pub struct SimConfig {
 }
 
 impl SimConfig {
+    /// Slurm's own `SchedulerParameters` defaults for backfill: a full pass every 30 s
+    /// (`bf_interval`), at most 500 jobs tested (`bf_max_job_test`), reservations up to a
+    /// day ahead (`bf_window=1440`), times rounded to a minute (`bf_resolution=60`); the main
+    /// scheduler runs at every event in between.
+    pub fn with_slurm_defaults(mut self) -> Self {
+        self.bf_interval_s = 30;
+        self.bf_max_job_test = Some(500);
+        self.bf_window_min = 1440;
+        self.bf_resolution_s = 60;
+        self
+    }
+
     pub fn new(machine: Machine, policy: SchedulerPolicy) -> Self {
         Self {
             machine,

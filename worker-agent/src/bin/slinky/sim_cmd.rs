@@ -27,10 +27,15 @@ pub struct SimArgs {
     /// CPUs per node (with --nodes).
     #[arg(long, value_name = "C", requires = "nodes", value_parser = clap::value_parser!(u32).range(1..))]
     cpus_per_node: Option<u32>,
-    /// Seconds between full (backfill) passes; 0 = a full pass at every event time. Otherwise
-    /// Slurm's main scheduler runs at every event time and the full pass at most this often.
-    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
-    bf_interval: u64,
+    /// Slurm's own backfill defaults instead of the textbook policies: --bf-interval 30
+    /// --bf-max-job-test 500 --bf-window 1440 --bf-resolution 60 (each can still be given).
+    #[arg(long)]
+    slurm_defaults: bool,
+    /// Seconds between full (backfill) passes; 0 = a full pass at every event time (the
+    /// default). Otherwise Slurm's main scheduler runs at every event time and the full pass
+    /// at most this often.
+    #[arg(long, value_name = "SECONDS")]
+    bf_interval: Option<u64>,
     /// Most pending jobs one pass tests (Slurm's bf_max_job_test; its default is 500).
     /// Unlimited unless given.
     #[arg(long, value_name = "N")]
@@ -39,9 +44,10 @@ pub struct SimArgs {
     /// Unlimited unless given.
     #[arg(long, value_name = "MINUTES", value_parser = clap::value_parser!(u64).range(1..))]
     bf_window: Option<u64>,
-    /// Granularity of planned end times, seconds (Slurm's bf_resolution, default 60).
-    #[arg(long, value_name = "SECONDS", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
-    bf_resolution: u64,
+    /// Granularity of planned end times, seconds (Slurm's bf_resolution, default 60); 1
+    /// unless given.
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    bf_resolution: Option<u64>,
     /// Print one JSON object instead of the summary.
     #[arg(long)]
     json: bool,
@@ -114,7 +120,7 @@ pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
             serde_json::to_string(&json_report(&metrics, workload.skipped, wall))?
         );
     } else {
-        print!("{}", summary(&args, &workload, machine, &metrics, wall));
+        print!("{}", summary(&args, &workload, &config, &metrics, wall));
         if args.verbose {
             print!("{}", counters(&out.counters, read_time));
         }
@@ -136,12 +142,21 @@ fn machine(args: &SimArgs, workload: &Workload) -> Machine {
 
 fn sim_config(args: &SimArgs, machine: Machine) -> SimConfig {
     let mut config = SimConfig::new(machine, args.policy.into());
-    config.bf_interval_s = args.bf_interval;
-    config.bf_max_job_test = args.bf_max_job_test;
+    if args.slurm_defaults {
+        config = config.with_slurm_defaults();
+    }
+    if let Some(interval) = args.bf_interval {
+        config.bf_interval_s = interval;
+    }
+    if let Some(max) = args.bf_max_job_test {
+        config.bf_max_job_test = Some(max);
+    }
     if let Some(window) = args.bf_window {
         config.bf_window_min = window;
     }
-    config.bf_resolution_s = args.bf_resolution;
+    if let Some(resolution) = args.bf_resolution {
+        config.bf_resolution_s = resolution;
+    }
     config
 }
 
@@ -163,10 +178,11 @@ fn json_report(m: &Metrics, skipped: usize, wall: Duration) -> JsonReport {
 fn summary(
     args: &SimArgs,
     workload: &Workload,
-    machine: Machine,
+    config: &SimConfig,
     m: &Metrics,
     wall: Duration,
 ) -> String {
+    let machine = config.machine;
     let name = args.trace.file_name().map_or_else(
         || args.trace.display().to_string(),
         |n| n.to_string_lossy().into(),
@@ -179,8 +195,8 @@ fn summary(
         } => format!("{nodes} nodes x {cpus_per_node} CPUs"),
     };
     let policy = SchedulerPolicy::from(args.policy);
-    let interval = if args.bf_interval > 0 {
-        format!(" (full pass every {} s)", args.bf_interval)
+    let interval = if config.bf_interval_s > 0 {
+        format!(" (full pass every {} s)", config.bf_interval_s)
     } else {
         String::new()
     };
