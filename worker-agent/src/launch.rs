@@ -301,7 +301,20 @@ impl StepRunner {
             }
         };
 
-        let spawned = spawn_child(&spec, &identity, &io, &program, &args, &env, &*container);
+        let mut spawned = spawn_child(&spec, &identity, &io, &program, &args, &env, &*container);
+        for attempt in 1..=TEXT_BUSY_RETRIES {
+            // A batch script is written through a descriptor that a concurrent fork (another
+            // step's launch) copies into its child until that child executes; while it does,
+            // the kernel refuses to execute the script. The window is short: try again.
+            match &spawned {
+                Err(e) if is_text_busy(e) => {
+                    tokio::time::sleep(Duration::from_millis(2 * attempt)).await;
+                    spawned =
+                        spawn_child(&spec, &identity, &io, &program, &args, &env, &*container);
+                }
+                _ => break,
+            }
+        }
         let mut child = match spawned {
             Ok(child) => child,
             Err(e) => {
@@ -381,6 +394,15 @@ impl StepRunner {
             supervisor: tokio::spawn(supervisor.run()),
         })
     }
+}
+
+/// How many times a launch is retried while its script is busy (about 2.5 s in all).
+const TEXT_BUSY_RETRIES: u64 = 50;
+
+/// True when execve() refused the program because a descriptor open for writing on it
+/// exists (ETXTBSY).
+fn is_text_busy(e: &LaunchError) -> bool {
+    matches!(e, LaunchError::Exec { reason, .. } if reason == Errno::ETXTBSY.desc())
 }
 
 /// Polls for `dir` until it exists or `max` has passed.

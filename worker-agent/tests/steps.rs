@@ -662,3 +662,29 @@ async fn unkillable_step_is_reported() {
     nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid), Signal::SIGKILL).unwrap();
     assert!(eventually(Duration::from_secs(5), || recover(&spool).is_empty()).await);
 }
+
+/// Many batch scripts launched at once all run: a script being written while another
+/// launch forks can be briefly "busy" to execve(), and the launch tries again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_launches_all_run() {
+    init_tracing();
+    let env = Env::new(Arc::new(NoCgroups));
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..48 {
+        let runner = env.runner.clone();
+        let spec = env.spec(&format!("echo task{i}"));
+        tasks.spawn(async move { (i, runner.run(spec).await) });
+    }
+    let mut done = 0;
+    while let Some(joined) = tasks.join_next().await {
+        let (i, outcome) = joined.unwrap();
+        assert_ended(
+            &outcome,
+            EndReason::Completed,
+            "0:0",
+            &format!("launch {i}"),
+        );
+        done += 1;
+    }
+    assert_eq!(done, 48);
+}

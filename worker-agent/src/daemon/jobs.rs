@@ -104,11 +104,6 @@ pub struct Jobs {
     inner: Mutex<Inner>,
     /// Woken whenever a job ends.
     ended: Notify,
-    /// Held while a step is launched. Launches are serialized: a batch script is written
-    /// through a file descriptor, and a concurrent fork would copy that descriptor into a
-    /// child that has not executed yet, making the kernel refuse to execute the script
-    /// (`Text file busy`).
-    launching: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Jobs {
@@ -133,7 +128,6 @@ impl Jobs {
                 steps: HashMap::new(),
             }),
             ended: Notify::new(),
-            launching: Arc::new(tokio::sync::Mutex::new(())),
         }
     }
 
@@ -292,10 +286,7 @@ impl Jobs {
         let runner = StepRunner::new(config, Arc::clone(&self.cgroups));
         let this = Arc::clone(self);
         tokio::spawn(async move {
-            let launched = {
-                let _one_at_a_time = this.launching.lock().await;
-                runner.launch(spec).await
-            };
+            let launched = runner.launch(spec).await;
             let outcome = match launched {
                 Ok(step) => {
                     this.started(job_id, step.handle());
@@ -469,11 +460,6 @@ fn failed_outcome() -> StepOutcome {
 // ----- srun steps -----
 
 impl Jobs {
-    /// Serialises launches (see `launching`).
-    pub(crate) fn launching(&self) -> Arc<tokio::sync::Mutex<()>> {
-        Arc::clone(&self.launching)
-    }
-
     /// A runner for steps of cluster `cluster_name`.
     pub(crate) fn step_runner(&self, cluster_name: &str) -> StepRunner {
         let mut config = self.runner_config.clone();

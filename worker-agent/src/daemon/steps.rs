@@ -164,7 +164,6 @@ async fn run(agent: &Arc<Agent>, launch: LaunchStep) -> StepReport {
     };
 
     let runner = agent.jobs.step_runner(&launch.cluster_name);
-    let launching = agent.jobs.launching();
     let now = slurm_core::commands::now();
     let mut handles: Vec<StepHandle> = Vec::new();
     let mut task_ids: Vec<u32> = Vec::new();
@@ -183,10 +182,7 @@ async fn run(agent: &Arc<Agent>, launch: LaunchStep) -> StepReport {
             agent.jobs.timers(),
             now,
         );
-        let launched = {
-            let _one_at_a_time = launching.lock().await;
-            runner.launch(spec).await
-        };
+        let launched = runner.launch(spec).await;
         match launched {
             Ok(mut step) => {
                 let pipes = step.take_pipes();
