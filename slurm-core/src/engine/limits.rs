@@ -74,6 +74,9 @@ pub struct Associations {
     enforce_limits: bool,
     /// QOS limits by name, when `AccountingStorageEnforce` has `qos`.
     qos: HashMap<String, QosLimitSet>,
+    /// Some limit counts active jobs at submission (see [`Associations::has_submit_limits`]);
+    /// derived when the tables are set.
+    submit_limits: bool,
 }
 
 /// Why a submission is refused.
@@ -108,7 +111,7 @@ impl Associations {
         for (i, u) in users.iter().enumerate() {
             user_ids.entry(u.user.clone()).or_default().push(i);
         }
-        Self {
+        let mut assocs = Self {
             accounts,
             account_ids,
             users,
@@ -116,13 +119,17 @@ impl Associations {
             default_accounts,
             enforce_limits,
             qos: HashMap::new(),
-        }
+            submit_limits: false,
+        };
+        assocs.submit_limits = assocs.find_submit_limits();
+        assocs
     }
 
     /// Enforces these QOS: a job's QOS must be one its association allows, and the QOS's
     /// limits keep jobs pending.
     pub fn with_qos(mut self, qos: HashMap<String, QosLimitSet>) -> Self {
         self.qos = qos;
+        self.submit_limits = self.find_submit_limits();
         self
     }
 
@@ -202,6 +209,10 @@ impl Associations {
     /// GrpSubmitJobs, a QOS's MaxSubmitJobsPerUser): only then does a submission need
     /// [`ActiveCounts`], which walks every job.
     pub fn has_submit_limits(&self) -> bool {
+        self.submit_limits
+    }
+
+    fn find_submit_limits(&self) -> bool {
         self.enforce_limits
             && (self
                 .users
