@@ -217,9 +217,9 @@ struct Bounds {
 enum BoundEntries {
     /// Single-node shapes: a min-heap, refreshed lazily from the top.
     One(std::collections::BinaryHeap<std::cmp::Reverse<(Timestamp, usize)>>),
-    /// Multi-node shapes: a list sorted by bound, refreshed where bounds reach the candidate
-    /// time.
-    Many(Vec<(Timestamp, usize)>),
+    /// Multi-node shapes: a min-heap too, refreshed where bounds reach the candidate time;
+    /// its k smallest entries decide.
+    Many(std::collections::BinaryHeap<std::cmp::Reverse<(Timestamp, usize)>>),
 }
 
 impl BoundEntries {
@@ -227,18 +227,14 @@ impl BoundEntries {
         if single {
             Self::One(entries.into_iter().map(std::cmp::Reverse).collect())
         } else {
-            let mut entries = entries;
-            if !entries.is_sorted() {
-                entries.sort_unstable();
-            }
-            Self::Many(entries)
+            Self::Many(entries.into_iter().map(std::cmp::Reverse).collect())
         }
     }
 
     fn to_vec(&self) -> Vec<(Timestamp, usize)> {
         match self {
             Self::One(heap) => heap.iter().map(|r| r.0).collect(),
-            Self::Many(list) => list.clone(),
+            Self::Many(heap) => heap.iter().map(|r| r.0).collect(),
         }
     }
 }
@@ -288,44 +284,6 @@ const SEED_SHAPES_KEPT: usize = 32;
 
 /// How many failed shapes are remembered for dominance checks (bounds the check's cost).
 const FAILED_SHAPES_KEPT: usize = 64;
-
-/// Replaces the first `stale` entries of the sorted list `entries` by `fresh` (sorted) and
-/// keeps the list sorted. Only the entries of the rest that sort before `fresh`'s last one
-/// are merged: refreshed bounds usually land near the front of a long list.
-fn replace_sorted_prefix(
-    entries: &mut Vec<(Timestamp, usize)>,
-    stale: usize,
-    fresh: Vec<(Timestamp, usize)>,
-) {
-    let Some(&last) = fresh.last() else {
-        entries.drain(..stale);
-        return;
-    };
-    let overlap = entries[stale..].partition_point(|e| *e < last);
-    let mut merged = Vec::with_capacity(fresh.len() + overlap);
-    let (mut a, mut b) = (
-        fresh.into_iter().peekable(),
-        entries[stale..stale + overlap].iter(),
-    );
-    let mut b_next = b.next();
-    while let Some(&x) = a.peek() {
-        match b_next {
-            Some(&y) if y < x => {
-                merged.push(y);
-                b_next = b.next();
-            }
-            _ => {
-                merged.push(x);
-                a.next();
-            }
-        }
-    }
-    if let Some(&y) = b_next {
-        merged.push(y);
-    }
-    merged.extend(b.copied());
-    entries.splice(..stale + overlap, merged);
-}
 
 fn shape_dominates(a: &Shape, a_duration: i64, b: &Shape, b_duration: i64) -> bool {
     a.nodes >= b.nodes && a_duration >= b_duration && a.demand.dominates(&b.demand)
@@ -1217,37 +1175,47 @@ impl<C: Clock> Engine<C> {
     fn first_common_fit(
         &self,
         plan: &mut Plan,
-        entries: &mut Vec<(Timestamp, usize)>,
+        heap: &mut std::collections::BinaryHeap<std::cmp::Reverse<(Timestamp, usize)>>,
         nodes: &[usize],
         shape: &Shape,
         duration: i64,
         from: Timestamp,
         horizon: Timestamp,
     ) -> Option<Placement> {
+        use std::cmp::Reverse;
         let k = shape.nodes as usize;
         let window = plan.horizon;
-        debug_assert!(entries.is_sorted(), "bound lists are kept sorted");
         let mut t = from;
+        let mut fresh = Vec::new();
+        let mut smallest = Vec::with_capacity(k);
         loop {
-            // Bounds at or before t are stale: refresh them (they can only move later), then
-            // merge them back into the sorted list.
-            let split = entries.partition_point(|(lb, _)| *lb <= t);
-            let mut fresh: Vec<(Timestamp, usize)> = Vec::with_capacity(split);
-            for &(_, pos) in &entries[..split] {
+            // Bounds at or before t are stale: refresh them (they can only move later). After
+            // that every bound at or before t is exact, i.e. t itself.
+            while let Some(&Reverse((lb, pos))) = heap.peek() {
+                if lb > t {
+                    break;
+                }
+                heap.pop();
                 if let Some(e) = self.node_fit(plan, nodes[pos], shape, t, duration, window) {
-                    fresh.push((e, pos));
+                    fresh.push(Reverse((e, pos)));
                 }
             }
-            fresh.sort_unstable();
-            replace_sorted_prefix(entries, split, fresh);
-            if entries.len() < k {
+            heap.extend(fresh.drain(..));
+            if heap.len() < k {
                 return None;
             }
-            let at_t = entries.partition_point(|(lb, _)| *lb <= t);
-            if at_t >= k {
-                return Some((t, entries[..k].iter().map(|&(_, pos)| nodes[pos]).collect()));
+            // The k smallest bounds (by time, then allocation order): k nodes fit together
+            // at t when all of them are at t.
+            smallest.clear();
+            smallest.extend(std::iter::from_fn(|| heap.pop()).take(k));
+            let kth = smallest[k - 1].0.0;
+            let chosen: Option<Vec<usize>> =
+                (kth <= t).then(|| smallest.iter().map(|r| nodes[r.0.1]).collect());
+            heap.extend(smallest.drain(..));
+            if let Some(chosen) = chosen {
+                return Some((t, chosen));
             }
-            t = entries[k - 1].0;
+            t = kth;
             if t > horizon {
                 return None;
             }
@@ -1528,28 +1496,6 @@ mod tests {
             1u64..=90,
             1u32..=100,
         )
-    }
-
-    proptest! {
-        /// Replacing a sorted list's stale prefix by fresh entries gives the fully sorted
-        /// union of the fresh entries and the rest.
-        #[test]
-        fn replacing_a_sorted_prefix_keeps_the_list_sorted(
-            mut list in proptest::collection::vec((0i64..50, 0usize..1_000), 0..60),
-            mut fresh in proptest::collection::vec((0i64..60, 1_000usize..2_000), 0..30),
-            stale in 0usize..60,
-        ) {
-            list.sort_unstable();
-            list.dedup();
-            fresh.sort_unstable();
-            fresh.dedup();
-            let stale = stale.min(list.len());
-            let mut expected: Vec<(Timestamp, usize)> =
-                list[stale..].iter().copied().chain(fresh.iter().copied()).collect();
-            expected.sort_unstable();
-            replace_sorted_prefix(&mut list, stale, fresh);
-            prop_assert_eq!(list, expected);
-        }
     }
 
     proptest! {
