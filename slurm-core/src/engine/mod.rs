@@ -232,6 +232,8 @@ pub struct Engine<C: Clock = SystemClock> {
     seed_bounds: bool,
     /// The pending queue in priority order, kept between passes under basic priority.
     order_cache: queue::OrderCache,
+    /// Passes may keep that order (an exact speed-up; off only to check that it is exact).
+    keep_order: bool,
 }
 
 impl<C: Clock> Engine<C> {
@@ -319,6 +321,7 @@ impl<C: Clock> Engine<C> {
             plan_all: true,
             seed_bounds: true,
             order_cache: queue::OrderCache::default(),
+            keep_order: true,
             cluster,
         })
     }
@@ -335,6 +338,13 @@ impl<C: Clock> Engine<C> {
     #[doc(hidden)]
     pub fn set_bound_seeding(&mut self, on: bool) {
         self.seed_bounds = on;
+    }
+
+    /// Turns off keeping the pending order between passes (tests compare both ways).
+    #[doc(hidden)]
+    pub fn set_keep_order(&mut self, on: bool) {
+        self.keep_order = on;
+        self.order_cache.invalidate();
     }
 
     /// Sets the next job id (controllers restore it from their state).
