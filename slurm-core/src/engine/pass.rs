@@ -1003,8 +1003,8 @@ impl<C: Clock> Engine<C> {
     }
 
     /// Starting bounds for a shape: a dominated shape's bounds when one was searched this
-    /// pass, else `from` for every eligible node (refreshed lazily), except that single-node
-    /// shapes answered from fit intervals start exact (see [`Engine::exact_bounds`]).
+    /// pass, else `from` for every eligible node (refreshed lazily), except that shapes
+    /// answered from fit intervals start exact (see [`Engine::exact_bounds`]).
     fn initial_bounds(
         &self,
         plan: &mut Plan,
@@ -1050,7 +1050,7 @@ impl<C: Clock> Engine<C> {
             });
         let entries = match seed.map(|b| b.entries.to_vec()) {
             Some(entries) => entries,
-            None if single && plan.fit_slot != NO_FIT_SLOT => {
+            None if plan.fit_slot != NO_FIT_SLOT => {
                 self.exact_bounds(plan, pi, eligible, shape, duration, from)
             }
             None => eligible
@@ -1064,10 +1064,11 @@ impl<C: Clock> Engine<C> {
         }
     }
 
-    /// A single-node shape's bounds computed in one sweep of the eligible nodes in allocation
-    /// order, stopping at the first node where it fits at `from` (the answer; the nodes after
-    /// it keep `from`). The lazy heap would refresh the same nodes one pop at a time: all of
-    /// them whenever nothing fits at `from`.
+    /// A shape's bounds computed exactly in one sweep of the eligible nodes in allocation
+    /// order. A single-node shape stops at the first node where it fits at `from` (the
+    /// answer; the nodes after it keep `from`); a multi-node shape sweeps them all. The lazy
+    /// heap would refresh the same nodes one pop at a time: all of them whenever fewer than
+    /// the shape's nodes fit at `from`.
     fn exact_bounds(
         &self,
         plan: &mut Plan,
@@ -1079,10 +1080,11 @@ impl<C: Clock> Engine<C> {
     ) -> Vec<(Timestamp, usize)> {
         let window = plan.horizon;
         let rank = &self.parts[pi].rank;
+        let single = shape.nodes == 1;
         let mut entries = Vec::with_capacity(eligible.len());
         for (n, &i) in eligible.iter().enumerate() {
             match self.node_fit(plan, i, shape, from, duration, window) {
-                Some(e) if e == from => {
+                Some(e) if e == from && single => {
                     entries.push((e, rank[i] as usize));
                     entries.extend(eligible[n + 1..].iter().map(|&j| (from, rank[j] as usize)));
                     break;
