@@ -7,6 +7,7 @@
 //! and calls [`Engine::schedule`], which returns the jobs to start with their allocations.
 
 mod arrays;
+mod candidates;
 mod clock;
 mod deps;
 mod fairshare;

@@ -7,23 +7,16 @@
 //! its planned start. A job may start now only if it fits the profiles, i.e. delays no
 //! reservation already made for a higher-priority job.
 
-use super::deps::DepStatus;
+use super::candidates::{Candidate, PassInputs, PassQueue};
 use super::fits::{FitCache, earliest_in};
 use super::fxhash::FastMap;
 use super::limits::{self, Associations, LimitUsage};
-use super::priority::{self, JobFacts, Norms};
 use super::profile::{NEVER, Profile};
-use super::queue::PendingOrder;
 use super::resources::{NodeDemand, Res};
-use super::shape::{Shape, shape_for};
-use super::{Clock, Engine, JobStart, PlacementOption};
+use super::shape::Shape;
+use super::{Clock, Engine, JobStart};
 use crate::config::SchedulerPolicy;
-use crate::model::{
-    ArraySpec, Gres, Job, JobId, JobState, NodeAllocation, PartitionState, PendingReason,
-    TimeLimit, Timestamp,
-};
-use std::collections::HashMap;
-use std::sync::Arc;
+use crate::model::{ArraySpec, Gres, JobId, JobState, NodeAllocation, PendingReason, Timestamp};
 
 /// Counters from one pass (for benchmarks and logs).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -40,79 +33,6 @@ pub struct PassStats {
     pub node_scans: usize,
     /// Nodes those searches answered from fit intervals already computed this pass.
     pub cached_fits: usize,
-}
-
-/// An eligible job's placement options for this pass.
-struct Candidate {
-    id: JobId,
-    tier: u16,
-    priority: u32,
-    seq: u64,
-    /// (partition index, shape, duration in seconds) per usable partition, in user order.
-    options: Arc<[PlacementOption]>,
-}
-
-/// Where a pass takes its candidates from (see [`super::queue`]).
-enum PassQueue {
-    /// Every eligible job, sorted, with the least any candidate from each position on needs.
-    Sorted {
-        candidates: std::vec::IntoIter<Candidate>,
-        least: Vec<(u32, i64)>,
-        pos: usize,
-    },
-    /// The kept order of `priority/basic`, walked lazily.
-    Kept {
-        order: PendingOrder,
-        generation: u64,
-        pos: usize,
-    },
-}
-
-/// What candidates are judged by during one pass.
-struct PassInputs {
-    norms: Norms,
-    /// Fairshare factor per (account, user), computed once per pass.
-    fairshare: FairshareCache,
-    /// Jobs this pass started. A kept order is walked lazily, after earlier starts; a
-    /// dependency is still judged as the pass found it (`after:` a job started by this very
-    /// pass waits for the next one, as when every candidate was checked up front).
-    started: Vec<JobId>,
-}
-
-/// Fairshare factors by account, then user: looked up without allocating.
-#[derive(Default)]
-struct FairshareCache(HashMap<String, HashMap<String, f64>>);
-
-impl FairshareCache {
-    fn get(&self, account: &str, user: &str) -> Option<f64> {
-        self.0.get(account)?.get(user).copied()
-    }
-
-    fn insert(&mut self, account: &str, user: &str, value: f64) {
-        self.0
-            .entry(account.to_owned())
-            .or_default()
-            .insert(user.to_owned(), value);
-    }
-}
-
-impl PassInputs {
-    fn new<C: Clock>(engine: &Engine<C>) -> Self {
-        Self {
-            norms: Norms {
-                total_cpus: engine.total_cpus,
-                max_partition_factor: engine
-                    .parts
-                    .iter()
-                    .map(|p| p.config.priority_job_factor)
-                    .max()
-                    .unwrap_or(1),
-                max_qos_priority: engine.qos.values().map(|q| q.priority).max().unwrap_or(0),
-            },
-            fairshare: FairshareCache::default(),
-            started: Vec::new(),
-        }
-    }
 }
 
 /// Where a job could run: start time and node indices.
@@ -542,242 +462,6 @@ impl<C: Clock> Engine<C> {
         }
     }
 
-    /// Where this pass takes its candidates from: under basic priority the kept order,
-    /// walked as far as the pass goes; otherwise every eligible job, prioritised and sorted.
-    fn pass_queue(&mut self, now: Timestamp) -> PassQueue {
-        if self.keeps_order() {
-            let (order, generation) = self.take_order();
-            return PassQueue::Kept {
-                order,
-                generation,
-                pos: 0,
-            };
-        }
-        let mut priorities = PassInputs::new(self);
-        let ids: Vec<JobId> = self.pending.iter().copied().collect();
-        let mut candidates: Vec<Candidate> = ids
-            .into_iter()
-            .filter_map(|id| self.candidate(id, now, &mut priorities))
-            .collect();
-        candidates.sort_by(|a, b| {
-            b.tier
-                .cmp(&a.tier)
-                .then(b.priority.cmp(&a.priority))
-                .then(a.seq.cmp(&b.seq))
-        });
-        // The least CPUs per node and the shortest duration among the candidates from each
-        // position on: once no node has that many CPUs free (for that long, reservations
-        // included), nothing further can start.
-        let mut least = vec![(u32::MAX, NEVER); candidates.len()];
-        let mut acc = (u32::MAX, NEVER);
-        for (i, c) in candidates.iter().enumerate().rev() {
-            for (_, shape, duration) in c.options.iter() {
-                acc = (acc.0.min(shape.demand.cpus), acc.1.min(*duration));
-            }
-            least[i] = acc;
-        }
-        PassQueue::Sorted {
-            candidates: candidates.into_iter(),
-            least,
-            pos: 0,
-        }
-    }
-
-    /// The next candidate of the pass, with the least CPUs per node and the shortest
-    /// duration it or any later candidate needs (lower bounds).
-    fn next_candidate(
-        &mut self,
-        queue: &mut PassQueue,
-        now: Timestamp,
-        priorities: &mut PassInputs,
-    ) -> Option<(Candidate, (u32, i64))> {
-        match queue {
-            PassQueue::Sorted {
-                candidates,
-                least,
-                pos,
-            } => {
-                let cand = candidates.next()?;
-                let bounds = least[*pos];
-                *pos += 1;
-                Some((cand, bounds))
-            }
-            PassQueue::Kept { order, pos, .. } => loop {
-                let id = order.id_at(*pos)?;
-                let bounds = order.least_from(*pos);
-                *pos += 1;
-                if !self.is_pending(id) {
-                    continue;
-                }
-                if let Some(cand) = self.candidate(id, now, priorities) {
-                    return Some((cand, bounds));
-                }
-            },
-        }
-    }
-
-    /// A pending job as a candidate of this pass: `None` (with its reason set) when it cannot
-    /// be considered for reasons other than free resources; otherwise with its priority
-    /// computed and recorded.
-    fn candidate(
-        &mut self,
-        id: JobId,
-        now: Timestamp,
-        inputs: &mut PassInputs,
-    ) -> Option<Candidate> {
-        let entry = self.jobs.get(&id)?;
-        let after_started_now = || {
-            entry.job.spec.dependency.conditions.iter().any(
-                |d| matches!(d, crate::model::Dependency::After(t) if inputs.started.contains(t)),
-            )
-        };
-        let reason = self.ineligible_reason(&entry.job, now).or_else(|| {
-            (!inputs.started.is_empty() && after_started_now()).then_some(PendingReason::Dependency)
-        });
-        if let Some(reason) = reason {
-            self.set_reason(id, reason);
-            return None;
-        }
-        let options = self.options_of(id)?;
-        let entry = self.jobs.get(&id)?;
-        let job = &entry.job;
-        if options.is_empty() {
-            let reason = self.partition_reason(job);
-            self.set_reason(id, reason);
-            return None;
-        }
-        let first_part = &self.parts[options[0].0].config;
-        let tier = first_part.priority_tier;
-        let part_factor = first_part.priority_job_factor;
-        let priority = if self.cluster.priority.multifactor {
-            let account = if job.spec.account.is_empty() {
-                super::fairshare::ROOT
-            } else {
-                &job.spec.account
-            };
-            let fs = match inputs.fairshare.get(account, &job.spec.user) {
-                Some(fs) => fs,
-                None => {
-                    let fs = self.fairshare.factor(account, &job.spec.user);
-                    inputs.fairshare.insert(account, &job.spec.user, fs);
-                    fs
-                }
-            };
-            let facts = JobFacts {
-                eligible_since: job.eligible_time.or(Some(now)),
-                cpus: options[0].1.total_cpus(),
-                partition_factor: part_factor,
-                qos_priority: self.qos.get(&job.spec.qos).map_or(0, |q| q.priority),
-                fairshare: fs,
-                nice: job.spec.nice,
-            };
-            priority::weigh(
-                &self.cluster.priority,
-                &priority::factors(&self.cluster.priority, &inputs.norms, &facts, now),
-            )
-        } else {
-            super::queue::basic_priority(entry.seq, job.spec.nice)
-        };
-        let seq = entry.seq;
-        if let Some(entry) = self.jobs.get_mut(&id) {
-            entry.job.priority = priority;
-            entry.job.eligible_time.get_or_insert(now);
-        }
-        Some(Candidate {
-            id,
-            tier,
-            priority,
-            seq,
-            options,
-        })
-    }
-
-    /// Reasons a job cannot be considered at all this pass (not about free resources).
-    fn ineligible_reason(&self, job: &Job, now: Timestamp) -> Option<PendingReason> {
-        if let Some(hold) = job.hold {
-            return Some(match hold {
-                crate::model::Hold::User => PendingReason::JobHeldUser,
-                crate::model::Hold::Admin => PendingReason::JobHeldAdmin,
-            });
-        }
-        if job.spec.begin.is_some_and(|b| b > now) {
-            return Some(PendingReason::BeginTime);
-        }
-        match self.dependency_status(job, &job.spec.dependency) {
-            DepStatus::Satisfied => {}
-            DepStatus::Waiting => return Some(PendingReason::Dependency),
-            DepStatus::Never => return Some(PendingReason::DependencyNeverSatisfied),
-        }
-        let qos = self.qos.get(&job.spec.qos);
-        if let Some(max) = qos.and_then(|q| q.max_wall)
-            && job.time_limit > max
-        {
-            return Some(PendingReason::QOSMaxWallDurationPerJobLimit);
-        }
-        None
-    }
-
-    /// The partitions this job may run in now, with its shape in each.
-    pub(super) fn placement_options(&self, job: &Job) -> Vec<PlacementOption> {
-        let mut options = Vec::new();
-        for name in &job.spec.partitions {
-            let Some(&pi) = self.part_by_name.get(name) else {
-                continue;
-            };
-            let part = &self.parts[pi];
-            if !matches!(
-                part.config.state,
-                PartitionState::Up | PartitionState::Drain
-            ) {
-                continue;
-            }
-            if job.time_limit > part.config.max_time {
-                continue;
-            }
-            let Ok(shape) = shape_for(
-                &job.spec,
-                &part.config,
-                part.max_node_cpus,
-                &self.kinds,
-                &self.cluster.select,
-            ) else {
-                continue;
-            };
-            if part.config.max_nodes.is_some_and(|m| shape.nodes > m) {
-                continue;
-            }
-            let duration = match job.time_limit {
-                TimeLimit::Seconds(s) => i64::try_from(s).unwrap_or(NEVER).min(NEVER),
-                TimeLimit::Infinite => NEVER,
-            };
-            options.push((pi, shape, duration));
-        }
-        options
-    }
-
-    /// Why no partition is usable (for a job with no placement options).
-    fn partition_reason(&self, job: &Job) -> PendingReason {
-        let parts: Vec<&super::PartSlot> = job
-            .spec
-            .partitions
-            .iter()
-            .filter_map(|n| self.part_by_name.get(n).map(|&i| &self.parts[i]))
-            .collect();
-        if parts.iter().all(|p| p.config.state == PartitionState::Down) {
-            return PendingReason::PartitionDown;
-        }
-        if parts
-            .iter()
-            .all(|p| p.config.state == PartitionState::Inactive)
-        {
-            return PendingReason::PartitionInactive;
-        }
-        if parts.iter().any(|p| job.time_limit > p.config.max_time) {
-            return PendingReason::PartitionTimeLimit;
-        }
-        PendingReason::PartitionNodeLimit
-    }
-
     fn array_throttled(&self, id: JobId) -> bool {
         let Some(entry) = self.jobs.get(&id) else {
             return false;
@@ -832,7 +516,7 @@ impl<C: Clock> Engine<C> {
         }
     }
 
-    fn set_reason(&mut self, id: JobId, reason: PendingReason) {
+    pub(super) fn set_reason(&mut self, id: JobId, reason: PendingReason) {
         if let Some(entry) = self.jobs.get_mut(&id) {
             entry.job.reason = reason;
             entry.job.planned_start = None;
@@ -1393,7 +1077,7 @@ mod tests {
     use super::*;
     use crate::config::ClusterConfig;
     use crate::model::{ExitStatus, GpuRequest, Gres, JobSpec, MemRequest, NodeConfig};
-    use crate::model::{PartitionConfig, Timestamp};
+    use crate::model::{PartitionConfig, TimeLimit, Timestamp};
     use proptest::prelude::*;
 
     /// (arrival offset s, CPUs per node, nodes, GPUs per node, limit min, run % of limit)
