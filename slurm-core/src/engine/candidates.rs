@@ -253,7 +253,10 @@ impl<C: Clock> Engine<C> {
             DepStatus::Waiting => return Some(PendingReason::Dependency),
             DepStatus::Never => return Some(PendingReason::DependencyNeverSatisfied),
         }
-        let qos = self.qos.get(&job.spec.qos);
+        let qos = self
+            .qos_wall_limits
+            .then(|| self.qos.get(&job.spec.qos))
+            .flatten();
         if let Some(max) = qos.and_then(|q| q.max_wall)
             && job.time_limit > max
         {

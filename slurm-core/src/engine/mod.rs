@@ -212,6 +212,8 @@ pub struct Engine<C: Clock = SystemClock> {
     parts: Vec<PartSlot>,
     part_by_name: HashMap<String, usize>,
     qos: HashMap<String, Qos>,
+    /// Some QOS has a MaxWall (else eligibility skips looking the job's QOS up).
+    qos_wall_limits: bool,
     jobs: fxhash::FastMap<JobId, JobEntry>,
     pending: BTreeSet<JobId>,
     running: BTreeSet<JobId>,
@@ -310,6 +312,7 @@ impl<C: Clock> Engine<C> {
             node_by_name,
             parts,
             part_by_name,
+            qos_wall_limits: qos.values().any(|q| q.max_wall.is_some()),
             qos,
             jobs: fxhash::FastMap::default(),
             pending: BTreeSet::new(),
@@ -387,6 +390,7 @@ impl<C: Clock> Engine<C> {
         let mut table: HashMap<String, Qos> =
             qos.into_iter().map(|q| (q.name.clone(), q)).collect();
         table.entry("normal".into()).or_insert_with(Qos::normal);
+        self.qos_wall_limits = table.values().any(|q| q.max_wall.is_some());
         self.qos = table;
     }
 

@@ -83,10 +83,17 @@ impl Chunk {
             self.taken.add(res);
             return;
         }
+        // The least can only fall, to the new values in the range. The most falls only where
+        // the range held it (in some component); elsewhere it stays as it was.
+        let mut range_most = Res::ZERO;
         for point in &mut self.points[range] {
+            range_most.join(&point.1);
             point.1.sub(res);
+            self.least.meet(&point.1);
         }
-        self.summarize();
+        if res.may_lower_max(&self.most, &range_most) {
+            self.summarize();
+        }
     }
 }
 

@@ -114,6 +114,25 @@ impl Res {
         }
     }
 
+    /// Whether taking `self` from points whose component-wise maximum is `range_most` can
+    /// lower `most`, the maximum over a larger set of points: only in a component that is
+    /// taken, non-zero, and reached within the range.
+    pub fn may_lower_max(&self, most: &Res, range_most: &Res) -> bool {
+        let hit = |taken: u64, most: u64, range: u64| taken > 0 && most > 0 && range >= most;
+        hit(
+            u64::from(self.cpus),
+            u64::from(most.cpus),
+            u64::from(range_most.cpus),
+        ) || hit(self.mem_mb, most.mem_mb, range_most.mem_mb)
+            || (0..MAX_GRES_KINDS).any(|k| {
+                hit(
+                    u64::from(self.gres[k]),
+                    u64::from(most.gres[k]),
+                    u64::from(range_most.gres[k]),
+                )
+            })
+    }
+
     /// Lowers every component to at most `other`'s (component-wise minimum).
     pub fn meet(&mut self, other: &Res) {
         self.cpus = self.cpus.min(other.cpus);
