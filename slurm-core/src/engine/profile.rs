@@ -18,6 +18,8 @@ pub const NEVER: Timestamp = i64::MAX / 4;
 pub struct Profile {
     /// Never empty; chunks are in time order and none is empty.
     chunks: Vec<Chunk>,
+    /// Each chunk's first time, side by side (a search over them touches no chunk).
+    starts: Vec<Timestamp>,
 }
 
 /// Breakpoints per chunk after a split (a chunk is split when it reaches twice this).
@@ -124,11 +126,12 @@ impl Profile {
                 _ => points.push((t, current)),
             }
         }
-        let chunks = points
+        let chunks: Vec<Chunk> = points
             .chunks(CHUNK_POINTS)
             .map(|c| Chunk::new(c.to_vec(), Res::ZERO))
             .collect();
-        Self { chunks }
+        let starts = chunks.iter().map(Chunk::start).collect();
+        Self { chunks, starts }
     }
 
     /// Resources free at time `t`.
@@ -175,7 +178,7 @@ impl Profile {
         let (first_chunk, mut first) = self.locate(from);
         for c in first_chunk..self.chunks.len() {
             let chunk = &self.chunks[c];
-            let chunk_end = self.chunks.get(c + 1).map_or(NEVER, Chunk::start);
+            let chunk_end = self.starts.get(c + 1).copied().unwrap_or(NEVER);
             if first == 0 && self.chunks.len() > 1 {
                 // A whole chunk ahead: decide it from its bounds when they settle it.
                 let (least, most) = chunk.bounds();
@@ -290,10 +293,7 @@ impl Profile {
     fn locate(&self, t: Timestamp) -> (usize, usize) {
         let c = match self.chunks.len() {
             1 => 0,
-            _ => self
-                .chunks
-                .partition_point(|chunk| chunk.start() <= t)
-                .saturating_sub(1),
+            _ => self.starts.partition_point(|&s| s <= t).saturating_sub(1),
         };
         let i = self.chunks[c]
             .points
@@ -315,7 +315,9 @@ impl Profile {
             let tail = chunk.points.split_off(CHUNK_POINTS);
             let taken = chunk.taken;
             chunk.summarize();
-            self.chunks.insert(c + 1, Chunk::new(tail, taken));
+            let tail = Chunk::new(tail, taken);
+            self.starts.insert(c + 1, tail.start());
+            self.chunks.insert(c + 1, tail);
         }
     }
 }
