@@ -212,6 +212,37 @@ async fn ids(store: &Store, q: &AcctJobQuery) -> Vec<u32> {
 
 // ----- the cases -----
 
+/// Runs each listed case of `crate::dbd::tests::$module` as a test on SQLite and one on
+/// MariaDB/MySQL (`SLINKY_TEST_MYSQL_URL`; in CI a missing database fails instead of
+/// skipping, see [`TestDb::mysql`]).
+macro_rules! conformance {
+    ($module:ident => $($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let db = crate::dbd::tests::TestDb::sqlite().await;
+                    crate::dbd::tests::$module::$case(&db).await;
+                    db.finish().await;
+                }
+            )*
+        }
+        mod mysql {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let Some(db) = crate::dbd::tests::TestDb::mysql(stringify!($case)).await
+                    else {
+                        return;
+                    };
+                    crate::dbd::tests::$module::$case(&db).await;
+                    db.finish().await;
+                }
+            )*
+        }
+    };
+}
+
 /// Node events, Down time, UsageFactor.
 mod events;
 
@@ -1417,63 +1448,8 @@ mod usage_cases {
 }
 
 /// Runs each case on both backends.
-macro_rules! conformance {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    let db = super::TestDb::sqlite().await;
-                    super::cases::$case(&db).await;
-                    db.finish().await;
-                }
-            )*
-        }
-        mod mysql {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    let Some(db) = super::TestDb::mysql(stringify!($case)).await else {
-                        return;
-                    };
-                    super::cases::$case(&db).await;
-                    db.finish().await;
-                }
-            )*
-        }
-    };
-}
-
 mod usage_runs {
-    macro_rules! usage_conformance {
-        ($($case:ident),* $(,)?) => {
-            mod sqlite {
-                $(
-                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                    async fn $case() {
-                        let db = super::super::TestDb::sqlite().await;
-                        super::super::usage_cases::$case(&db).await;
-                        db.finish().await;
-                    }
-                )*
-            }
-            mod mysql {
-                $(
-                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                    async fn $case() {
-                        let Some(db) = super::super::TestDb::mysql(stringify!($case)).await
-                        else {
-                            return;
-                        };
-                        super::super::usage_cases::$case(&db).await;
-                        db.finish().await;
-                    }
-                )*
-            }
-        };
-    }
-
-    usage_conformance!(
+    conformance!(usage_cases =>
         usage_rollups_hand_computed,
         usage_rollups_are_idempotent,
         a_requeued_job_keeps_its_first_run,
@@ -1484,6 +1460,7 @@ mod usage_runs {
 }
 
 conformance!(
+    cases =>
     schema_is_versioned_and_reopens,
     a_job_round_trips,
     a_lifecycle_keeps_one_row_and_a_batch_step,

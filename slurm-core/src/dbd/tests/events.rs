@@ -350,34 +350,8 @@ pub async fn usage_factor_weighs_fairshare_not_reports(db: &TestDb) {
     assert_eq!(again.assocs, shares.assocs);
 }
 
-macro_rules! event_conformance {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    let db = super::TestDb::sqlite().await;
-                    super::$case(&db).await;
-                    db.finish().await;
-                }
-            )*
-        }
-        mod mysql {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    let Some(db) = super::TestDb::mysql(stringify!($case)).await else {
-                        return;
-                    };
-                    super::$case(&db).await;
-                    db.finish().await;
-                }
-            )*
-        }
-    };
-}
-
-event_conformance!(
+conformance!(
+    events =>
     node_events_open_and_close,
     down_time_in_the_usage_report,
     usage_factor_weighs_fairshare_not_reports,
