@@ -11,7 +11,7 @@
 use super::store::{Store, StoreError, get_i64, get_opt, get_text};
 use super::usage::tres_counts;
 use crate::model::Timestamp;
-use crate::proto::{AcctNodeState, EventQuery, NodeEvent};
+use crate::proto::{AcctNodeState, EventQuery, NodeDown, NodeEvent};
 use sqlx::{Any, Transaction};
 use std::collections::BTreeMap;
 
@@ -106,11 +106,13 @@ fn decode(row: &sqlx::any::AnyRow) -> Result<NodeEvent, StoreError> {
         node: get_text(row, "node_name")?,
         start: get_i64(row, "time_start")?,
         end: get_opt(row, "time_end")?,
-        state: get_text(row, "state")?,
-        reason: get_text(row, "reason")?,
-        uid: u32::try_from(get_i64(row, "reason_uid")?).unwrap_or(u32::MAX),
-        user: get_text(row, "user_name")?,
-        tres: get_text(row, "tres")?,
+        down: NodeDown {
+            state: get_text(row, "state")?,
+            reason: get_text(row, "reason")?,
+            uid: u32::try_from(get_i64(row, "reason_uid")?).unwrap_or(u32::MAX),
+            user: get_text(row, "user_name")?,
+            tres: get_text(row, "tres")?,
+        },
     })
 }
 
@@ -168,9 +170,9 @@ impl Store {
         let mut out = Vec::with_capacity(rows.len());
         for row in &rows {
             let e = decode(row)?;
-            if state_matches(&e.state, &q.states)
-                && (q.reasons.is_empty() || q.reasons.contains(&e.reason))
-                && (q.users.is_empty() || q.users.contains(&e.user))
+            if state_matches(&e.down.state, &q.states)
+                && (q.reasons.is_empty() || q.reasons.contains(&e.down.reason))
+                && (q.users.is_empty() || q.users.contains(&e.down.user))
             {
                 out.push(e);
             }

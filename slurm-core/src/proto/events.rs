@@ -58,11 +58,10 @@ pub struct NodeEvent {
     pub start: Timestamp,
     /// `None` while the node is still down.
     pub end: Option<Timestamp>,
-    pub state: String,
-    pub reason: String,
-    pub uid: u32,
-    pub user: String,
-    pub tres: String,
+    /// Its state, reason, who set it and the node's TRES (flattened: the same fields on the
+    /// wire).
+    #[serde(flatten)]
+    pub down: NodeDown,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -215,6 +215,7 @@ fn duration(secs: i64) -> String {
 }
 
 fn value(e: &NodeEvent, field: EventField, now: Timestamp, tz: i32) -> String {
+    let down = &e.down;
     match field {
         EventField::Cluster => e.cluster.clone(),
         EventField::ClusterNodes => String::new(),
@@ -223,16 +224,16 @@ fn value(e: &NodeEvent, field: EventField, now: Timestamp, tz: i32) -> String {
         EventField::Event => "Node".to_owned(),
         EventField::EventRaw => "2".to_owned(),
         EventField::NodeName => e.node.clone(),
-        EventField::Reason => e.reason.clone(),
+        EventField::Reason => down.reason.clone(),
         EventField::Start => timefmt::iso(e.start, tz),
-        EventField::State => e.state.clone(),
-        EventField::StateRaw => state_raw(&e.state).to_string(),
-        EventField::Tres => e.tres.clone(),
+        EventField::State => down.state.clone(),
+        EventField::StateRaw => state_raw(&down.state).to_string(),
+        EventField::Tres => down.tres.clone(),
         EventField::User => {
-            if e.user.is_empty() {
-                e.uid.to_string()
+            if down.user.is_empty() {
+                down.uid.to_string()
             } else {
-                format!("{}({})", e.user, e.uid)
+                format!("{}({})", down.user, down.uid)
             }
         }
     }
@@ -281,16 +282,19 @@ mod tests {
     }
 
     fn event(end: Option<Timestamp>) -> NodeEvent {
+        use crate::proto::NodeDown;
         NodeEvent {
             cluster: "bench".into(),
             node: "node-001".into(),
             start: NOW - 3600,
             end,
-            state: "DRAIN".into(),
-            reason: "bad disk".into(),
-            uid: 0,
-            user: "root".into(),
-            tres: "billing=4,cpu=4,mem=8000M,node=1".into(),
+            down: NodeDown {
+                state: "DRAIN".into(),
+                reason: "bad disk".into(),
+                uid: 0,
+                user: "root".into(),
+                tres: "billing=4,cpu=4,mem=8000M,node=1".into(),
+            },
         }
     }
 

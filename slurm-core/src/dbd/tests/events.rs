@@ -7,6 +7,19 @@ use crate::proto::{
     AcctEvent, AcctNodeState, EventQuery, MgrOp, NodeDown, QosSettings, SharesQuery,
 };
 
+/// sshare's figures for cluster `bench` without decay.
+async fn undecayed_shares(s: &crate::dbd::store::Store) -> crate::proto::SharesReply {
+    s.shares(
+        &SharesQuery {
+            cluster: "bench".into(),
+            half_life_s: 0,
+        },
+        NOW,
+    )
+    .await
+    .unwrap()
+}
+
 const NODE_TRES: &str = "billing=4,cpu=4,mem=8000M,node=1";
 
 fn down(node: &str, time: i64, state: &str, reason: &str) -> AcctEvent {
@@ -42,7 +55,7 @@ async fn listed(db: &TestDb, q: &EventQuery) -> Vec<(String, i64, Option<i64>, S
         .await
         .unwrap()
         .into_iter()
-        .map(|e| (e.node, e.start, e.end, e.state, e.reason))
+        .map(|e| (e.node, e.start, e.end, e.down.state, e.down.reason))
         .collect()
 }
 
@@ -90,10 +103,10 @@ pub async fn node_events_open_and_close(db: &TestDb) {
     );
     let e = &s.query_events(&any()).await.unwrap()[0];
     assert_eq!(
-        (e.cluster.as_str(), e.uid, e.user.as_str()),
+        (e.cluster.as_str(), e.down.uid, e.down.user.as_str()),
         ("c", 1000, "admin")
     );
-    assert_eq!(e.tres, NODE_TRES);
+    assert_eq!(e.down.tres, NODE_TRES);
     // The same records again under a new epoch (a new state directory) change nothing.
     s.record_jobs(&batch("c", 2, 1, events), 0).await.unwrap();
     assert_eq!(listed(db, &any()).await, all);
@@ -310,16 +323,7 @@ pub async fn usage_factor_weighs_fairshare_not_reports(db: &TestDb) {
     assert_eq!(used(&r, "physics", "bob", "cpu"), 2 * 3600);
     assert_eq!(used(&r, "physics", "carol", "cpu"), 3600);
     // Fairshare (no decay): times the UsageFactor.
-    let shares = s
-        .shares(
-            &SharesQuery {
-                cluster: "bench".into(),
-                half_life_s: 0,
-            },
-            NOW,
-        )
-        .await
-        .unwrap();
+    let shares = undecayed_shares(s).await;
     let usage = |u: &str| {
         shares
             .assocs
@@ -337,16 +341,7 @@ pub async fn usage_factor_weighs_fairshare_not_reports(db: &TestDb) {
     assert!(usage("carol").abs() < 1e-9, "{}", usage("carol"));
     // Rebuilding the rollups from the runs gives the same.
     s.rebuild_usage().await.unwrap();
-    let again = s
-        .shares(
-            &SharesQuery {
-                cluster: "bench".into(),
-                half_life_s: 0,
-            },
-            NOW,
-        )
-        .await
-        .unwrap();
+    let again = undecayed_shares(s).await;
     assert_eq!(again.assocs, shares.assocs);
 }
 
