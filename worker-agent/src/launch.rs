@@ -307,7 +307,7 @@ impl StepRunner {
             // step's launch) copies into its child until that child executes; while it does,
             // the kernel refuses to execute the script. The window is short: try again.
             match &spawned {
-                Err(e) if is_text_busy(e) => {
+                Err(failure) if failure.text_busy => {
                     tokio::time::sleep(Duration::from_millis(2 * attempt)).await;
                     spawned =
                         spawn_child(&spec, &identity, &io, &program, &args, &env, &*container);
@@ -315,7 +315,7 @@ impl StepRunner {
                 _ => break,
             }
         }
-        let mut child = match spawned {
+        let mut child = match spawned.map_err(|f| f.error) {
             Ok(child) => child,
             Err(e) => {
                 container.cleanup();
@@ -399,10 +399,21 @@ impl StepRunner {
 /// How many times a launch is retried while its script is busy (about 2.5 s in all).
 const TEXT_BUSY_RETRIES: u64 = 50;
 
-/// True when execve() refused the program because a descriptor open for writing on it
-/// exists (ETXTBSY).
-fn is_text_busy(e: &LaunchError) -> bool {
-    matches!(e, LaunchError::Exec { reason, .. } if reason == Errno::ETXTBSY.desc())
+/// Why forking and executing a step's first process failed.
+struct SpawnFailure {
+    error: LaunchError,
+    /// execve() refused the program because a descriptor open for writing on it exists
+    /// (ETXTBSY): worth trying again shortly.
+    text_busy: bool,
+}
+
+impl From<LaunchError> for SpawnFailure {
+    fn from(error: LaunchError) -> Self {
+        Self {
+            error,
+            text_busy: false,
+        }
+    }
 }
 
 /// Polls for `dir` until it exists or `max` has passed.
@@ -482,7 +493,7 @@ fn spawn_child(
     args: &[String],
     env: &std::collections::BTreeMap<String, String>,
     container: &dyn StepContainer,
-) -> Result<tokio::process::Child, LaunchError> {
+) -> Result<tokio::process::Child, SpawnFailure> {
     let work_dir = cstring("work dir", &spec.work_dir)?;
     let setup_err =
         |reason: String| LaunchError::Invalid(format!("cannot create a pipe: {reason}"));
@@ -532,11 +543,12 @@ fn spawn_child(
                 Ok(1) => Stage::from_byte(byte[0]),
                 _ => None,
             };
+            let text_busy = stage.is_none() && e.raw_os_error() == Some(Errno::ETXTBSY as i32);
             let reason = e
                 .raw_os_error()
                 .map_or_else(|| e.to_string(), |n| Errno::from_raw(n).desc().to_owned());
             let shown = |p: &Path| p.display().to_string();
-            Err(match stage {
+            let error = match stage {
                 Some(Stage::Chdir) => LaunchError::Chdir {
                     dir: shown(&spec.work_dir),
                     reason,
@@ -578,7 +590,8 @@ fn spawn_child(
                     program: shown(program),
                     reason,
                 },
-            })
+            };
+            Err(SpawnFailure { error, text_busy })
         }
     }
 }
