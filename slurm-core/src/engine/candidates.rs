@@ -6,7 +6,7 @@
 use super::deps::DepStatus;
 use super::priority::{self, JobFacts, Norms};
 use super::profile::NEVER;
-use super::queue::PendingOrder;
+use super::queue::{PendingOrder, least_need, suffix_least};
 use super::shape::shape_for;
 use super::{Clock, Engine, PlacementOption};
 use crate::model::{Job, JobId, PartitionState, PendingReason, TimeLimit, Timestamp};
@@ -113,14 +113,7 @@ impl<C: Clock> Engine<C> {
         // The least CPUs per node and the shortest duration among the candidates from each
         // position on: once no node has that many CPUs free (for that long, reservations
         // included), nothing further can start.
-        let mut least = vec![(u32::MAX, NEVER); candidates.len()];
-        let mut acc = (u32::MAX, NEVER);
-        for (i, c) in candidates.iter().enumerate().rev() {
-            for (_, shape, duration) in c.options.iter() {
-                acc = (acc.0.min(shape.demand.cpus), acc.1.min(*duration));
-            }
-            least[i] = acc;
-        }
+        let least = suffix_least(candidates.iter().map(|c| least_need(&c.options)));
         PassQueue::Sorted {
             candidates: candidates.into_iter(),
             least,

@@ -28,6 +28,29 @@ pub(super) fn basic_priority(seq: u64, nice: i32) -> u32 {
     (i64::from(base) - i64::from(nice)).clamp(1, i64::from(u32::MAX)) as u32
 }
 
+/// The least CPUs per node and the shortest duration among a job's placement options
+/// (`u32::MAX` and [`NEVER`] when it has none).
+pub(super) fn least_need(options: &[PlacementOption]) -> (u32, i64) {
+    options
+        .iter()
+        .fold((u32::MAX, NEVER), |(cpus, duration), (_, shape, d)| {
+            (cpus.min(shape.demand.cpus), duration.min(*d))
+        })
+}
+
+/// For each position of `needs`, the component-wise least of it and everything after it.
+pub(super) fn suffix_least(
+    needs: impl DoubleEndedIterator<Item = (u32, i64)> + ExactSizeIterator,
+) -> Vec<(u32, i64)> {
+    let mut out = vec![(u32::MAX, NEVER); needs.len()];
+    let mut least = (u32::MAX, NEVER);
+    for (slot, (cpus, duration)) in out.iter_mut().zip(needs).rev() {
+        least = (least.0.min(cpus), least.1.min(duration));
+        *slot = least;
+    }
+    out
+}
+
 /// One queued job: its key and the least it needs of any of its placement options (for
 /// deciding that nothing after a point can start).
 #[derive(Debug, Clone, Copy)]
@@ -62,12 +85,7 @@ impl PendingOrder {
     }
 
     fn summarize(&mut self) {
-        self.suffix = vec![(u32::MAX, NEVER); self.entries.len()];
-        let mut least = (u32::MAX, NEVER);
-        for (i, q) in self.entries.iter().enumerate().rev() {
-            least = (least.0.min(q.min_cpus), least.1.min(q.min_duration));
-            self.suffix[i] = least;
-        }
+        self.suffix = suffix_least(self.entries.iter().map(|q| (q.min_cpus, q.min_duration)));
         self.built = self.entries.len();
         self.tail = (u32::MAX, NEVER);
     }
@@ -154,15 +172,12 @@ impl<C: Clock> Engine<C> {
             .first()
             .map_or(0, |(pi, _, _)| self.parts[*pi].config.priority_tier);
         let priority = basic_priority(entry.seq, entry.job.spec.nice);
+        let (min_cpus, min_duration) = least_need(&options);
         Some(Queued {
             id,
             key: order_key(tier, priority, entry.seq),
-            min_cpus: options
-                .iter()
-                .map(|(_, s, _)| s.demand.cpus)
-                .min()
-                .unwrap_or(u32::MAX),
-            min_duration: options.iter().map(|o| o.2).min().unwrap_or(NEVER),
+            min_cpus,
+            min_duration,
         })
     }
 
