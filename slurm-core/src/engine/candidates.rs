@@ -230,6 +230,19 @@ impl<C: Clock> Engine<C> {
         })
     }
 
+    /// A job's placement options, computed once and kept until its spec changes.
+    pub(super) fn options_of(&mut self, id: JobId) -> Option<std::sync::Arc<[PlacementOption]>> {
+        let entry = self.jobs.get(&id)?;
+        if let Some(cached) = &entry.placement {
+            return Some(cached.clone());
+        }
+        let options: std::sync::Arc<[PlacementOption]> = self.placement_options(&entry.job).into();
+        if let Some(entry) = self.jobs.get_mut(&id) {
+            entry.placement = Some(options.clone());
+        }
+        Some(options)
+    }
+
     /// Reasons a job cannot be considered at all this pass (not about free resources).
     fn ineligible_reason(&self, job: &Job, now: Timestamp) -> Option<PendingReason> {
         if let Some(hold) = job.hold {

@@ -181,19 +181,6 @@ impl<C: Clock> Engine<C> {
         })
     }
 
-    /// A job's placement options, computed once and kept until its spec changes.
-    pub(super) fn options_of(&mut self, id: JobId) -> Option<std::sync::Arc<[PlacementOption]>> {
-        let entry = self.jobs.get(&id)?;
-        if let Some(cached) = &entry.placement {
-            return Some(cached.clone());
-        }
-        let options: std::sync::Arc<[PlacementOption]> = self.placement_options(&entry.job).into();
-        if let Some(entry) = self.jobs.get_mut(&id) {
-            entry.placement = Some(options.clone());
-        }
-        Some(options)
-    }
-
     /// Takes the kept order out for a pass (building it when there is none), with the
     /// generation to hand back to [`Engine::return_order`].
     pub(super) fn take_order(&mut self) -> (PendingOrder, u64) {
