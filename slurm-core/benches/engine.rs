@@ -8,6 +8,8 @@
 //! heap bytes held by the engine after submitting the pending jobs, and after the first pass,
 //! divided by their number); the process RSS growth is printed next to it as a cross-check.
 //!
+//! `ENGINE_BENCH_SUBMIT=N` times N submissions under enforced submit limits instead.
+//!
 //! `ENGINE_BENCH_SIZES=1000x10000` (nodes x pending, comma-separated) runs other sizes;
 //! `ENGINE_BENCH_REPEATS=N` times N repeated passes instead of 7 (3 above 50,000 pending).
 //!
@@ -343,6 +345,64 @@ fn replay_trace(path: &str) {
     }
 }
 
+/// Submissions under enforced associations with submit limits (GrpSubmitJobs on the
+/// account, MaxSubmitJobs on each user, both far above what is submitted): each submission
+/// is checked against the jobs already active.
+fn submissions_under_limits(jobs: usize) {
+    use slurm_core::engine::{AccountAssoc, AssocLimitSet, Associations, UserAssoc};
+    let clock = ManualClock::new(T0);
+    let mut engine = Engine::new(cluster(100), clock).expect("bench cluster is valid");
+    let users = 200;
+    let limit = |grp: Option<u32>, max: Option<u32>| AssocLimitSet {
+        grp_submit_jobs: grp,
+        max_submit_jobs: max,
+        ..AssocLimitSet::default()
+    };
+    let accounts = (0..10)
+        .map(|a| {
+            let account = AccountAssoc {
+                parent: String::new(),
+                shares: 1,
+                limits: limit(Some(10_000_000), None),
+            };
+            (format!("acct{a}"), account)
+        })
+        .collect();
+    let user_assocs = (0..users)
+        .flat_map(|u| {
+            (0..10).map(move |a| UserAssoc {
+                user: format!("user{u}"),
+                account: format!("acct{a}"),
+                shares: 1,
+                limits: limit(None, Some(10_000_000)),
+                ..UserAssoc::default()
+            })
+        })
+        .collect();
+    engine.set_associations(Some(Associations::new(
+        accounts,
+        user_assocs,
+        Default::default(),
+        true,
+    )));
+    let mut rng = Lcg(7);
+    let specs: Vec<_> = (0..jobs).map(|_| random_job(&mut rng, users)).collect();
+    let (start, cpu_start) = (Instant::now(), cpu_ns());
+    let accepted = specs
+        .into_iter()
+        .filter(|spec| engine.submit(spec.clone()).is_ok())
+        .count();
+    let wall = start.elapsed();
+    let cpu = Duration::from_nanos(cpu_ns() - cpu_start);
+    println!(
+        "submit:    {accepted} of {jobs} jobs under submit limits in {:.1} ms ({:.0} jobs/s; CPU \
+         time {:.1} ms)",
+        wall.as_secs_f64() * 1e3,
+        accepted as f64 / wall.as_secs_f64(),
+        cpu.as_secs_f64() * 1e3,
+    );
+}
+
 fn main() {
     if let Ok(path) = std::env::var("ENGINE_BENCH_TRACE") {
         replay_trace(&path);
@@ -352,6 +412,11 @@ fn main() {
     let quick = !std::env::args().any(|a| a == "--bench");
     if quick {
         full_pass(100, 1_000, 1);
+        submissions_under_limits(1_000);
+        return;
+    }
+    if let Ok(jobs) = std::env::var("ENGINE_BENCH_SUBMIT") {
+        submissions_under_limits(jobs.parse().unwrap_or(20_000));
         return;
     }
     println!("machine:   {}", machine());

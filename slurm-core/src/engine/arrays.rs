@@ -54,6 +54,8 @@ impl<C: Clock> Engine<C> {
         task.array_pending = None;
         let task_id = task.id;
         self.array_tasks.entry(array_id).or_default().push(task_id);
+        // The task leaves the array's pending count and counts as its own job.
+        self.active.remove(&task.spec, 1);
         self.insert_pending(task);
         Ok(task_id)
     }

@@ -8,7 +8,7 @@
 //! (running jobs, their TRES, TRES-minutes still to run) is recomputed from the engine's
 //! jobs at the start of each pass and updated as the pass starts jobs.
 
-use crate::model::{Gres, Job, PendingReason, TimeLimit, Timestamp, TresKind, TresList};
+use crate::model::{Gres, Job, JobSpec, PendingReason, TimeLimit, Timestamp, TresKind, TresList};
 use std::collections::HashMap;
 
 /// Limits of one association (a user's in an account, or an account's own).
@@ -74,9 +74,6 @@ pub struct Associations {
     enforce_limits: bool,
     /// QOS limits by name, when `AccountingStorageEnforce` has `qos`.
     qos: HashMap<String, QosLimitSet>,
-    /// Some limit counts active jobs at submission (see [`Associations::has_submit_limits`]);
-    /// derived when the tables are set.
-    submit_limits: bool,
 }
 
 /// Why a submission is refused.
@@ -111,7 +108,7 @@ impl Associations {
         for (i, u) in users.iter().enumerate() {
             user_ids.entry(u.user.clone()).or_default().push(i);
         }
-        let mut assocs = Self {
+        Self {
             accounts,
             account_ids,
             users,
@@ -119,17 +116,13 @@ impl Associations {
             default_accounts,
             enforce_limits,
             qos: HashMap::new(),
-            submit_limits: false,
-        };
-        assocs.submit_limits = assocs.find_submit_limits();
-        assocs
+        }
     }
 
     /// Enforces these QOS: a job's QOS must be one its association allows, and the QOS's
     /// limits keep jobs pending.
     pub fn with_qos(mut self, qos: HashMap<String, QosLimitSet>) -> Self {
         self.qos = qos;
-        self.submit_limits = self.find_submit_limits();
         self
     }
 
@@ -205,28 +198,6 @@ impl Associations {
             .then_some(first.as_str())
     }
 
-    /// True when a submission can be refused for a count of active jobs (MaxSubmitJobs,
-    /// GrpSubmitJobs, a QOS's MaxSubmitJobsPerUser): only then does a submission need
-    /// [`ActiveCounts`], which walks every job.
-    pub fn has_submit_limits(&self) -> bool {
-        self.submit_limits
-    }
-
-    fn find_submit_limits(&self) -> bool {
-        self.enforce_limits
-            && (self
-                .users
-                .iter()
-                .any(|u| u.limits.max_submit_jobs.is_some() || u.limits.grp_submit_jobs.is_some())
-                || self.accounts.iter().any(|(_, a)| {
-                    a.limits.max_submit_jobs.is_some() || a.limits.grp_submit_jobs.is_some()
-                })
-                || self
-                    .qos
-                    .values()
-                    .any(|q| q.max_submit_jobs_per_user.is_some()))
-    }
-
     /// Checks a submission for the user, account and partitions: the association must
     /// exist (for at least one of the partitions), and its submit limits must allow
     /// `new_jobs` more. `active` counts jobs per (user, account) and per account subtree.
@@ -237,7 +208,7 @@ impl Associations {
         qos: &str,
         partitions: &[String],
         new_jobs: u32,
-        active: &ActiveCounts,
+        active: &ActiveJobs,
     ) -> Result<(), SubmitRefusal> {
         let Some(ui) = partitions
             .iter()
@@ -248,11 +219,7 @@ impl Associations {
         if !self.enforce_limits {
             return Ok(());
         }
-        let mine = active
-            .per_user
-            .get(&(user.to_owned(), account.to_owned()))
-            .copied()
-            .unwrap_or(0);
+        let mine = active.user(user, account);
         let ancestry = self.ancestry(account);
         // MaxSubmitJobs: the user association's own, else the nearest account's.
         let max_submit = self.users[ui]
@@ -264,27 +231,36 @@ impl Associations {
         }
         if let Some(q) = self.qos.get(qos)
             && let Some(max) = q.max_submit_jobs_per_user
-            && active
-                .per_user_qos
-                .get(&(user.to_owned(), qos.to_owned()))
-                .copied()
-                .unwrap_or(0)
-                + new_jobs
-                > max
+            && active.user_qos(user, qos) + new_jobs > max
         {
             return Err(SubmitRefusal::SubmitLimit);
         }
         for (name, acct) in ancestry {
-            let n = active.per_account.get(name).copied().unwrap_or(0);
-            if acct
-                .limits
-                .grp_submit_jobs
-                .is_some_and(|max| n + new_jobs > max)
-            {
+            let Some(max) = acct.limits.grp_submit_jobs else {
+                continue;
+            };
+            if self.subtree_active(name, active) + new_jobs > max {
                 return Err(SubmitRefusal::SubmitLimit);
             }
         }
         Ok(())
+    }
+
+    /// Active jobs of `account` and the accounts below it: one look at each account with
+    /// active jobs (accounts are few; jobs are many).
+    fn subtree_active(&self, account: &str, active: &ActiveJobs) -> u32 {
+        active
+            .per_account
+            .iter()
+            .filter(|(name, _)| {
+                name.as_str() == account
+                    || self
+                        .ancestry(name)
+                        .iter()
+                        .any(|(above, _)| *above == account)
+            })
+            .map(|(_, n)| n)
+            .sum()
     }
 
     /// `account` and the accounts above it, nearest first (a cycle is cut off).
@@ -325,37 +301,90 @@ impl Associations {
     }
 }
 
-/// Active (pending or running) jobs per user association and per account subtree, for the
-/// submit limits.
-#[derive(Debug, Default)]
-pub struct ActiveCounts {
-    pub per_user: HashMap<(String, String), u32>,
-    pub per_account: HashMap<String, u32>,
-    /// Per (user, QOS).
-    pub per_user_qos: HashMap<(String, String), u32>,
+/// Active (pending or running) jobs, counted as jobs change, for the submit limits: per
+/// (user, account), per (user, QOS) and per account (the account's own jobs; the limits of
+/// an account subtree add up its accounts). A pending array counts each of its tasks. The
+/// counts do not depend on the association tables, so reloading them changes nothing here.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ActiveJobs {
+    per_user: HashMap<(String, String), u32>,
+    per_user_qos: HashMap<(String, String), u32>,
+    per_account: HashMap<String, u32>,
 }
 
-impl ActiveCounts {
-    pub fn count<'a>(assocs: &Associations, jobs: impl Iterator<Item = &'a Job>) -> Self {
+impl ActiveJobs {
+    /// How many jobs `job` counts for: none once finished, each pending array task.
+    pub fn weight(job: &Job) -> u32 {
+        if job.state.is_finished() {
+            return 0;
+        }
+        job.array_pending
+            .as_ref()
+            .map_or(1, |a| a.indices.len().max(1) as u32)
+    }
+
+    /// Counts `n` more (or fewer) active jobs of the user, account and QOS of `spec`.
+    pub fn add(&mut self, spec: &JobSpec, n: u32) {
+        *self
+            .per_user
+            .entry((spec.user.clone(), spec.account.clone()))
+            .or_default() += n;
+        *self
+            .per_user_qos
+            .entry((spec.user.clone(), spec.qos.clone()))
+            .or_default() += n;
+        *self.per_account.entry(spec.account.clone()).or_default() += n;
+    }
+
+    pub fn remove(&mut self, spec: &JobSpec, n: u32) {
+        fn take<K: std::hash::Hash + Eq>(map: &mut HashMap<K, u32>, key: K, n: u32) {
+            if let std::collections::hash_map::Entry::Occupied(mut e) = map.entry(key) {
+                *e.get_mut() = e.get().saturating_sub(n);
+                if *e.get() == 0 {
+                    e.remove();
+                }
+            }
+        }
+        if n == 0 {
+            return;
+        }
+        take(
+            &mut self.per_user,
+            (spec.user.clone(), spec.account.clone()),
+            n,
+        );
+        take(
+            &mut self.per_user_qos,
+            (spec.user.clone(), spec.qos.clone()),
+            n,
+        );
+        take(&mut self.per_account, spec.account.clone(), n);
+    }
+
+    /// Counts every active job of `jobs` afresh (the incremental counts must equal this).
+    pub fn count<'a>(jobs: impl Iterator<Item = &'a Job>) -> Self {
         let mut counts = Self::default();
-        for job in jobs.filter(|j| !j.state.is_finished()) {
-            let n = job
-                .array_pending
-                .as_ref()
-                .map_or(1, |a| a.indices.len().max(1) as u32);
-            *counts
-                .per_user
-                .entry((job.spec.user.clone(), job.spec.account.clone()))
-                .or_default() += n;
-            *counts
-                .per_user_qos
-                .entry((job.spec.user.clone(), job.spec.qos.clone()))
-                .or_default() += n;
-            for (name, _) in assocs.ancestry(&job.spec.account) {
-                *counts.per_account.entry(name.to_owned()).or_default() += n;
+        for job in jobs {
+            let n = Self::weight(job);
+            if n > 0 {
+                counts.add(&job.spec, n);
             }
         }
         counts
+    }
+
+    fn user(&self, user: &str, account: &str) -> u32 {
+        self.per_user
+            .get(&(user.to_owned(), account.to_owned()))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    fn user_qos(&self, user: &str, qos: &str) -> u32 {
+        self.per_user_qos
+            .get(&(user.to_owned(), qos.to_owned()))
+            .copied()
+            .unwrap_or(0)
     }
 }
 

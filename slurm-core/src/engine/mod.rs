@@ -237,6 +237,8 @@ pub struct Engine<C: Clock = SystemClock> {
     order_cache: queue::OrderCache,
     /// Passes may keep that order (an exact speed-up; off only to check that it is exact).
     keep_order: bool,
+    /// Active jobs per user, account and QOS, kept as jobs come and go (submit limits).
+    active: limits::ActiveJobs,
 }
 
 impl<C: Clock> Engine<C> {
@@ -326,6 +328,7 @@ impl<C: Clock> Engine<C> {
             seed_bounds: true,
             order_cache: queue::OrderCache::default(),
             keep_order: true,
+            active: limits::ActiveJobs::default(),
             cluster,
         })
     }
@@ -437,11 +440,6 @@ impl<C: Clock> Engine<C> {
             .array
             .as_ref()
             .map_or(1, |a| a.indices.len().max(1) as u32);
-        let active = if assocs.has_submit_limits() {
-            limits::ActiveCounts::count(assocs, self.jobs.values().map(|e| &e.job))
-        } else {
-            limits::ActiveCounts::default()
-        };
         assocs
             .check_submit(
                 &spec.user,
@@ -449,7 +447,7 @@ impl<C: Clock> Engine<C> {
                 &spec.qos,
                 &spec.partitions,
                 new_jobs,
-                &active,
+                &self.active,
             )
             .map_err(|refusal| match refusal {
                 limits::SubmitRefusal::InvalidAccount => invalid(spec),
@@ -458,6 +456,12 @@ impl<C: Clock> Engine<C> {
                     account: spec.account.clone(),
                 },
             })
+    }
+
+    /// True when the active-job counts kept for the submit limits equal a fresh count.
+    #[cfg(test)]
+    pub(crate) fn active_counts_match_a_recount(&self) -> bool {
+        self.active == limits::ActiveJobs::count(self.jobs.values().map(|e| &e.job))
     }
 
     /// Accepts a job (PENDING, reason None until the next pass) and returns its id.
@@ -559,6 +563,7 @@ impl<C: Clock> Engine<C> {
     }
 
     fn insert_pending(&mut self, job: Job) {
+        self.active.add(&job.spec, limits::ActiveJobs::weight(&job));
         let id = job.id;
         let seq = self.next_seq;
         self.next_seq += 1;
@@ -681,6 +686,8 @@ impl<C: Clock> Engine<C> {
             JobEnd::OutOfMemory(e) => (JobState::OutOfMemory, e),
             JobEnd::NodeFailed => (JobState::NodeFail, ExitStatus { code: 0, signal: 9 }),
         };
+        self.active
+            .remove(&job.spec, limits::ActiveJobs::weight(job));
         job.state = state;
         job.exit = Some(exit);
         job.end_time = Some(now);
@@ -695,6 +702,8 @@ impl<C: Clock> Engine<C> {
         match entry.job.state {
             JobState::Pending => {
                 let job = &mut entry.job;
+                self.active
+                    .remove(&job.spec, limits::ActiveJobs::weight(job));
                 job.state = JobState::Cancelled;
                 job.cancelled_by = Some(by_uid);
                 job.end_time = Some(now);

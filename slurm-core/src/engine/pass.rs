@@ -1066,6 +1066,8 @@ impl<C: Clock> Engine<C> {
         task.array_pending = None;
         let task_id = task.id;
         self.array_tasks.entry(id).or_default().push(task_id);
+        // The task leaves the array's pending count and counts as its own job.
+        self.active.remove(&task.spec, 1);
         self.insert_pending(task);
         task_id
     }

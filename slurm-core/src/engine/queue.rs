@@ -433,6 +433,8 @@ mod tests {
                 let a = apply(&mut kept, &clocks.0, &mut ids_kept, op);
                 let b = apply(&mut fresh, &clocks.1, &mut ids_fresh, op);
                 prop_assert_eq!(&a, &b, "starts at step {} ({:?})", step, op);
+                // The active-job counts of the submit limits follow every change.
+                prop_assert!(kept.active_counts_match_a_recount(), "active counts after step {}", step);
                 if matches!(op, Op::Schedule) {
                     let (sa, sb) = (snapshot(&kept), snapshot(&fresh));
                     if plan_all {

@@ -66,6 +66,8 @@ impl<C: Clock> Engine<C> {
         let seq = self.next_seq;
         self.next_seq += 1;
         let usage_mark = job.start_time.unwrap_or(0);
+        self.active
+            .add(&job.spec, super::limits::ActiveJobs::weight(&job));
         self.jobs.insert(
             id,
             JobEntry {

@@ -898,19 +898,50 @@ mod association_limits {
     }
 
     #[test]
-    fn submissions_count_active_jobs_only_under_a_submit_limit() {
+    fn grp_submit_jobs_counts_the_subtree_as_jobs_come_and_go() {
+        let (mut e, _) = engine(gpu_cluster(SchedulerPolicy::Backfill));
         let none = AssocLimitSet::default;
-        assert!(!associations(none(), none(), none()).has_submit_limits());
-        let grp = AssocLimitSet {
+        let physics = AssocLimitSet {
             grp_submit_jobs: Some(5),
             ..Default::default()
         };
-        assert!(associations(grp, none(), none()).has_submit_limits());
-        let max = AssocLimitSet {
-            max_submit_jobs: Some(3),
-            ..Default::default()
-        };
-        assert!(associations(none(), max, none()).has_submit_limits());
+        e.set_associations(Some(associations(none(), none(), physics)));
+        let bob = || gpu_job("bob", 0, 10);
+        // A pending array counts each task: alice's 3 (in gpu-team, under physics) and
+        // bob's 2 reach physics' limit of 5.
+        let array = e
+            .submit(JobSpec {
+                array: Some(crate::model::ArraySpec {
+                    indices: vec![0, 1, 2],
+                    max_running: None,
+                }),
+                ..gpu_job("alice", 0, 10)
+            })
+            .unwrap();
+        let b1 = e.submit(bob()).unwrap();
+        e.submit(bob()).unwrap();
+        assert!(e.active_counts_match_a_recount());
+        let refused = e.submit(bob()).unwrap_err();
+        assert!(matches!(refused, EngineError::SubmitLimit { .. }));
+        // Addressing a task splits it off; starting jobs splits the rest: still 5.
+        e.split_pending_array_task(array, 2).unwrap();
+        let started = started(&e.schedule());
+        assert_eq!(started.len(), 5);
+        assert!(e.active_counts_match_a_recount());
+        assert!(e.submit(bob()).is_err());
+        // A requeued job stays active; an ended one makes room for one more.
+        e.request_requeue(b1).unwrap();
+        e.job_ended(b1, JobEnd::Exited(ExitStatus::SUCCESS))
+            .unwrap();
+        assert!(e.submit(bob()).is_err());
+        e.job_ended(started[0], JobEnd::Exited(ExitStatus::SUCCESS))
+            .unwrap();
+        let b3 = e.submit(bob()).unwrap();
+        assert!(e.submit(bob()).is_err());
+        // So does a cancelled pending job.
+        e.cancel(b3, 0).unwrap();
+        e.submit(bob()).unwrap();
+        assert!(e.active_counts_match_a_recount());
     }
 
     #[test]
