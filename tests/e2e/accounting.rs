@@ -703,6 +703,8 @@ fn wait_events(c: &LocalCluster, dbd: &Dbd, done: impl Fn(&[&str]) -> bool) -> S
                 dbd.log_text(),
                 std::fs::read_to_string(&spool).unwrap_or_default()
                     + &std::fs::read_to_string(spool.with_file_name("acked")).unwrap_or_default()
+                    + &std::fs::read_to_string(spool.with_file_name("acked.hint"))
+                        .unwrap_or_default()
                     + &String::from_utf8_lossy(
                         &c.run("sacctmgr", &["-P", "show", "event", "All_Time"])
                             .stdout
