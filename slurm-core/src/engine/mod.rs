@@ -76,6 +76,8 @@ pub enum EngineError {
     DuplicateJob(JobId),
     #[error("Invalid node name specified: {0}")]
     UnknownNode(String),
+    #[error("partition {partition} has {nodes} nodes; at most 16,777,216 are supported")]
+    TooManyNodes { partition: String, nodes: usize },
     #[error("Job is not pending: {0}")]
     NotPending(JobId),
     #[error("Job is not running: {0}")]
@@ -119,9 +121,9 @@ impl EngineError {
             Self::Shape(ShapeError::UnknownGres(_)) => {
                 "Invalid generic resource (gres) specification"
             }
-            Self::Shape(ShapeError::NodeConfigUnavailable) | Self::Gres(_) => {
-                "Requested node configuration is not available"
-            }
+            Self::Shape(ShapeError::NodeConfigUnavailable)
+            | Self::Gres(_)
+            | Self::TooManyNodes { .. } => "Requested node configuration is not available",
             Self::TimeLimitExceedsPartition => {
                 "Requested time limit is invalid (missing or exceeds some limit)"
             }
@@ -272,6 +274,12 @@ impl<C: Clock> Engine<C> {
             }
             idx.sort_by_key(|&i| (nodes[i].config.weight, i));
             idx.dedup();
+            if idx.len() > pass::MAX_PARTITION_NODES {
+                return Err(EngineError::TooManyNodes {
+                    partition: p.name.clone(),
+                    nodes: idx.len(),
+                });
+            }
             let max_node_cpus = idx.iter().map(|&i| nodes[i].config.cpus).max().unwrap_or(0);
             let mut rank = vec![u32::MAX; nodes.len()];
             for (pos, &i) in idx.iter().enumerate() {

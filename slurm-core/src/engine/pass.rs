@@ -136,26 +136,60 @@ struct Bounds {
 
 enum BoundEntries {
     /// Single-node shapes: a min-heap, refreshed lazily from the top.
-    One(std::collections::BinaryHeap<std::cmp::Reverse<(Timestamp, usize)>>),
+    One(BoundHeap),
     /// Multi-node shapes: a min-heap too, refreshed where bounds reach the candidate time;
     /// its k smallest entries decide.
-    Many(std::collections::BinaryHeap<std::cmp::Reverse<(Timestamp, usize)>>),
+    Many(BoundHeap),
 }
 
 impl BoundEntries {
-    fn new(single: bool, entries: Vec<(Timestamp, usize)>) -> Self {
+    fn new(single: bool, heap: BoundHeap) -> Self {
         if single {
-            Self::One(entries.into_iter().map(std::cmp::Reverse).collect())
+            Self::One(heap)
         } else {
-            Self::Many(entries.into_iter().map(std::cmp::Reverse).collect())
+            Self::Many(heap)
         }
     }
 
-    fn to_vec(&self) -> Vec<(Timestamp, usize)> {
+    fn heap(&self) -> &BoundHeap {
         match self {
-            Self::One(heap) => heap.iter().map(|r| r.0).collect(),
-            Self::Many(heap) => heap.iter().map(|r| r.0).collect(),
+            Self::One(heap) | Self::Many(heap) => heap,
         }
+    }
+}
+
+/// A min-heap of bounds.
+type BoundHeap = std::collections::BinaryHeap<std::cmp::Reverse<BoundKey>>;
+
+/// Bits of a [`BoundKey`] that hold the node's rank.
+const RANK_BITS: u32 = 24;
+
+/// The most nodes a partition may have: every rank fits a [`BoundKey`].
+pub(super) const MAX_PARTITION_NODES: usize = 1 << RANK_BITS;
+
+/// The latest time a [`BoundKey`] holds, in seconds after the pass's start (about 34,800
+/// years); the planning window is cut there.
+const MAX_BOUND_OFFSET: i64 = (1 << (64 - RANK_BITS)) - 1;
+
+/// One entry of a bound heap: (time, rank of the node in the partition's allocation order),
+/// packed into one integer that orders like the pair (the time as seconds after the pass's
+/// start, which the window keeps below [`MAX_BOUND_OFFSET`]). Half the size of the pair and
+/// one comparison: the heaps are most of a pass's memory traffic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct BoundKey(u64);
+
+impl BoundKey {
+    fn new(base: Timestamp, time: Timestamp, rank: usize) -> Self {
+        let offset = time.saturating_sub(base).clamp(0, MAX_BOUND_OFFSET) as u64;
+        Self(offset << RANK_BITS | rank as u64)
+    }
+
+    fn time(self, base: Timestamp) -> Timestamp {
+        base + (self.0 >> RANK_BITS) as i64
+    }
+
+    fn rank(self) -> usize {
+        (self.0 & ((1 << RANK_BITS) - 1)) as usize
     }
 }
 
@@ -253,7 +287,7 @@ impl<C: Clock> Engine<C> {
         let window = self.cluster.scheduler.bf_window_min.saturating_mul(60) as i64;
         let mut plan = Plan {
             now,
-            horizon: now.saturating_add(window),
+            horizon: now.saturating_add(window.min(MAX_BOUND_OFFSET)),
             resolution: self.cluster.scheduler.bf_resolution_s.max(1) as i64,
             profiles: vec![None; self.nodes.len()],
             shapes: ShapeTable::default(),
@@ -732,19 +766,25 @@ impl<C: Clock> Engine<C> {
                     && shape.demand.dominates(&s.shape.demand);
                 s.bounds_from(from).filter(|_| usable)
             });
-        let entries = match seed.map(|b| b.entries.to_vec()) {
-            Some(entries) => entries,
-            None if plan.fit_slot != NO_FIT_SLOT => {
-                self.exact_bounds(plan, pi, eligible, shape, duration, from)
-            }
+        let base = plan.now;
+        let heap = match seed.map(|b| b.entries.heap().clone()) {
+            Some(heap) => heap,
+            None if plan.fit_slot != NO_FIT_SLOT => self
+                .exact_bounds(plan, pi, eligible, shape, duration, from)
+                .into_iter()
+                .map(|(t, rank)| std::cmp::Reverse(BoundKey::new(base, t, rank)))
+                .collect(),
             None => eligible
                 .iter()
-                .map(|&i| (from, self.parts[pi].rank[i] as usize))
+                .map(|&i| {
+                    let rank = self.parts[pi].rank[i] as usize;
+                    std::cmp::Reverse(BoundKey::new(base, from, rank))
+                })
                 .collect(),
         };
         Bounds {
             valid_from: from,
-            entries: BoundEntries::new(single, entries),
+            entries: BoundEntries::new(single, heap),
         }
     }
 
@@ -826,26 +866,26 @@ impl<C: Clock> Engine<C> {
     fn first_fit(
         &self,
         plan: &mut Plan,
-        heap: &mut std::collections::BinaryHeap<std::cmp::Reverse<(Timestamp, usize)>>,
+        heap: &mut BoundHeap,
         nodes: &[usize],
         shape: &Shape,
         duration: i64,
         from: Timestamp,
         horizon: Timestamp,
     ) -> Option<Placement> {
-        let window = plan.horizon;
+        let (window, base) = (plan.horizon, plan.now);
         while let Some(mut top) = heap.peek_mut() {
-            let std::cmp::Reverse((lb, pos)) = *top;
+            let (lb, pos) = (top.0.time(base), top.0.rank());
             if lb > horizon {
                 return None;
             }
             let start = lb.max(from);
             match self.node_fit(plan, nodes[pos], shape, start, duration, window) {
                 Some(e) if e == start => {
-                    *top = std::cmp::Reverse((e, pos));
+                    *top = std::cmp::Reverse(BoundKey::new(base, e, pos));
                     return Some((e, vec![nodes[pos]]));
                 }
-                Some(e) => *top = std::cmp::Reverse((e, pos)),
+                Some(e) => *top = std::cmp::Reverse(BoundKey::new(base, e, pos)),
                 None => {
                     std::collections::binary_heap::PeekMut::pop(top);
                 }
@@ -861,7 +901,7 @@ impl<C: Clock> Engine<C> {
     fn first_common_fit(
         &self,
         plan: &mut Plan,
-        heap: &mut std::collections::BinaryHeap<std::cmp::Reverse<(Timestamp, usize)>>,
+        heap: &mut BoundHeap,
         nodes: &[usize],
         shape: &Shape,
         duration: i64,
@@ -870,20 +910,21 @@ impl<C: Clock> Engine<C> {
     ) -> Option<Placement> {
         use std::cmp::Reverse;
         let k = shape.nodes as usize;
-        let window = plan.horizon;
+        let (window, base) = (plan.horizon, plan.now);
         let mut t = from;
         let mut fresh = Vec::new();
         let mut smallest = Vec::with_capacity(k);
         loop {
             // Bounds at or before t are stale: refresh them (they can only move later). After
             // that every bound at or before t is exact, i.e. t itself.
-            while let Some(&Reverse((lb, pos))) = heap.peek() {
-                if lb > t {
+            while let Some(&Reverse(key)) = heap.peek() {
+                if key.time(base) > t {
                     break;
                 }
                 heap.pop();
+                let pos = key.rank();
                 if let Some(e) = self.node_fit(plan, nodes[pos], shape, t, duration, window) {
-                    fresh.push(Reverse((e, pos)));
+                    fresh.push(Reverse(BoundKey::new(base, e, pos)));
                 }
             }
             heap.extend(fresh.drain(..));
@@ -894,9 +935,9 @@ impl<C: Clock> Engine<C> {
             // at t when all of them are at t.
             smallest.clear();
             smallest.extend(std::iter::from_fn(|| heap.pop()).take(k));
-            let kth = smallest[k - 1].0.0;
+            let kth = smallest[k - 1].0.time(base);
             let chosen: Option<Vec<usize>> =
-                (kth <= t).then(|| smallest.iter().map(|r| nodes[r.0.1]).collect());
+                (kth <= t).then(|| smallest.iter().map(|r| nodes[r.0.rank()]).collect());
             heap.extend(smallest.drain(..));
             if let Some(chosen) = chosen {
                 return Some((t, chosen));
@@ -1184,6 +1225,21 @@ mod tests {
             1u64..=90,
             1u32..=100,
         )
+    }
+
+    proptest! {
+        /// A packed bound orders like its (time, rank) pair and gives both back.
+        #[test]
+        fn bound_keys_order_like_their_pairs(
+            base in 0i64..2_000_000_000,
+            a in (0i64..MAX_BOUND_OFFSET, 0usize..MAX_PARTITION_NODES),
+            b in (0i64..MAX_BOUND_OFFSET, 0usize..MAX_PARTITION_NODES),
+        ) {
+            let key = |(offset, rank): (i64, usize)| BoundKey::new(base, base + offset, rank);
+            let (ka, kb) = (key(a), key(b));
+            prop_assert_eq!(ka.cmp(&kb), a.cmp(&b));
+            prop_assert_eq!((ka.time(base), ka.rank()), (base + a.0, a.1));
+        }
     }
 
     proptest! {
