@@ -203,7 +203,7 @@ impl Profile {
             for i in first..chunk.points.len() {
                 let seg_start = chunk.points[i].0.max(from);
                 let seg_end = chunk.points.get(i + 1).map_or(chunk_end, |p| p.0);
-                if demand.fits(&chunk.value(i), capacity) {
+                if demand.fits_minus(&chunk.points[i].1, &chunk.taken, capacity) {
                     let start = *run_start.get_or_insert(seg_start);
                     if start > horizon {
                         return None;
@@ -238,8 +238,8 @@ impl Profile {
     ) {
         let mut run: Option<Timestamp> = None;
         for chunk in &self.chunks {
-            for (i, point) in chunk.points.iter().enumerate() {
-                let fits = demand.fits(&chunk.value(i), capacity);
+            for point in &chunk.points {
+                let fits = demand.fits_minus(&point.1, &chunk.taken, capacity);
                 match (fits, run) {
                     (true, None) => run = Some(point.0),
                     (false, Some(start)) => {
