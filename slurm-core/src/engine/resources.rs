@@ -177,6 +177,18 @@ pub struct GresNeed {
     pub count: u32,
 }
 
+/// The GRES kinds a need's mask accepts, in index order.
+fn kinds(mask: u8) -> impl Iterator<Item = usize> {
+    let mut rest = mask;
+    std::iter::from_fn(move || {
+        (rest != 0).then(|| {
+            let i = rest.trailing_zeros() as usize;
+            rest &= rest - 1;
+            i
+        })
+    })
+}
+
 /// What a job needs on each of its nodes. GRES needs may be untyped (served by any type).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct NodeDemand {
@@ -212,16 +224,14 @@ impl NodeDemand {
         let mut left = free.gres;
         for need in &self.gres {
             let mut remaining = need.count;
-            for (i, avail) in left.iter_mut().enumerate() {
+            for i in kinds(need.mask) {
                 if remaining == 0 {
                     break;
                 }
-                if need.mask & (1 << i) != 0 {
-                    let n = remaining.min(*avail);
-                    *avail -= n;
-                    taken.gres[i] += n;
-                    remaining -= n;
-                }
+                let n = remaining.min(left[i]);
+                left[i] -= n;
+                taken.gres[i] += n;
+                remaining -= n;
             }
             if remaining > 0 {
                 return None;
@@ -265,14 +275,22 @@ impl NodeDemand {
         {
             return false;
         }
-        if self.gres.is_empty() {
-            return true;
+        match self.gres.as_slice() {
+            [] => true,
+            [need] => {
+                let free = kinds(need.mask)
+                    .map(|i| u64::from(before.gres[i].saturating_sub(taken.gres[i])))
+                    .sum::<u64>();
+                free >= u64::from(need.count)
+            }
+            _ => {
+                let mut gres = before.gres;
+                for (a, b) in gres.iter_mut().zip(taken.gres.iter()) {
+                    *a = a.saturating_sub(*b);
+                }
+                self.gres_fit(&gres)
+            }
         }
-        let mut gres = before.gres;
-        for (a, b) in gres.iter_mut().zip(taken.gres.iter()) {
-            *a = a.saturating_sub(*b);
-        }
-        self.gres_fit(&gres)
     }
 
     /// True when every node that can hold `self` can also hold `other`, at any time: `self`
@@ -301,15 +319,18 @@ impl NodeDemand {
     }
 
     fn gres_fit(&self, free: &[u32; MAX_GRES_KINDS]) -> bool {
+        if let [need] = self.gres.as_slice() {
+            // One need (the usual case): the kinds it accepts hold enough together.
+            return kinds(need.mask).map(|i| u64::from(free[i])).sum::<u64>()
+                >= u64::from(need.count);
+        }
         let mut left = *free;
         self.gres.iter().all(|need| {
             let mut remaining = need.count;
-            for (i, avail) in left.iter_mut().enumerate() {
-                if need.mask & (1 << i) != 0 {
-                    let n = remaining.min(*avail);
-                    *avail -= n;
-                    remaining -= n;
-                }
+            for i in kinds(need.mask) {
+                let n = remaining.min(left[i]);
+                left[i] -= n;
+                remaining -= n;
             }
             remaining == 0
         })
@@ -386,7 +407,7 @@ mod tests {
 
     proptest::proptest! {
         /// Asking on a point less what its chunk has taken answers like asking on the
-        /// difference.
+        /// difference, and like taking the resources.
         #[test]
         fn fits_minus_is_fits_on_the_difference(
             before in small_res(),
@@ -411,6 +432,14 @@ mod tests {
                 demand.fits_minus(&before, &taken, &capacity),
                 demand.fits(&free, &capacity)
             );
+            // And both agree with taking the resources need by need (an exclusive demand
+            // also needs to fit the node's capacity to be taken).
+            if !exclusive {
+                proptest::prop_assert_eq!(
+                    demand.fits(&free, &capacity),
+                    demand.take_from(&free, &capacity).is_some()
+                );
+            }
         }
     }
 }
