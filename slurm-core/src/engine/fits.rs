@@ -11,13 +11,17 @@ use crate::model::Timestamp;
 /// Per-pass cache of fit intervals, by demand and node.
 pub struct FitCache {
     slots: FastMap<NodeDemand, usize>,
-    /// Per slot, per node: (profile version computed at, start and end in `intervals`).
-    entries: Vec<Vec<Option<(u32, u32, u32)>>>,
+    /// Per (slot, node), at `slot * nodes + node`: (profile version computed at, start and
+    /// end in `intervals`); [`NOT_COMPUTED`] as the version where none was.
+    entries: Vec<(u32, u32, u32)>,
     /// Per slot: every interval computed for it (superseded ones stay until the pass ends).
     intervals: Vec<Vec<(Timestamp, Timestamp)>>,
     /// Per node: how many times its profile changed this pass.
     versions: Vec<u32>,
 }
+
+/// The version of an entry never computed (profile versions stop short of it).
+const NOT_COMPUTED: u32 = u32::MAX;
 
 impl FitCache {
     pub fn new(nodes: usize) -> Self {
@@ -34,9 +38,12 @@ impl FitCache {
         if let Some(&slot) = self.slots.get(demand) {
             return slot;
         }
-        let slot = self.entries.len();
+        let slot = self.intervals.len();
         self.slots.insert(demand.clone(), slot);
-        self.entries.push(vec![None; self.versions.len()]);
+        self.entries.extend(std::iter::repeat_n(
+            (NOT_COMPUTED, 0, 0),
+            self.versions.len(),
+        ));
         self.intervals.push(Vec::new());
         slot
     }
@@ -44,15 +51,17 @@ impl FitCache {
     /// Node `node`'s profile changed: its intervals are stale for every demand.
     pub fn touched(&mut self, node: usize) {
         if let Some(v) = self.versions.get_mut(node) {
-            *v = v.wrapping_add(1);
+            // Wrapping past NOT_COMPUTED would need four billion changes to one node in a pass.
+            *v = (*v + 1) % NOT_COMPUTED;
         }
     }
 
     /// The current intervals of `slot` on `node`, if computed since its profile last changed.
+    #[inline]
     pub fn get(&self, slot: usize, node: usize) -> Option<&[(Timestamp, Timestamp)]> {
-        let (version, start, end) = (*self.entries.get(slot)?.get(node)?)?;
-        (version == self.versions[node])
-            .then(|| &self.intervals[slot][start as usize..end as usize])
+        let version = *self.versions.get(node)?;
+        let (computed, start, end) = *self.entries.get(slot * self.versions.len() + node)?;
+        (computed == version).then(|| self.intervals[slot].get(start as usize..end as usize))?
     }
 
     /// Stores the intervals `fill` appends for `slot` on `node`, and returns them.
@@ -66,8 +75,13 @@ impl FitCache {
         let start = arena.len();
         fill(arena);
         let end = arena.len();
-        if let (Ok(s), Ok(e)) = (u32::try_from(start), u32::try_from(end)) {
-            self.entries[slot][node] = Some((self.versions[node], s, e));
+        let nodes = self.versions.len();
+        if let (Ok(s), Ok(e), Some(entry)) = (
+            u32::try_from(start),
+            u32::try_from(end),
+            self.entries.get_mut(slot * nodes + node),
+        ) {
+            *entry = (self.versions[node], s, e);
         }
         &self.intervals[slot][start..end]
     }

@@ -820,7 +820,33 @@ impl<C: Clock> Engine<C> {
         entries
     }
 
+    /// The earliest fit of `shape` on node `i` at or after `from`: from the node's fit
+    /// intervals when they are current (most answers: kept small to be inlined), else by
+    /// scanning its profile.
+    #[inline]
     fn node_fit(
+        &self,
+        plan: &mut Plan,
+        i: usize,
+        shape: &Shape,
+        from: Timestamp,
+        duration: i64,
+        horizon: Timestamp,
+    ) -> Option<Timestamp> {
+        let slot = plan.fit_slot;
+        if slot != NO_FIT_SLOT
+            && let Some(intervals) = plan.fits.get(slot, i)
+        {
+            plan.cached_fits += 1;
+            return earliest_in(intervals, from, duration, horizon);
+        }
+        self.scan_node(plan, i, shape, from, duration, horizon)
+    }
+
+    /// [`Engine::node_fit`] when the node's intervals are not current: scans its profile
+    /// (and keeps the intervals it finds).
+    #[inline(never)]
+    fn scan_node(
         &self,
         plan: &mut Plan,
         i: usize,
@@ -840,10 +866,6 @@ impl<C: Clock> Engine<C> {
                 duration,
                 horizon,
             );
-        }
-        if let Some(intervals) = plan.fits.get(slot, i) {
-            plan.cached_fits += 1;
-            return earliest_in(intervals, from, duration, horizon);
         }
         plan.node_scans += 1;
         let cap = self.nodes[i].capacity;
