@@ -62,6 +62,12 @@ struct Plan {
     fits: FitCache,
     /// The slot in `fits` of the demand being searched.
     fit_slot: usize,
+    /// Scratch lists of a multi-node search (refreshed bounds, the k smallest), kept to be
+    /// reused.
+    bound_buffers: (
+        Vec<std::cmp::Reverse<BoundKey>>,
+        Vec<std::cmp::Reverse<BoundKey>>,
+    ),
     searches: usize,
     node_scans: usize,
     cached_fits: usize,
@@ -298,6 +304,7 @@ impl<C: Clock> Engine<C> {
             searched: FastMap::default(),
             fits: FitCache::new(self.nodes.len()),
             fit_slot: 0,
+            bound_buffers: Default::default(),
             searches: 0,
             node_scans: 0,
             cached_fits: 0,
@@ -934,9 +941,9 @@ impl<C: Clock> Engine<C> {
         let k = shape.nodes as usize;
         let (window, base) = (plan.horizon, plan.now);
         let mut t = from;
-        let mut fresh = Vec::new();
-        let mut smallest = Vec::with_capacity(k);
-        loop {
+        // Buffers kept in the plan between searches (no allocation per search).
+        let (mut fresh, mut smallest) = std::mem::take(&mut plan.bound_buffers);
+        let found = loop {
             // Bounds at or before t are stale: refresh them (they can only move later). After
             // that every bound at or before t is exact, i.e. t itself.
             while let Some(&Reverse(key)) = heap.peek() {
@@ -951,7 +958,7 @@ impl<C: Clock> Engine<C> {
             }
             heap.extend(fresh.drain(..));
             if heap.len() < k {
-                return None;
+                break None;
             }
             // The k smallest bounds (by time, then allocation order): k nodes fit together
             // at t when all of them are at t.
@@ -962,13 +969,15 @@ impl<C: Clock> Engine<C> {
                 (kth <= t).then(|| smallest.iter().map(|r| nodes[r.0.rank()]).collect());
             heap.extend(smallest.drain(..));
             if let Some(chosen) = chosen {
-                return Some((t, chosen));
+                break Some((t, chosen));
             }
             t = kth;
             if t > horizon {
-                return None;
+                break None;
             }
-        }
+        };
+        plan.bound_buffers = (fresh, smallest);
+        found
     }
 
     /// Whether the shape fits from `from` to within `horizon` (normally: right now), scanning
