@@ -863,23 +863,12 @@ impl<C: Clock> Engine<C> {
         horizon: Timestamp,
     ) -> Option<Timestamp> {
         let slot = plan.fit_slot;
-        if slot == NO_FIT_SLOT {
-            plan.node_scans += 1;
-            let cap = self.nodes[i].capacity;
-            return self.profile(plan, i).earliest_fit(
-                &shape.demand,
-                &cap,
-                from,
-                duration,
-                horizon,
-            );
-        }
         plan.node_scans += 1;
         let cap = self.nodes[i].capacity;
         let profile = self.profile(plan, i);
-        if !profile.is_small() {
-            // Long profiles (a pool planning its whole queue) change with every reservation:
-            // search them directly.
+        if slot == NO_FIT_SLOT || !profile.is_small() {
+            // A search without fit intervals, or a long profile (a pool planning its whole
+            // queue), which changes with every reservation: search the profile directly.
             return profile.earliest_fit(&shape.demand, &cap, from, duration, horizon);
         }
         let (profiles, fits) = (&plan.profiles, &mut plan.fits);
