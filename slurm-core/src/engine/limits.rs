@@ -325,6 +325,9 @@ impl ActiveJobs {
 
     /// Counts `n` more (or fewer) active jobs of the user, account and QOS of `spec`.
     pub fn add(&mut self, spec: &JobSpec, n: u32) {
+        if n == 0 {
+            return;
+        }
         *self
             .per_user
             .entry((spec.user.clone(), spec.account.clone()))
@@ -365,10 +368,7 @@ impl ActiveJobs {
     pub fn count<'a>(jobs: impl Iterator<Item = &'a Job>) -> Self {
         let mut counts = Self::default();
         for job in jobs {
-            let n = Self::weight(job);
-            if n > 0 {
-                counts.add(&job.spec, n);
-            }
+            counts.add(&job.spec, Self::weight(job));
         }
         counts
     }

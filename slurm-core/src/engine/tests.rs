@@ -945,6 +945,40 @@ mod association_limits {
     }
 
     #[test]
+    fn restored_jobs_count_toward_submit_limits_unless_finished() {
+        let (mut e, _) = engine(gpu_cluster(SchedulerPolicy::Backfill));
+        let alice = AssocLimitSet {
+            max_submit_jobs: Some(2),
+            ..Default::default()
+        };
+        e.set_associations(Some(associations(
+            AssocLimitSet::default(),
+            alice,
+            AssocLimitSet::default(),
+        )));
+        let spec = || JobSpec {
+            account: "gpu-team".into(),
+            ..gpu_job("alice", 0, 10)
+        };
+        let job = |id, state, spec| crate::model::Job {
+            partition: "all".into(),
+            ..crate::model::Job::new(id, state, spec)
+        };
+        e.restore_job(job(1, JobState::Pending, spec()), None)
+            .unwrap();
+        // A finished job counts for nothing, not even as a zero.
+        let bob = JobSpec {
+            account: "physics".into(),
+            ..gpu_job("bob", 0, 10)
+        };
+        e.restore_job(job(2, JobState::Completed, bob), None)
+            .unwrap();
+        assert!(e.active_counts_match_a_recount());
+        e.submit(spec()).unwrap();
+        assert!(e.submit(spec()).is_err());
+    }
+
+    #[test]
     fn per_job_and_run_minute_limits() {
         let (mut e, _) = engine(gpu_cluster(SchedulerPolicy::Backfill));
         let team = AssocLimitSet {
