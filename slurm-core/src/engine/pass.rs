@@ -1270,7 +1270,7 @@ mod tests {
         #[test]
         fn pruned_passes_start_the_same_jobs(
             reqs in proptest::collection::vec(req(), 1..60),
-            policy in prop_oneof![Just(SchedulerPolicy::Fcfs), Just(SchedulerPolicy::Easy), Just(SchedulerPolicy::Backfill)],
+            policy in super::super::tests::any_policy(),
             resolution in prop_oneof![Just(1u64), Just(60u64)],
         ) {
             prop_assert_eq!(

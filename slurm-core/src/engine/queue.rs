@@ -419,7 +419,7 @@ mod tests {
         #[test]
         fn a_kept_order_decides_like_a_fresh_sort(
             ops in proptest::collection::vec(op(), 1..120),
-            policy in prop_oneof![Just(SchedulerPolicy::Fcfs), Just(SchedulerPolicy::Easy), Just(SchedulerPolicy::Backfill)],
+            policy in super::super::tests::any_policy(),
             plan_all in proptest::bool::ANY,
         ) {
             let clocks = (ManualClock::new(1_000), ManualClock::new(1_000));

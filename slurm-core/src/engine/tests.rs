@@ -675,13 +675,22 @@ fn assert_capacity_respected(e: &Engine<ManualClock>) {
     }
 }
 
+/// FCFS, EASY or Slurm-style backfill, for property tests run under every policy.
+pub(super) fn any_policy() -> impl Strategy<Value = SchedulerPolicy> {
+    prop_oneof![
+        Just(SchedulerPolicy::Fcfs),
+        Just(SchedulerPolicy::Easy),
+        Just(SchedulerPolicy::Backfill)
+    ]
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
     #[test]
     fn never_over_allocates_and_everything_runs(
         reqs in proptest::collection::vec(req(), 1..40),
-        policy in prop_oneof![Just(SchedulerPolicy::Fcfs), Just(SchedulerPolicy::Easy), Just(SchedulerPolicy::Backfill)],
+        policy in any_policy(),
     ) {
         replay(policy, &reqs);
     }
