@@ -5,8 +5,8 @@
 //! handed to [`AcctQueue::record`]: job records and usage become [`AcctRecord`]s with
 //! strictly increasing sequence numbers, appended to a spool file and fsynced. The delivery
 //! task sends the oldest records in batches, in order, and trims the spool once the dbd has
-//! acknowledged most of a long one. While the dbd (or its database) is down it retries with exponential
-//! backoff; scheduling never waits for it. The dbd skips sequence numbers it already has, so
+//! acknowledged most of a long one. While the dbd (or its database) is down it retries with
+//! exponential backoff; scheduling never waits for it. The dbd skips sequence numbers it already has, so
 //! a batch delivered twice (an acknowledgement lost on the way back, a controller restart)
 //! is stored once. Each call carries a fresh credential signed with the cluster key (the
 //! dbd records jobs only for root, SlurmUser or its own user).
@@ -41,6 +41,8 @@ use tokio::task::JoinHandle;
 const BATCH: usize = 500;
 /// Acknowledged lines kept in the spool before it is rewritten without them.
 const TRIM_AFTER: usize = 10_000;
+/// The acknowledgement written durably before each trim (see [`Spool::ack`]).
+const ACKED: &str = "acked";
 /// The latest acknowledgement, written without fsync (see [`Spool::ack`]).
 const ACKED_HINT: &str = "acked.hint";
 const MIN_BACKOFF: Duration = Duration::from_millis(200);
@@ -122,7 +124,7 @@ impl Spool {
             }
             Err(e) => return Err(io_err(&epoch_path)(e)),
         };
-        let acked_path = dir.join("acked");
+        let acked_path = dir.join(ACKED);
         let acked = match fs::read_to_string(&acked_path) {
             Ok(text) => text
                 .trim()
@@ -260,9 +262,9 @@ impl Spool {
     /// crash the hint may be older than the dbd's position, or lost; the lines after the
     /// last mark are then sent again and the dbd skips them. Only trimming, which removes
     /// lines, first writes the `acked` mark durably, so the next sequence number never goes
-    /// back whatever became of the hint. (It used to fsync the mark
-    /// and truncate the spool at every acknowledgement: about 3.5 ms per sbatch, which waits
-    /// for its job to be stored.)
+    /// back whatever became of the hint. (It used to fsync the mark and truncate the spool
+    /// at every acknowledgement: about 3.5 ms per sbatch, which waits for its job to be
+    /// stored.)
     pub fn ack(&mut self, seq: u64) -> Result<(), StateError> {
         if seq <= self.acked {
             return Ok(());
@@ -276,7 +278,7 @@ impl Spool {
         if !trim {
             return write_replacing(&self.dir.join(ACKED_HINT), mark.as_bytes(), false);
         }
-        write_atomic(&self.dir.join("acked"), mark.as_bytes())?;
+        write_atomic(&self.dir.join(ACKED), mark.as_bytes())?;
         let path = self.dir.join("spool.jsonl");
         if self.pending.is_empty() {
             self.file.set_len(0).map_err(io_err(&path))?;
