@@ -252,13 +252,8 @@ impl Associations {
         active
             .per_account
             .iter()
-            .filter(|(name, _)| {
-                name.as_str() == account
-                    || self
-                        .ancestry(name)
-                        .iter()
-                        .any(|(above, _)| *above == account)
-            })
+            // An account's ancestry starts with the account itself.
+            .filter(|(name, _)| self.ancestry(name).iter().any(|(a, _)| *a == account))
             .map(|(_, n)| n)
             .sum()
     }
@@ -323,7 +318,7 @@ impl ActiveJobs {
             .map_or(1, |a| a.indices.len().max(1) as u32)
     }
 
-    /// Counts `n` more (or fewer) active jobs of the user, account and QOS of `spec`.
+    /// Counts `n` more active jobs of the user, account and QOS of `spec`.
     pub fn add(&mut self, spec: &JobSpec, n: u32) {
         if n == 0 {
             return;
@@ -339,6 +334,7 @@ impl ActiveJobs {
         *self.per_account.entry(spec.account.clone()).or_default() += n;
     }
 
+    /// Counts `n` fewer active jobs of the user, account and QOS of `spec`.
     pub fn remove(&mut self, spec: &JobSpec, n: u32) {
         fn take<K: std::hash::Hash + Eq>(map: &mut HashMap<K, u32>, key: K, n: u32) {
             if let std::collections::hash_map::Entry::Occupied(mut e) = map.entry(key) {
