@@ -128,40 +128,17 @@ impl ShapeTable {
     }
 }
 
-/// Lower bounds on the earliest fit of one shape on each eligible node, as
-/// (time, position in the eligible list), smallest first. Reservations and starts only take
-/// resources away during a pass, so a bound computed earlier never overstates a node.
+/// Lower bounds on the earliest fit of one shape on each eligible node, smallest first: a
+/// min-heap of (bound, rank of the node in the partition's allocation order). Reservations
+/// and starts only take resources away during a pass, so a bound computed earlier never
+/// overstates a node. A single-node shape refreshes them lazily from the top; a multi-node
+/// shape where they reach its candidate time, and its k smallest decide.
 ///
-/// Entries are (bound, rank of the node in the partition's allocation order). Bounds hold
-/// for queries starting at or after `valid_from`. A shape needing at least as much as another
-/// may start from the other's bounds, since it cannot fit anywhere sooner.
+/// Bounds hold for queries starting at or after `valid_from`. A shape needing at least as
+/// much as another may start from the other's bounds, since it cannot fit anywhere sooner.
 struct Bounds {
     valid_from: Timestamp,
-    entries: BoundEntries,
-}
-
-enum BoundEntries {
-    /// Single-node shapes: a min-heap, refreshed lazily from the top.
-    One(BoundHeap),
-    /// Multi-node shapes: a min-heap too, refreshed where bounds reach the candidate time;
-    /// its k smallest entries decide.
-    Many(BoundHeap),
-}
-
-impl BoundEntries {
-    fn new(single: bool, heap: BoundHeap) -> Self {
-        if single {
-            Self::One(heap)
-        } else {
-            Self::Many(heap)
-        }
-    }
-
-    fn heap(&self) -> &BoundHeap {
-        match self {
-            Self::One(heap) | Self::Many(heap) => heap,
-        }
-    }
+    heap: BoundHeap,
 }
 
 /// A min-heap of bounds.
@@ -715,13 +692,11 @@ impl<C: Clock> Engine<C> {
             }
         };
         let nodes = &self.parts[pi].nodes;
-        let found = match &mut bounds.entries {
-            BoundEntries::One(heap) => {
-                self.first_fit(plan, heap, nodes, &shape, duration, from, horizon)
-            }
-            BoundEntries::Many(list) => {
-                self.first_common_fit(plan, list, nodes, &shape, duration, from, horizon)
-            }
+        let heap = &mut bounds.heap;
+        let found = if k == 1 {
+            self.first_fit(plan, heap, nodes, &shape, duration, from, horizon)
+        } else {
+            self.first_common_fit(plan, heap, nodes, &shape, duration, from, horizon)
         };
         plan.shapes.states[id].bounds = Some(bounds);
         found
@@ -739,7 +714,6 @@ impl<C: Clock> Engine<C> {
         from: Timestamp,
     ) -> Bounds {
         let (pi, duration) = (plan.shapes.states[id].pi, plan.shapes.states[id].duration);
-        let single = shape.nodes == 1;
         let states = &plan.shapes.states;
         let seeds = if self.seed_bounds {
             &plan.seeds[..]
@@ -773,25 +747,22 @@ impl<C: Clock> Engine<C> {
                     && shape.demand.dominates(&s.shape.demand);
                 s.bounds_from(from).filter(|_| usable)
             });
-        let base = plan.now;
-        let heap = match seed.map(|b| b.entries.heap().clone()) {
+        let heap = match seed.map(|b| b.heap.clone()) {
             Some(heap) => heap,
-            None if plan.fit_slot != NO_FIT_SLOT => self
-                .exact_bounds(plan, pi, eligible, shape, duration, from)
-                .into_iter()
-                .map(|(t, rank)| std::cmp::Reverse(BoundKey::new(base, t, rank)))
-                .collect(),
+            None if plan.fit_slot != NO_FIT_SLOT => {
+                self.exact_bounds(plan, pi, eligible, shape, duration, from)
+            }
             None => eligible
                 .iter()
                 .map(|&i| {
                     let rank = self.parts[pi].rank[i] as usize;
-                    std::cmp::Reverse(BoundKey::new(base, from, rank))
+                    std::cmp::Reverse(BoundKey::new(plan.now, from, rank))
                 })
                 .collect(),
         };
         Bounds {
             valid_from: from,
-            entries: BoundEntries::new(single, heap),
+            heap,
         }
     }
 
@@ -808,23 +779,25 @@ impl<C: Clock> Engine<C> {
         shape: &Shape,
         duration: i64,
         from: Timestamp,
-    ) -> Vec<(Timestamp, usize)> {
-        let window = plan.horizon;
+    ) -> BoundHeap {
+        let (window, base) = (plan.horizon, plan.now);
         let rank = &self.parts[pi].rank;
+        let key =
+            |t: Timestamp, i: usize| std::cmp::Reverse(BoundKey::new(base, t, rank[i] as usize));
         let single = shape.nodes == 1;
         let mut entries = Vec::with_capacity(eligible.len());
         for (n, &i) in eligible.iter().enumerate() {
             match self.node_fit(plan, i, shape, from, duration, window) {
                 Some(e) if e == from && single => {
-                    entries.push((e, rank[i] as usize));
-                    entries.extend(eligible[n + 1..].iter().map(|&j| (from, rank[j] as usize)));
+                    entries.push(key(e, i));
+                    entries.extend(eligible[n + 1..].iter().map(|&j| key(from, j)));
                     break;
                 }
-                Some(e) => entries.push((e, rank[i] as usize)),
+                Some(e) => entries.push(key(e, i)),
                 None => {}
             }
         }
-        entries
+        BoundHeap::from(entries)
     }
 
     /// The earliest fit of `shape` on node `i` at or after `from`: from the node's fit
