@@ -7,6 +7,7 @@
 //! and calls [`Engine::schedule`], which returns the jobs to start with their allocations.
 
 mod arrays;
+mod bounds;
 mod candidates;
 mod clock;
 mod deps;
@@ -274,7 +275,7 @@ impl<C: Clock> Engine<C> {
             }
             idx.sort_by_key(|&i| (nodes[i].config.weight, i));
             idx.dedup();
-            if idx.len() > pass::MAX_PARTITION_NODES {
+            if idx.len() > bounds::MAX_PARTITION_NODES {
                 return Err(EngineError::TooManyNodes {
                     partition: p.name.clone(),
                     nodes: idx.len(),

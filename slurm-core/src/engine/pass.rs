@@ -7,6 +7,7 @@
 //! its planned start. A job may start now only if it fits the profiles, i.e. delays no
 //! reservation already made for a higher-priority job.
 
+use super::bounds::{BoundHeap, BoundKey, MAX_BOUND_OFFSET};
 use super::candidates::{Candidate, PassInputs, PassQueue};
 use super::fits::{FitCache, earliest_in};
 use super::fxhash::FastMap;
@@ -62,12 +63,9 @@ struct Plan {
     fits: FitCache,
     /// The slot in `fits` of the demand being searched.
     fit_slot: usize,
-    /// Scratch lists of a multi-node search (refreshed bounds, the k smallest), kept to be
-    /// reused.
-    bound_buffers: (
-        Vec<std::cmp::Reverse<BoundKey>>,
-        Vec<std::cmp::Reverse<BoundKey>>,
-    ),
+    /// Scratch lists of a multi-node search (bounds to refresh, nodes that fit at the
+    /// candidate time), kept to be reused.
+    bound_buffers: (Vec<BoundKey>, Vec<BoundKey>),
     searches: usize,
     node_scans: usize,
     cached_fits: usize,
@@ -129,7 +127,7 @@ impl ShapeTable {
 }
 
 /// Lower bounds on the earliest fit of one shape on each eligible node, smallest first: a
-/// min-heap of (bound, rank of the node in the partition's allocation order). Reservations
+/// [`BoundHeap`] of (bound, rank of the node in the partition's allocation order). Reservations
 /// and starts only take resources away during a pass, so a bound computed earlier never
 /// overstates a node. A single-node shape refreshes them lazily from the top; a multi-node
 /// shape where they reach its candidate time, and its k smallest decide.
@@ -139,41 +137,6 @@ impl ShapeTable {
 struct Bounds {
     valid_from: Timestamp,
     heap: BoundHeap,
-}
-
-/// A min-heap of bounds.
-type BoundHeap = std::collections::BinaryHeap<std::cmp::Reverse<BoundKey>>;
-
-/// Bits of a [`BoundKey`] that hold the node's rank.
-const RANK_BITS: u32 = 24;
-
-/// The most nodes a partition may have: every rank fits a [`BoundKey`].
-pub(super) const MAX_PARTITION_NODES: usize = 1 << RANK_BITS;
-
-/// The latest time a [`BoundKey`] holds, in seconds after the pass's start (about 34,800
-/// years); the planning window is cut there.
-const MAX_BOUND_OFFSET: i64 = (1 << (64 - RANK_BITS)) - 1;
-
-/// One entry of a bound heap: (time, rank of the node in the partition's allocation order),
-/// packed into one integer that orders like the pair (the time as seconds after the pass's
-/// start, which the window keeps below [`MAX_BOUND_OFFSET`]). Half the size of the pair and
-/// one comparison: the heaps are most of a pass's memory traffic.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-struct BoundKey(u64);
-
-impl BoundKey {
-    fn new(base: Timestamp, time: Timestamp, rank: usize) -> Self {
-        let offset = time.saturating_sub(base).clamp(0, MAX_BOUND_OFFSET) as u64;
-        Self(offset << RANK_BITS | rank as u64)
-    }
-
-    fn time(self, base: Timestamp) -> Timestamp {
-        base + (self.0 >> RANK_BITS) as i64
-    }
-
-    fn rank(self) -> usize {
-        (self.0 & ((1 << RANK_BITS) - 1)) as usize
-    }
 }
 
 /// Upper bounds on the CPUs each schedulable node keeps free throughout `[now, now + d)`: a
@@ -752,13 +715,12 @@ impl<C: Clock> Engine<C> {
             None if plan.fit_slot != NO_FIT_SLOT => {
                 self.exact_bounds(plan, pi, eligible, shape, duration, from)
             }
-            None => eligible
-                .iter()
-                .map(|&i| {
-                    let rank = self.parts[pi].rank[i] as usize;
-                    std::cmp::Reverse(BoundKey::new(plan.now, from, rank))
-                })
-                .collect(),
+            None => BoundHeap::from_keys(
+                eligible
+                    .iter()
+                    .map(|&i| BoundKey::new(plan.now, from, self.parts[pi].rank[i] as usize))
+                    .collect(),
+            ),
         };
         Bounds {
             valid_from: from,
@@ -782,8 +744,7 @@ impl<C: Clock> Engine<C> {
     ) -> BoundHeap {
         let (window, base) = (plan.horizon, plan.now);
         let rank = &self.parts[pi].rank;
-        let key =
-            |t: Timestamp, i: usize| std::cmp::Reverse(BoundKey::new(base, t, rank[i] as usize));
+        let key = |t: Timestamp, i: usize| BoundKey::new(base, t, rank[i] as usize);
         let single = shape.nodes == 1;
         let mut entries = Vec::with_capacity(eligible.len());
         for (n, &i) in eligible.iter().enumerate() {
@@ -797,7 +758,7 @@ impl<C: Clock> Engine<C> {
                 None => {}
             }
         }
-        BoundHeap::from(entries)
+        BoundHeap::from_keys(entries)
     }
 
     /// The earliest fit of `shape` on node `i` at or after `from`: from the node's fit
@@ -865,20 +826,21 @@ impl<C: Clock> Engine<C> {
         horizon: Timestamp,
     ) -> Option<Placement> {
         let (window, base) = (plan.horizon, plan.now);
-        while let Some(mut top) = heap.peek_mut() {
-            let (lb, pos) = (top.0.time(base), top.0.rank());
+        while let Some(top) = heap.peek() {
+            let (lb, pos) = (top.time(base), top.rank());
             if lb > horizon {
                 return None;
             }
             let start = lb.max(from);
-            match self.node_fit(plan, nodes[pos], shape, start, duration, window) {
-                Some(e) if e == start => {
-                    *top = std::cmp::Reverse(BoundKey::new(base, e, pos));
+            let fit = self.node_fit(plan, nodes[pos], shape, start, duration, window);
+            if fit == Some(lb) {
+                return Some((lb, vec![nodes[pos]]));
+            }
+            heap.pop();
+            if let Some(e) = fit {
+                heap.push(BoundKey::new(base, e, pos));
+                if e == start {
                     return Some((e, vec![nodes[pos]]));
-                }
-                Some(e) => *top = std::cmp::Reverse(BoundKey::new(base, e, pos)),
-                None => {
-                    std::collections::binary_heap::PeekMut::pop(top);
                 }
             }
         }
@@ -899,46 +861,52 @@ impl<C: Clock> Engine<C> {
         from: Timestamp,
         horizon: Timestamp,
     ) -> Option<Placement> {
-        use std::cmp::Reverse;
         let k = shape.nodes as usize;
         let (window, base) = (plan.horizon, plan.now);
         let mut t = from;
-        // Buffers kept in the plan between searches (no allocation per search).
-        let (mut fresh, mut smallest) = std::mem::take(&mut plan.bound_buffers);
+        // Buffers kept in the plan between searches (no allocation per search): bounds taken
+        // out of the heap to refresh at t, and the nodes found to fit at t.
+        let (mut stale, mut fit_at_t) = std::mem::take(&mut plan.bound_buffers);
         let found = loop {
             // Bounds at or before t are stale: refresh them (they can only move later). After
-            // that every bound at or before t is exact, i.e. t itself.
-            while let Some(&Reverse(key)) = heap.peek() {
-                if key.time(base) > t {
-                    break;
-                }
-                heap.pop();
+            // that the nodes that fit at t are in `fit_at_t`, the rest in the heap, after t.
+            while let Some(key) = stale.pop().or_else(|| {
+                heap.peek()
+                    .filter(|key| key.time(base) <= t)
+                    .and_then(|_| heap.pop())
+            }) {
                 let pos = key.rank();
-                if let Some(e) = self.node_fit(plan, nodes[pos], shape, t, duration, window) {
-                    fresh.push(Reverse(BoundKey::new(base, e, pos)));
+                match self.node_fit(plan, nodes[pos], shape, t, duration, window) {
+                    Some(e) if e == t => fit_at_t.push(BoundKey::new(base, e, pos)),
+                    Some(e) => heap.push(BoundKey::new(base, e, pos)),
+                    None => {}
                 }
             }
-            heap.extend(fresh.drain(..));
-            if heap.len() < k {
+            if fit_at_t.len() + heap.len() < k {
+                heap.extend(fit_at_t.drain(..));
                 break None;
             }
             // The k smallest bounds (by time, then allocation order): k nodes fit together
             // at t when all of them are at t.
-            smallest.clear();
-            smallest.extend(std::iter::from_fn(|| heap.pop()).take(k));
-            let kth = smallest[k - 1].0.time(base);
-            let chosen: Option<Vec<usize>> =
-                (kth <= t).then(|| smallest.iter().map(|r| nodes[r.0.rank()]).collect());
-            heap.extend(smallest.drain(..));
-            if let Some(chosen) = chosen {
+            if fit_at_t.len() >= k {
+                fit_at_t.sort_unstable();
+                let chosen = fit_at_t[..k].iter().map(|key| nodes[key.rank()]).collect();
+                heap.extend(fit_at_t.drain(..));
                 break Some((t, chosen));
             }
-            t = kth;
+            // Else the k-th smallest is a later time, where the nodes that fit at t and the
+            // bounds up to it must be looked at again.
+            for _ in fit_at_t.len()..k {
+                stale.extend(heap.pop());
+            }
+            t = stale.last().map_or(t, |key| key.time(base));
+            stale.append(&mut fit_at_t);
             if t > horizon {
+                heap.extend(stale.drain(..));
                 break None;
             }
         };
-        plan.bound_buffers = (fresh, smallest);
+        plan.bound_buffers = (stale, fit_at_t);
         found
     }
 
@@ -1218,21 +1186,6 @@ mod tests {
             1u64..=90,
             1u32..=100,
         )
-    }
-
-    proptest! {
-        /// A packed bound orders like its (time, rank) pair and gives both back.
-        #[test]
-        fn bound_keys_order_like_their_pairs(
-            base in 0i64..2_000_000_000,
-            a in (0i64..MAX_BOUND_OFFSET, 0usize..MAX_PARTITION_NODES),
-            b in (0i64..MAX_BOUND_OFFSET, 0usize..MAX_PARTITION_NODES),
-        ) {
-            let key = |(offset, rank): (i64, usize)| BoundKey::new(base, base + offset, rank);
-            let (ka, kb) = (key(a), key(b));
-            prop_assert_eq!(ka.cmp(&kb), a.cmp(&b));
-            prop_assert_eq!((ka.time(base), ka.rank()), (base + a.0, a.1));
-        }
     }
 
     proptest! {

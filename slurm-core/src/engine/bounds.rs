@@ -1,0 +1,343 @@
+//! Lower bounds on where a shape can start, one per eligible node, and the min-heaps the
+//! planner keeps them in.
+//!
+//! A bound is a [`BoundKey`]: (time, rank of the node in the partition's allocation order)
+//! packed into one integer. The planner only ever moves a bound later, and what it takes from
+//! a heap is never earlier than what it took before (a monotone queue). A large partition's
+//! bounds go in a radix heap, which exploits that: keys sit in buckets by the highest bit in
+//! which their time differs from the latest time taken, and only the earliest keys are ever
+//! sorted. A binary heap of thousands of keys per shape cost a cache miss per level at every
+//! refresh, and refreshes are most of a pass; a smaller one stays in the caches and is faster.
+
+use crate::model::Timestamp;
+
+/// Bits of a [`BoundKey`] that hold the node's rank.
+const RANK_BITS: u32 = 24;
+
+/// Bits of a [`BoundKey`] that hold its time.
+const TIME_BITS: u32 = 64 - RANK_BITS;
+
+/// The most nodes a partition may have: every rank fits a [`BoundKey`].
+pub const MAX_PARTITION_NODES: usize = 1 << RANK_BITS;
+
+/// The latest time a [`BoundKey`] holds, in seconds after the pass's start (about 34,800
+/// years); the planning window is cut there.
+pub const MAX_BOUND_OFFSET: i64 = (1 << TIME_BITS) - 1;
+
+/// One bound: (time, rank of the node in the partition's allocation order), packed into one
+/// integer that orders like the pair (the time as seconds after the pass's start, which the
+/// window keeps below [`MAX_BOUND_OFFSET`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct BoundKey(u64);
+
+impl BoundKey {
+    pub fn new(base: Timestamp, time: Timestamp, rank: usize) -> Self {
+        let offset = time.saturating_sub(base).clamp(0, MAX_BOUND_OFFSET) as u64;
+        Self(offset << RANK_BITS | rank as u64)
+    }
+
+    pub fn time(self, base: Timestamp) -> Timestamp {
+        base + self.offset() as i64
+    }
+
+    pub fn rank(self) -> usize {
+        (self.0 & ((1 << RANK_BITS) - 1)) as usize
+    }
+
+    /// The time, in seconds after the pass's start.
+    fn offset(self) -> u64 {
+        self.0 >> RANK_BITS
+    }
+}
+
+/// A min-heap of [`BoundKey`]s. The planner's heaps are monotone (keys are taken in order,
+/// and a key pushed is usually not earlier than the latest time taken), which a radix heap
+/// exploits; but a binary heap of a few thousand keys stays in the caches and does less work.
+/// Measured on the engine bench: the radix heap took 25% less time per pass at 10,000 nodes
+/// (8,000 per partition), and 10% more at 1,000.
+#[derive(Debug, Clone)]
+pub enum BoundHeap {
+    Binary(std::collections::BinaryHeap<std::cmp::Reverse<BoundKey>>),
+    Radix(Box<RadixHeap>),
+}
+
+/// Heaps of at least this many keys are radix heaps.
+const RADIX_FROM: usize = 4_096;
+
+impl BoundHeap {
+    /// A heap of `keys` (in any order).
+    pub fn from_keys(keys: Vec<BoundKey>) -> Self {
+        if keys.len() >= RADIX_FROM {
+            Self::Radix(Box::new(RadixHeap::from_keys(keys)))
+        } else {
+            Self::Binary(keys.into_iter().map(std::cmp::Reverse).collect())
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            Self::Binary(heap) => heap.len(),
+            Self::Radix(heap) => heap.len(),
+        }
+    }
+
+    #[inline]
+    pub fn push(&mut self, key: BoundKey) {
+        match self {
+            Self::Binary(heap) => heap.push(std::cmp::Reverse(key)),
+            Self::Radix(heap) => heap.push(key),
+        }
+    }
+
+    pub fn extend(&mut self, keys: impl IntoIterator<Item = BoundKey>) {
+        match self {
+            Self::Binary(heap) => heap.extend(keys.into_iter().map(std::cmp::Reverse)),
+            Self::Radix(heap) => heap.extend(keys),
+        }
+    }
+
+    /// The least key.
+    #[inline]
+    pub fn peek(&mut self) -> Option<BoundKey> {
+        match self {
+            Self::Binary(heap) => heap.peek().map(|key| key.0),
+            Self::Radix(heap) => heap.peek(),
+        }
+    }
+
+    /// Removes and returns the least key.
+    #[inline]
+    pub fn pop(&mut self) -> Option<BoundKey> {
+        match self {
+            Self::Binary(heap) => heap.pop().map(|key| key.0),
+            Self::Radix(heap) => heap.pop(),
+        }
+    }
+}
+
+/// A radix heap over the keys' times, for a monotone use: keys are taken in order, and keys
+/// pushed are usually not earlier than the latest time taken. Any push is accepted; one
+/// earlier than that time only costs an insertion into the sorted front.
+#[derive(Debug)]
+pub struct RadixHeap {
+    /// The time (offset) of the latest front formed: every key in the front is at or before
+    /// it, every key in `buckets` after it.
+    last: u64,
+    /// `front[head..]`: keys at or before `last`, in ascending order when `sorted` (keys before
+    /// `head` were taken).
+    front: Vec<BoundKey>,
+    head: usize,
+    sorted: bool,
+    /// `buckets[b]`: keys whose time first differs from `last` in bit `b` (counting from 0).
+    buckets: [Vec<BoundKey>; TIME_BITS as usize],
+    /// Bit `b` set when `buckets[b]` is not empty.
+    filled: u64,
+    len: usize,
+}
+
+impl Clone for RadixHeap {
+    /// A copy with room to grow: a copied heap is refreshed at once, and growing every bucket
+    /// from its exact size would copy it again.
+    fn clone(&self) -> Self {
+        let roomy = |v: &Vec<BoundKey>| {
+            let mut copy = Vec::with_capacity(v.len() * 2);
+            copy.extend_from_slice(v);
+            copy
+        };
+        Self {
+            last: self.last,
+            front: roomy(&self.front),
+            head: self.head,
+            sorted: self.sorted,
+            buckets: std::array::from_fn(|b| roomy(&self.buckets[b])),
+            filled: self.filled,
+            len: self.len,
+        }
+    }
+}
+
+impl RadixHeap {
+    /// A heap of `keys` (in any order).
+    pub fn from_keys(keys: Vec<BoundKey>) -> Self {
+        let last = keys.iter().map(|k| k.offset()).min().unwrap_or(0);
+        let mut heap = Self {
+            last,
+            front: Vec::new(),
+            head: 0,
+            sorted: true,
+            buckets: std::array::from_fn(|_| Vec::new()),
+            filled: 0,
+            len: 0,
+        };
+        heap.extend(keys);
+        heap
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    #[inline]
+    pub fn push(&mut self, key: BoundKey) {
+        self.len += 1;
+        if key.offset() > self.last {
+            self.push_bucket(key);
+        } else if self.sorted {
+            let at = self.head + self.front[self.head..].partition_point(|&k| k < key);
+            self.front.insert(at, key);
+        } else {
+            self.front.push(key);
+        }
+    }
+
+    /// Pushes every key of `keys` (sorting the front once, when next needed).
+    pub fn extend(&mut self, keys: impl IntoIterator<Item = BoundKey>) {
+        for key in keys {
+            self.len += 1;
+            if key.offset() > self.last {
+                self.push_bucket(key);
+            } else {
+                self.front.push(key);
+                self.sorted = false;
+            }
+        }
+    }
+
+    /// The least key.
+    #[inline]
+    pub fn peek(&mut self) -> Option<BoundKey> {
+        if self.head == self.front.len() || !self.sorted {
+            self.settle();
+        }
+        self.front.get(self.head).copied()
+    }
+
+    /// Removes and returns the least key.
+    #[inline]
+    pub fn pop(&mut self) -> Option<BoundKey> {
+        let key = self.peek()?;
+        self.head += 1;
+        self.len -= 1;
+        Some(key)
+    }
+
+    /// A key after `last` into its bucket: the highest bit in which their times differ.
+    #[inline]
+    fn push_bucket(&mut self, key: BoundKey) {
+        let b = (63 - (key.offset() ^ self.last).leading_zeros()) as usize;
+        self.buckets[b].push(key);
+        self.filled |= 1 << b;
+    }
+
+    /// Makes the front's least key the heap's: refills an exhausted front from the first
+    /// non-empty bucket, and sorts the front.
+    #[inline(never)]
+    fn settle(&mut self) {
+        if self.head == self.front.len() {
+            self.front.clear();
+            self.head = 0;
+            self.refill();
+        }
+        if !self.sorted {
+            self.front[self.head..].sort_unstable();
+            self.sorted = true;
+        }
+    }
+
+    /// Moves the earliest keys of the first non-empty bucket to the (empty) front, and
+    /// redistributes the rest of that bucket below it. Every key of that bucket shares the
+    /// bits above its index with `last`, and so with the new `last`: each lands in a lower
+    /// bucket.
+    fn refill(&mut self) {
+        if self.filled == 0 {
+            return;
+        }
+        let b = self.filled.trailing_zeros() as usize;
+        self.filled &= !(1 << b);
+        let mut keys = std::mem::take(&mut self.buckets[b]);
+        self.last = keys.iter().map(|k| k.offset()).min().unwrap_or(self.last);
+        for &key in &keys {
+            if key.offset() == self.last {
+                self.front.push(key);
+            } else {
+                self.push_bucket(key);
+            }
+        }
+        self.sorted = self.front.len() < 2;
+        keys.clear();
+        self.buckets[b] = keys;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// An operation on a heap: push (time offset, rank), or pop.
+    #[derive(Debug, Clone)]
+    enum Op {
+        Push(i64, usize),
+        Extend(Vec<(i64, usize)>),
+        Pop,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        let key = (0i64..5_000, 0usize..64);
+        prop_oneof![
+            key.clone().prop_map(|(t, r)| Op::Push(t, r)),
+            proptest::collection::vec(key, 0..20).prop_map(Op::Extend),
+            Just(Op::Pop),
+            Just(Op::Pop),
+        ]
+    }
+
+    proptest! {
+        /// A packed bound orders like its (time, rank) pair and gives both back.
+        #[test]
+        fn bound_keys_order_like_their_pairs(
+            base in 0i64..2_000_000_000,
+            a in (0i64..MAX_BOUND_OFFSET, 0usize..MAX_PARTITION_NODES),
+            b in (0i64..MAX_BOUND_OFFSET, 0usize..MAX_PARTITION_NODES),
+        ) {
+            let key = |(offset, rank): (i64, usize)| BoundKey::new(base, base + offset, rank);
+            let (ka, kb) = (key(a), key(b));
+            prop_assert_eq!(ka.cmp(&kb), a.cmp(&b));
+            prop_assert_eq!((ka.time(base), ka.rank()), (base + a.0, a.1));
+        }
+
+        /// The radix heap gives keys back in the order a binary heap does, whatever the pushes
+        /// (earlier than what was taken or not).
+        #[test]
+        fn radix_heap_pops_like_a_binary_heap(
+            initial in proptest::collection::vec((0i64..5_000, 0usize..64), 0..50),
+            ops in proptest::collection::vec(op(), 0..200),
+        ) {
+            let key = |(t, r): (i64, usize)| BoundKey::new(0, t, r);
+            let mut heap = RadixHeap::from_keys(initial.iter().copied().map(key).collect());
+            let mut reference: std::collections::BinaryHeap<std::cmp::Reverse<BoundKey>> =
+                initial.iter().copied().map(|k| std::cmp::Reverse(key(k))).collect();
+            for op in ops {
+                match op {
+                    Op::Push(t, r) => {
+                        heap.push(key((t, r)));
+                        reference.push(std::cmp::Reverse(key((t, r))));
+                    }
+                    Op::Extend(keys) => {
+                        heap.extend(keys.iter().copied().map(key));
+                        reference.extend(keys.iter().copied().map(|k| std::cmp::Reverse(key(k))));
+                    }
+                    Op::Pop => {
+                        prop_assert_eq!(heap.peek(), reference.peek().map(|r| r.0));
+                        prop_assert_eq!(heap.pop(), reference.pop().map(|r| r.0));
+                    }
+                }
+                prop_assert_eq!(heap.len(), reference.len());
+            }
+            while let Some(expected) = reference.pop() {
+                prop_assert_eq!(heap.pop(), Some(expected.0));
+            }
+            prop_assert_eq!(heap.pop(), None);
+        }
+    }
+}
