@@ -36,6 +36,11 @@ impl BoundKey {
         Self(offset << RANK_BITS | rank as u64)
     }
 
+    /// The greatest key at `time`: every key at or before that time is at most this.
+    pub fn last_at(base: Timestamp, time: Timestamp) -> Self {
+        Self::new(base, time, MAX_PARTITION_NODES - 1)
+    }
+
     pub fn time(self, base: Timestamp) -> Timestamp {
         base + self.offset() as i64
     }
@@ -111,6 +116,18 @@ impl BoundHeap {
         match self {
             Self::Binary(heap) => heap.pop().map(|key| key.0),
             Self::Radix(heap) => heap.pop(),
+        }
+    }
+
+    /// Moves every key up to `limit` to `out`, in no particular order.
+    pub fn take_until(&mut self, limit: BoundKey, out: &mut Vec<BoundKey>) {
+        match self {
+            Self::Binary(heap) => {
+                while let Some(top) = heap.peek_mut().filter(|top| top.0 <= limit) {
+                    out.push(std::collections::binary_heap::PeekMut::pop(top).0);
+                }
+            }
+            Self::Radix(heap) => heap.take_until(limit, out),
         }
     }
 }
@@ -221,6 +238,43 @@ impl RadixHeap {
         Some(key)
     }
 
+    /// Moves every key up to `limit` to `out`, in no particular order (and so without
+    /// sorting fronts).
+    pub fn take_until(&mut self, limit: BoundKey, out: &mut Vec<BoundKey>) {
+        loop {
+            if self.head == self.front.len() {
+                self.front.clear();
+                self.head = 0;
+                self.refill();
+                if self.front.is_empty() {
+                    return;
+                }
+            }
+            let before = out.len();
+            if self.last < limit.offset() {
+                // The whole front is earlier than the limit; the next one may be too.
+                out.extend(self.front.drain(self.head..));
+                self.len -= out.len() - before;
+                continue;
+            }
+            // Every key in a bucket is after the limit's time: only the front can hold more.
+            let head = self.head;
+            let mut kept = head;
+            for i in head..self.front.len() {
+                let key = self.front[i];
+                if key <= limit {
+                    out.push(key);
+                } else {
+                    self.front[kept] = key;
+                    kept += 1;
+                }
+            }
+            self.front.truncate(kept);
+            self.len -= out.len() - before;
+            return;
+        }
+    }
+
     /// A key after `last` into its bucket: the highest bit in which their times differ.
     #[inline]
     fn push_bucket(&mut self, key: BoundKey) {
@@ -280,15 +334,17 @@ mod tests {
         Push(i64, usize),
         Extend(Vec<(i64, usize)>),
         Pop,
+        TakeUntil(i64, usize),
     }
 
     fn op() -> impl Strategy<Value = Op> {
         let key = (0i64..5_000, 0usize..64);
         prop_oneof![
             key.clone().prop_map(|(t, r)| Op::Push(t, r)),
-            proptest::collection::vec(key, 0..20).prop_map(Op::Extend),
+            proptest::collection::vec(key.clone(), 0..20).prop_map(Op::Extend),
             Just(Op::Pop),
             Just(Op::Pop),
+            key.prop_map(|(t, r)| Op::TakeUntil(t, r)),
         ]
     }
 
@@ -330,6 +386,17 @@ mod tests {
                     Op::Pop => {
                         prop_assert_eq!(heap.peek(), reference.peek().map(|r| r.0));
                         prop_assert_eq!(heap.pop(), reference.pop().map(|r| r.0));
+                    }
+                    Op::TakeUntil(t, r) => {
+                        let limit = key((t, r));
+                        let mut taken = Vec::new();
+                        heap.take_until(limit, &mut taken);
+                        taken.sort_unstable();
+                        let mut expected = Vec::new();
+                        while reference.peek().is_some_and(|k| k.0 <= limit) {
+                            expected.extend(reference.pop().map(|k| k.0));
+                        }
+                        prop_assert_eq!(taken, expected);
                     }
                 }
                 prop_assert_eq!(heap.len(), reference.len());

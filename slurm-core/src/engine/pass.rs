@@ -51,7 +51,8 @@ struct Plan {
     /// Shapes with no start within the window: any shape needing at least as much fails too.
     failed: Vec<ShapeId>,
     /// Nodes of a partition that could ever hold a demand (schedulable, big enough).
-    eligible: FastMap<(usize, NodeDemand), std::rc::Rc<Vec<usize>>>,
+    /// By partition, then demand (looked up by reference: no key is built per lookup).
+    eligible: Vec<FastMap<NodeDemand, std::rc::Rc<Vec<usize>>>>,
     /// Per node: CPUs free throughout a window from now (only when not planning every job).
     window: Option<FreeWindow>,
     /// Recently searched shapes, candidates to seed a new shape's bounds.
@@ -238,7 +239,7 @@ impl<C: Clock> Engine<C> {
             profiles: vec![None; self.nodes.len()],
             shapes: ShapeTable::default(),
             failed: Vec::new(),
-            eligible: FastMap::default(),
+            eligible: vec![FastMap::default(); self.parts.len()],
             window: (!self.plan_all).then(|| FreeWindow::new(&self.nodes)),
             seeds: Vec::new(),
             searched: FastMap::default(),
@@ -511,7 +512,7 @@ impl<C: Clock> Engine<C> {
         pi: usize,
         demand: &NodeDemand,
     ) -> std::rc::Rc<Vec<usize>> {
-        if let Some(list) = plan.eligible.get(&(pi, demand.clone())) {
+        if let Some(list) = plan.eligible[pi].get(demand) {
             return list.clone();
         }
         let list: Vec<usize> = self.parts[pi]
@@ -523,7 +524,7 @@ impl<C: Clock> Engine<C> {
             })
             .collect();
         let list = std::rc::Rc::new(list);
-        plan.eligible.insert((pi, demand.clone()), list.clone());
+        plan.eligible[pi].insert(demand.clone(), list.clone());
         list
     }
 
@@ -870,11 +871,8 @@ impl<C: Clock> Engine<C> {
         let found = loop {
             // Bounds at or before t are stale: refresh them (they can only move later). After
             // that the nodes that fit at t are in `fit_at_t`, the rest in the heap, after t.
-            while let Some(key) = stale.pop().or_else(|| {
-                heap.peek()
-                    .filter(|key| key.time(base) <= t)
-                    .and_then(|_| heap.pop())
-            }) {
+            heap.take_until(BoundKey::last_at(base, t), &mut stale);
+            while let Some(key) = stale.pop() {
                 let pos = key.rank();
                 match self.node_fit(plan, nodes[pos], shape, t, duration, window) {
                     Some(e) if e == t => fit_at_t.push(BoundKey::new(base, e, pos)),

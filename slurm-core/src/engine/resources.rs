@@ -308,14 +308,7 @@ impl NodeDemand {
     /// True when the demand could ever fit on a node of this capacity.
     pub fn fits_capacity(&self, capacity: &Res) -> bool {
         let mem = if self.whole_memory { 0 } else { self.mem_mb };
-        let shared = NodeDemand {
-            cpus: self.cpus,
-            mem_mb: mem,
-            whole_memory: false,
-            gres: Vec::new(),
-            exclusive: false,
-        };
-        shared.fits(capacity, capacity) && self.gres_fit(&capacity.gres)
+        capacity.cpus >= self.cpus && capacity.mem_mb >= mem && self.gres_fit(&capacity.gres)
     }
 
     fn gres_fit(&self, free: &[u32; MAX_GRES_KINDS]) -> bool {
