@@ -119,6 +119,29 @@ impl BoundHeap {
         }
     }
 
+    /// Replaces the least key with `key` (not less than it), or removes it (`None`).
+    #[inline]
+    pub fn replace_least(&mut self, key: Option<BoundKey>) {
+        match self {
+            Self::Binary(heap) => {
+                if let Some(mut top) = heap.peek_mut() {
+                    match key {
+                        Some(key) => *top = std::cmp::Reverse(key),
+                        None => {
+                            std::collections::binary_heap::PeekMut::pop(top);
+                        }
+                    }
+                }
+            }
+            Self::Radix(heap) => {
+                heap.pop();
+                if let Some(key) = key {
+                    heap.push(key);
+                }
+            }
+        }
+    }
+
     /// Moves every key up to `limit` to `out`, in no particular order.
     pub fn take_until(&mut self, limit: BoundKey, out: &mut Vec<BoundKey>) {
         match self {

@@ -837,12 +837,9 @@ impl<C: Clock> Engine<C> {
             if fit == Some(lb) {
                 return Some((lb, vec![nodes[pos]]));
             }
-            heap.pop();
-            if let Some(e) = fit {
-                heap.push(BoundKey::new(base, e, pos));
-                if e == start {
-                    return Some((e, vec![nodes[pos]]));
-                }
+            heap.replace_least(fit.map(|e| BoundKey::new(base, e, pos)));
+            if fit == Some(start) {
+                return Some((start, vec![nodes[pos]]));
             }
         }
         None
