@@ -20,6 +20,9 @@ pub struct FitCache {
     versions: Vec<u32>,
 }
 
+/// Intervals a new slot's arena has room for, per node.
+const INTERVALS_RESERVED_PER_NODE: usize = 4;
+
 /// The version of an entry never computed (profile versions stop short of it).
 const NOT_COMPUTED: u32 = u32::MAX;
 
@@ -44,7 +47,11 @@ impl FitCache {
             (NOT_COMPUTED, 0, 0),
             self.versions.len(),
         ));
-        self.intervals.push(Vec::new());
+        // Room for a few intervals per node: the arena grows as nodes are rescanned, and
+        // doubling from empty copied it over and over.
+        self.intervals.push(Vec::with_capacity(
+            self.versions.len() * INTERVALS_RESERVED_PER_NODE,
+        ));
         slot
     }
 

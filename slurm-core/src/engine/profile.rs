@@ -25,6 +25,9 @@ pub struct Profile {
 /// Breakpoints per chunk after a split (a chunk is split when it reaches twice this).
 const CHUNK_POINTS: usize = 32;
 
+/// Spare room for breakpoints in a new chunk.
+const RESERVED_POINTS: usize = 8;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Chunk {
     /// (time, free before `taken` is subtracted).
@@ -126,9 +129,14 @@ impl Profile {
                 _ => points.push((t, current)),
             }
         }
+        // Room for the breakpoints a few reservations add, without growing the list each time.
         let chunks: Vec<Chunk> = points
             .chunks(CHUNK_POINTS)
-            .map(|c| Chunk::new(c.to_vec(), Res::ZERO))
+            .map(|c| {
+                let mut chunk_points = Vec::with_capacity(c.len() + RESERVED_POINTS);
+                chunk_points.extend_from_slice(c);
+                Chunk::new(chunk_points, Res::ZERO)
+            })
             .collect();
         let starts = chunks.iter().map(Chunk::start).collect();
         Self { chunks, starts }
