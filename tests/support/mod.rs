@@ -98,6 +98,7 @@ impl LocalCluster {
             "ClusterName=e2e\nSlurmctldHost=localhost(127.0.0.1)\nSlurmctldPort={port}\n\
              SlurmUser={user}\nStateSaveLocation={}\nSelectType=select/cons_tres\n\
              SelectTypeParameters=CR_CPU_Memory\nSchedulerType=sched/backfill\n\
+             SchedulerParameters=bf_interval=1\n\
              SlurmdTimeout=5\nKillWait=2\nMinJobAge=600\n",
             dir.path().join("state").display()
         );

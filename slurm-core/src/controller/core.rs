@@ -627,9 +627,14 @@ impl Core {
 
     // ----- scheduling -----
 
-    /// One scheduling pass; returns the launches for the started jobs' batch hosts.
-    pub fn schedule(&mut self, cluster_name: &str) -> Result<Vec<Dispatch>, Status> {
-        let starts = self.engine.schedule();
+    /// One scheduling pass, full (the configured policy, planning every pending job) or
+    /// Slurm's main scheduler; returns the launches for the started jobs' batch hosts.
+    pub fn schedule(&mut self, cluster_name: &str, full: bool) -> Result<Vec<Dispatch>, Status> {
+        let starts = if full {
+            self.engine.schedule()
+        } else {
+            self.engine.schedule_main()
+        };
         if starts.is_empty() {
             return Ok(Vec::new());
         }

@@ -150,7 +150,7 @@ pub async fn serve(
     let cluster_name = options.cluster.cluster_name.clone();
     let heartbeat_ms = (options.cluster.timers.slurmd_timeout * 1000 / 3).clamp(1000, 30_000);
     let slurmd_timeout = options.cluster.timers.slurmd_timeout;
-    let sched_interval = options.cluster.scheduler.sched_interval_s;
+    let scheduler = options.cluster.scheduler;
     // The same key verifies requests and signs the controller's own (to the dbd).
     let (verifier, credentials) = match AuthMode::from_config(&options.cluster)? {
         AuthMode::None => {
@@ -202,7 +202,7 @@ pub async fn serve(
         "slurmctld listening on {}",
         local.map_or_else(|| "?".into(), |a| a.to_string())
     );
-    let mut background = tasks::spawn(shared.clone(), slurmd_timeout, sched_interval);
+    let mut background = tasks::spawn(shared.clone(), slurmd_timeout, &scheduler);
     background.extend(accounting.map(|queue| queue.spawn_delivery()));
     if let Some((cluster, credentials, follow)) = assoc_source {
         background.push(tokio::spawn(assoc_sync::run(

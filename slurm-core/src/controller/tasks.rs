@@ -1,10 +1,16 @@
-//! Background work: the scheduling loop (woken by events, at most every
-//! [`MIN_PASS_INTERVAL`], and at least every SchedulerParameters' sched_interval) and a
-//! one-second tick for silent nodes, overdue jobs and purging.
+//! Background work: the scheduling loop and a one-second tick for silent nodes, overdue jobs
+//! and purging.
+//!
+//! The scheduling loop runs like slurmctld's: events (submissions, job ends, node changes)
+//! wake Slurm's cheap main scheduler (at most every [`MIN_PASS_INTERVAL`]), which starts jobs
+//! in priority order and stops each partition at its first job that cannot start; the full
+//! backfill pass, which plans every pending job, runs every `bf_interval` seconds. A pass also
+//! runs at least every SchedulerParameters' `sched_interval`.
 
 use super::Shared;
+use crate::config::{SchedulerParams, SchedulerPolicy};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
 
 /// Passes triggered by bursts of events (a thousand submissions) are coalesced.
@@ -14,12 +20,9 @@ const TICK: Duration = Duration::from_secs(1);
 pub fn spawn(
     shared: Arc<Shared>,
     slurmd_timeout_s: u64,
-    sched_interval_s: u64,
+    scheduler: &SchedulerParams,
 ) -> Vec<JoinHandle<()>> {
-    let sched = tokio::spawn(schedule_loop(
-        shared.clone(),
-        Duration::from_secs(sched_interval_s.clamp(1, 60)),
-    ));
+    let sched = tokio::spawn(schedule_loop(shared.clone(), Cadence::of(scheduler)));
     let syncer = shared.core().syncer();
     let tick = tokio::spawn(tick_loop(
         shared,
@@ -29,18 +32,68 @@ pub fn spawn(
     vec![sched, tick, sync]
 }
 
-async fn schedule_loop(shared: Arc<Shared>, interval: Duration) {
+/// When the scheduling loop runs and which passes are full ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Cadence {
+    /// The longest wait between passes without events.
+    sched_interval: Duration,
+    /// Time between full passes; `None`: every pass is full (no backfill configured, or
+    /// `bf_interval=0`).
+    bf_interval: Option<Duration>,
+}
+
+impl Cadence {
+    fn of(scheduler: &SchedulerParams) -> Self {
+        let backfills = scheduler.policy != SchedulerPolicy::Fcfs;
+        Self {
+            sched_interval: Duration::from_secs(scheduler.sched_interval_s.clamp(1, 60)),
+            bf_interval: (backfills && scheduler.bf_interval_s > 0)
+                .then(|| Duration::from_secs(scheduler.bf_interval_s)),
+        }
+    }
+
+    /// Whether a pass now is a full one, the last full pass having begun at `last_full`.
+    fn full_due(&self, last_full: Option<Instant>, now: Instant) -> bool {
+        match (self.bf_interval, last_full) {
+            (Some(interval), Some(last)) => now.saturating_duration_since(last) >= interval,
+            _ => true,
+        }
+    }
+
+    /// How long to wait for an event before the next pass is due anyway.
+    fn wait(&self, last_full: Option<Instant>, now: Instant) -> Duration {
+        match (self.bf_interval, last_full) {
+            (Some(interval), Some(last)) => self
+                .sched_interval
+                .min((last + interval).saturating_duration_since(now)),
+            _ => self.sched_interval,
+        }
+    }
+}
+
+async fn schedule_loop(shared: Arc<Shared>, cadence: Cadence) {
+    let mut last_full: Option<Instant> = None;
     loop {
-        let _ = tokio::time::timeout(interval, shared.wake.notified()).await;
-        let started = std::time::Instant::now();
+        let wait = cadence.wait(last_full, Instant::now());
+        let _ = tokio::time::timeout(wait, shared.wake.notified()).await;
+        let started = Instant::now();
+        let full = cadence.full_due(last_full, started);
+        if full {
+            last_full = Some(started);
+        }
         let dispatches = {
             let mut core = shared.core();
-            core.schedule(&shared.cluster_name)
+            core.schedule(&shared.cluster_name, full)
         };
         match dispatches {
             Ok(d) => {
                 if !d.is_empty() {
-                    tracing::debug!("pass started {} jobs in {:?}", d.len(), started.elapsed());
+                    tracing::debug!(
+                        "{} pass started {} jobs in {:?}",
+                        if full { "full" } else { "main" },
+                        d.len(),
+                        started.elapsed()
+                    );
                 }
                 shared.dispatch(d);
             }
@@ -115,5 +168,46 @@ async fn tick_loop(shared: Arc<Shared>, slurmd_timeout: Duration) {
             shared.wake.notify_one();
         }
         shared.dispatch(dispatches);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(policy: SchedulerPolicy, bf_interval_s: u64) -> SchedulerParams {
+        SchedulerParams {
+            policy,
+            bf_interval_s,
+            sched_interval_s: 60,
+            ..SchedulerParams::default()
+        }
+    }
+
+    #[test]
+    fn backfill_passes_are_full_every_bf_interval_and_main_in_between() {
+        let cadence = Cadence::of(&params(SchedulerPolicy::Backfill, 30));
+        let t0 = Instant::now();
+        assert!(cadence.full_due(None, t0), "the first pass is full");
+        assert!(!cadence.full_due(Some(t0), t0 + Duration::from_secs(29)));
+        assert!(cadence.full_due(Some(t0), t0 + Duration::from_secs(30)));
+        assert_eq!(
+            cadence.wait(Some(t0), t0 + Duration::from_secs(20)),
+            Duration::from_secs(10),
+            "the loop wakes when the next full pass is due"
+        );
+        assert_eq!(cadence.wait(None, t0), Duration::from_secs(60));
+    }
+
+    #[test]
+    fn without_backfill_or_interval_every_pass_is_full() {
+        let t0 = Instant::now();
+        for cadence in [
+            Cadence::of(&params(SchedulerPolicy::Fcfs, 30)),
+            Cadence::of(&params(SchedulerPolicy::Backfill, 0)),
+        ] {
+            assert!(cadence.full_due(Some(t0), t0));
+            assert_eq!(cadence.wait(Some(t0), t0), Duration::from_secs(60));
+        }
     }
 }

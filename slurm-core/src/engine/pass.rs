@@ -36,6 +36,21 @@ pub struct PassStats {
     pub cached_fits: usize,
 }
 
+/// A full pass (the configured policy) or Slurm's main scheduler between full passes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PassKind {
+    Full,
+    Main,
+}
+
+impl PassKind {
+    /// What a blocked job's planned start becomes: `planned` after a full pass; unchanged
+    /// (`None`) after a main one, which plans nothing.
+    fn planned(self, planned: Option<Timestamp>) -> Option<Option<Timestamp>> {
+        (self == PassKind::Full).then_some(planned)
+    }
+}
+
 /// Where a job could run: start time and node indices.
 type Placement = (Timestamp, Vec<usize>);
 
@@ -214,16 +229,17 @@ impl<C: Clock> Engine<C> {
 
     pub fn schedule_with_stats(&mut self) -> (Vec<JobStart>, PassStats) {
         let policy = self.cluster.scheduler.policy;
-        self.run_pass(policy)
+        self.run_pass(policy, PassKind::Full)
     }
 
     /// Slurm's main (event-triggered) scheduler: priority order, start what fits now, and
-    /// stop each partition at its first job that cannot start. No reservations: cheap.
+    /// stop each partition at its first job that cannot start. No reservations: cheap. The
+    /// planned starts of the last full pass stay (`squeue --start` shows them until the next).
     pub fn schedule_main(&mut self) -> Vec<JobStart> {
-        self.run_pass(SchedulerPolicy::Fcfs).0
+        self.run_pass(SchedulerPolicy::Fcfs, PassKind::Main).0
     }
 
-    fn run_pass(&mut self, policy: SchedulerPolicy) -> (Vec<JobStart>, PassStats) {
+    fn run_pass(&mut self, policy: SchedulerPolicy, kind: PassKind) -> (Vec<JobStart>, PassStats) {
         let now = self.clock.now();
         self.charge_running_usage(now);
         let mut stats = PassStats {
@@ -283,7 +299,7 @@ impl<C: Clock> Engine<C> {
                 break;
             }
             if out_of_budget {
-                self.mark_blocked(&mut plan, cand, &mut blocked, None);
+                self.mark_blocked(&mut plan, cand, &mut blocked, kind.planned(None));
                 continue;
             }
             stats.tested += 1;
@@ -365,7 +381,7 @@ impl<C: Clock> Engine<C> {
                             stats.reservations += 1;
                             t
                         });
-                        self.mark_blocked(&mut plan, cand, &mut blocked, planned);
+                        self.mark_blocked(&mut plan, cand, &mut blocked, kind.planned(planned));
                         break;
                     }
                 }
@@ -468,13 +484,14 @@ impl<C: Clock> Engine<C> {
         running >= *max as usize
     }
 
-    /// Sets Resources for the first blocked job of a partition, Priority for the rest.
+    /// Sets Resources for the first blocked job of a partition, Priority for the rest, and
+    /// its planned start when `planned` is `Some`.
     fn mark_blocked(
         &mut self,
         plan: &mut Plan,
         cand: &Candidate,
         blocked: &mut [bool],
-        planned: Option<Timestamp>,
+        planned: Option<Option<Timestamp>>,
     ) {
         let first = cand.options.first().map(|(pi, _, _)| *pi);
         let nodes_missing = cand.options.iter().all(|(pi, shape, _)| {
@@ -491,7 +508,9 @@ impl<C: Clock> Engine<C> {
             blocked[*pi] = true;
         }
         if let Some(entry) = self.jobs.get_mut(&cand.id) {
-            entry.job.planned_start = planned;
+            if let Some(planned) = planned {
+                entry.job.planned_start = planned;
+            }
             if entry.job.state == JobState::Pending {
                 entry.job.reason = reason;
             }

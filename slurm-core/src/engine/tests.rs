@@ -88,6 +88,27 @@ fn blocked_jobs_show_resources_then_priority_like_slurm() {
 }
 
 #[test]
+fn main_scheduler_passes_keep_the_last_full_pass_plans() {
+    let (mut e, clock) = engine(cluster(&[("n1", 4, 1000)], SchedulerPolicy::Backfill));
+    let running = e.submit(job(2, 60)).unwrap();
+    assert_eq!(started(&e.schedule()), vec![running]);
+    let big = e.submit(job(4, 60)).unwrap();
+    assert!(e.schedule().is_empty());
+    assert_eq!(e.job(big).unwrap().planned_start, Some(T0 + 3600));
+    // A job that would backfill waits for the next full pass; the big job's plan stays.
+    let short = e.submit(job(2, 30)).unwrap();
+    clock.advance(10);
+    assert!(
+        e.schedule_main().is_empty(),
+        "the main scheduler stops at the big job"
+    );
+    assert_eq!(e.job(big).unwrap().planned_start, Some(T0 + 3600));
+    assert_eq!(reason(&e, big), PendingReason::Resources);
+    assert_eq!(started(&e.schedule()), vec![short]);
+    assert_eq!(e.job(big).unwrap().planned_start, Some(T0 + 3600));
+}
+
+#[test]
 fn backfill_starts_short_jobs_that_delay_no_reservation() {
     let (mut e, _) = engine(cluster(&[("n1", 4, 1000)], SchedulerPolicy::Backfill));
     let running = e.submit(job(2, 60)).unwrap();
