@@ -254,6 +254,21 @@ fn full_pass(nodes: usize, pending: usize, repeats: usize) {
         stats.node_scans,
         stats.cached_fits,
     );
+    // Slurm's main scheduler, which the controller runs at events between full passes.
+    let mut main_cpu: Vec<Duration> = (0..repeats)
+        .map(|_| {
+            clock.advance(1);
+            let cpu_start = cpu_ns();
+            engine.schedule_main();
+            Duration::from_nanos(cpu_ns() - cpu_start)
+        })
+        .collect();
+    main_cpu.sort();
+    println!(
+        "main pass: {nodes:>6} nodes, {queued:>6} pending: CPU time min {:.1} ms, median {:.1} ms over {repeats}",
+        ms(main_cpu[0]),
+        ms(main_cpu[main_cpu.len() / 2]),
+    );
     let per_job = |bytes: usize, base: usize| bytes.saturating_sub(base) as f64 / added as f64;
     println!(
         "memory:    {:>8.0} bytes per pending job after submit, {:>8.0} after a pass \
