@@ -177,17 +177,17 @@ pub struct RadixHeap {
 
 impl Clone for RadixHeap {
     /// A copy with room to grow: a copied heap is refreshed at once, and growing every bucket
-    /// from its exact size would copy it again.
+    /// from its exact size would copy it again. The front's taken keys are not copied.
     fn clone(&self) -> Self {
-        let roomy = |v: &Vec<BoundKey>| {
+        let roomy = |v: &[BoundKey]| {
             let mut copy = Vec::with_capacity(v.len() * 2);
             copy.extend_from_slice(v);
             copy
         };
         Self {
             last: self.last,
-            front: roomy(&self.front),
-            head: self.head,
+            front: roomy(&self.front[self.head..]),
+            head: 0,
             sorted: self.sorted,
             buckets: std::array::from_fn(|b| roomy(&self.buckets[b])),
             filled: self.filled,
@@ -424,9 +424,13 @@ mod tests {
                 }
                 prop_assert_eq!(heap.len(), reference.len());
             }
+            // A copy (what a seeded shape starts from) gives the same keys back.
+            let mut copy = heap.clone();
             while let Some(expected) = reference.pop() {
+                prop_assert_eq!(copy.pop(), Some(expected.0));
                 prop_assert_eq!(heap.pop(), Some(expected.0));
             }
+            prop_assert_eq!(copy.pop(), None);
             prop_assert_eq!(heap.pop(), None);
         }
     }

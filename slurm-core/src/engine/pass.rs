@@ -833,7 +833,7 @@ impl<C: Clock> Engine<C> {
         earliest_in(intervals, from, duration, horizon)
     }
 
-    /// Single node: pop stale lower bounds, refreshing each, until the smallest is exact.
+    /// Single node: refresh the least bound in place (or drop it) until the least is exact.
     #[allow(clippy::too_many_arguments)]
     fn first_fit(
         &self,
