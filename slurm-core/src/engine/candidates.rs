@@ -4,13 +4,13 @@
 //! a fresh sort, or the kept order of [`super::queue`].
 
 use super::deps::DepStatus;
+use super::fairshare::{Fairshare, UserId};
 use super::priority::{self, JobFacts, Norms};
 use super::profile::NEVER;
 use super::queue::{PendingOrder, least_need, suffix_least};
 use super::shape::shape_for;
 use super::{Clock, Engine, PlacementOption};
 use crate::model::{Job, JobId, PartitionState, PendingReason, TimeLimit, Timestamp};
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// An eligible job's placement options for this pass.
@@ -50,20 +50,21 @@ pub(super) struct PassInputs {
     pub(super) started: Vec<JobId>,
 }
 
-/// Fairshare factors by account, then user: looked up without allocating.
+/// Fairshare factors by association, computed once per pass (NaN: not yet).
 #[derive(Default)]
-struct FairshareCache(HashMap<String, HashMap<String, f64>>);
+struct FairshareCache(Vec<f64>);
 
 impl FairshareCache {
-    fn get(&self, account: &str, user: &str) -> Option<f64> {
-        self.0.get(account)?.get(user).copied()
-    }
-
-    fn insert(&mut self, account: &str, user: &str, value: f64) {
-        self.0
-            .entry(account.to_owned())
-            .or_default()
-            .insert(user.to_owned(), value);
+    fn factor(&mut self, fairshare: &Fairshare, user: UserId) -> f64 {
+        if self.0.len() <= user.index() {
+            self.0
+                .resize(fairshare.user_count().max(user.index() + 1), f64::NAN);
+        }
+        let cached = &mut self.0[user.index()];
+        if cached.is_nan() {
+            *cached = fairshare.factor_of(user);
+        }
+        *cached
     }
 }
 
@@ -104,11 +105,14 @@ impl<C: Clock> Engine<C> {
             .into_iter()
             .filter_map(|id| self.candidate(id, now, &mut priorities))
             .collect();
-        candidates.sort_by(|a, b| {
-            b.tier
-                .cmp(&a.tier)
-                .then(b.priority.cmp(&a.priority))
-                .then(a.seq.cmp(&b.seq))
+        // Highest tier, then highest priority, then first submitted. Sequence numbers are
+        // unique, so an unstable sort gives the one order there is.
+        candidates.sort_unstable_by_key(|c| {
+            (
+                std::cmp::Reverse(c.tier),
+                std::cmp::Reverse(c.priority),
+                c.seq,
+            )
         });
         // The least CPUs per node and the shortest duration among the candidates from each
         // position on: once no node has that many CPUs free (for that long, reservations
@@ -177,6 +181,13 @@ impl<C: Clock> Engine<C> {
             return None;
         }
         let options = self.options_of(id)?;
+        let fairshare = if self.cluster.priority.multifactor {
+            let entry = self.jobs.get_mut(&id)?;
+            let user = entry.fairshare_user(&mut self.fairshare);
+            inputs.fairshare.factor(&self.fairshare, user)
+        } else {
+            0.0
+        };
         let entry = self.jobs.get(&id)?;
         let job = &entry.job;
         if options.is_empty() {
@@ -188,25 +199,12 @@ impl<C: Clock> Engine<C> {
         let tier = first_part.priority_tier;
         let part_factor = first_part.priority_job_factor;
         let priority = if self.cluster.priority.multifactor {
-            let account = if job.spec.account.is_empty() {
-                super::fairshare::ROOT
-            } else {
-                &job.spec.account
-            };
-            let fs = match inputs.fairshare.get(account, &job.spec.user) {
-                Some(fs) => fs,
-                None => {
-                    let fs = self.fairshare.factor(account, &job.spec.user);
-                    inputs.fairshare.insert(account, &job.spec.user, fs);
-                    fs
-                }
-            };
             let facts = JobFacts {
                 eligible_since: job.eligible_time.or(Some(now)),
                 cpus: options[0].1.total_cpus(),
                 partition_factor: part_factor,
                 qos_priority: self.qos.get(&job.spec.qos).map_or(0, |q| q.priority),
-                fairshare: fs,
+                fairshare,
                 nice: job.spec.nice,
             };
             priority::weigh(

@@ -4,6 +4,10 @@
 //! `S` = its normalised shares (its fraction among siblings times its parent's `S`),
 //! `U` = its fraction of all decayed usage, the effective usage
 //! `UE = U + (UE_parent - U) * shares / sibling_shares`, and the factor is `F = 2^(-UE/S)`.
+//!
+//! Accounts and user associations are kept by index: names are looked up once (when a job
+//! is submitted, or first charged), and a pass computes factors and charges usage by
+//! [`UserId`] without hashing a name.
 
 use crate::model::Timestamp;
 use std::collections::HashMap;
@@ -11,15 +15,38 @@ use std::collections::HashMap;
 /// The root of the account tree.
 pub const ROOT: &str = "root";
 
+/// The root's index in [`Fairshare::accounts`].
+const ROOT_ID: usize = 0;
+
+/// Deepest account tree walked (a guard against a cycle of parents).
+const MAX_DEPTH: usize = 64;
+
+/// A user association's index. Associations are never removed, so it stays valid for the
+/// life of the [`Fairshare`] that gave it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct UserId(usize);
+
+impl UserId {
+    /// Its position among [`Fairshare::user_count`] associations (for per-pass tables).
+    pub fn index(self) -> usize {
+        self.0
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Account {
-    parent: String,
+    /// Index of the parent account (the root is its own parent).
+    parent: usize,
     shares: u32,
     usage: f64,
+    /// The shares of its child accounts and user associations, kept as they change (the
+    /// factor of every user below divides by it).
+    children_shares: u64,
 }
 
 #[derive(Debug, Clone)]
 struct UserAssoc {
+    account: usize,
     shares: u32,
     usage: f64,
 }
@@ -28,30 +55,27 @@ struct UserAssoc {
 #[derive(Debug, Clone)]
 pub struct Fairshare {
     half_life_s: u64,
-    accounts: HashMap<String, Account>,
-    users: HashMap<(String, String), UserAssoc>,
-    /// Per parent account: the shares of its child accounts and user associations, kept as
-    /// they change (the factor of every user divides by it).
-    children_shares: HashMap<String, u64>,
+    accounts: Vec<Account>,
+    account_ids: HashMap<String, usize>,
+    users: Vec<UserAssoc>,
+    /// By account name, then user name (looked up by `&str`, without building a key).
+    user_ids: HashMap<String, HashMap<String, UserId>>,
     decayed_to: Timestamp,
 }
 
 impl Fairshare {
     pub fn new(half_life_s: u64, now: Timestamp) -> Self {
-        let mut accounts = HashMap::new();
-        accounts.insert(
-            ROOT.to_owned(),
-            Account {
-                parent: String::new(),
-                shares: 1,
-                usage: 0.0,
-            },
-        );
         Self {
             half_life_s,
-            accounts,
-            users: HashMap::new(),
-            children_shares: HashMap::new(),
+            accounts: vec![Account {
+                parent: ROOT_ID,
+                shares: 1,
+                usage: 0.0,
+                children_shares: 0,
+            }],
+            account_ids: HashMap::from([(ROOT.to_owned(), ROOT_ID)]),
+            users: Vec::new(),
+            user_ids: HashMap::new(),
             decayed_to: now,
         }
     }
@@ -61,65 +85,92 @@ impl Fairshare {
         if name == ROOT {
             return;
         }
-        if !self.accounts.contains_key(parent) && parent != ROOT {
-            self.set_account(parent, ROOT, 1);
+        let parent = self.ensure_account(parent);
+        let id = match self.account_ids.get(name) {
+            Some(&id) => {
+                let old = &self.accounts[id];
+                let (old_parent, old_shares) = (old.parent, u64::from(old.shares));
+                let sum = &mut self.accounts[old_parent].children_shares;
+                *sum = sum.saturating_sub(old_shares);
+                id
+            }
+            None => self.add_account(name, parent),
+        };
+        self.accounts[id].parent = parent;
+        self.accounts[id].shares = shares;
+        self.accounts[parent].children_shares += u64::from(shares);
+    }
+
+    /// A new account (no shares yet) under `parent`.
+    fn add_account(&mut self, name: &str, parent: usize) -> usize {
+        let id = self.accounts.len();
+        self.accounts.push(Account {
+            parent,
+            shares: 0,
+            usage: 0.0,
+            children_shares: 0,
+        });
+        self.account_ids.insert(name.to_owned(), id);
+        id
+    }
+
+    /// The account's index, created under root with one share when unknown.
+    fn ensure_account(&mut self, account: &str) -> usize {
+        if let Some(&id) = self.account_ids.get(account) {
+            return id;
         }
-        let entry = self.accounts.entry(name.to_owned()).or_insert(Account {
-            parent: parent.to_owned(),
+        self.set_account(account, ROOT, 1);
+        self.account_ids.get(account).copied().unwrap_or(ROOT_ID)
+    }
+
+    /// A user association's index, if it exists.
+    pub fn user_id(&self, account: &str, user: &str) -> Option<UserId> {
+        self.user_ids.get(account)?.get(user).copied()
+    }
+
+    /// The association's index, created with no shares when unknown (its account too).
+    fn user_entry(&mut self, account: &str, user: &str) -> (UserId, bool) {
+        if let Some(id) = self.user_id(account, user) {
+            return (id, false);
+        }
+        let account_id = self.ensure_account(account);
+        let id = UserId(self.users.len());
+        self.users.push(UserAssoc {
+            account: account_id,
             shares: 0,
             usage: 0.0,
         });
-        let (old_parent, old_shares) = (std::mem::take(&mut entry.parent), entry.shares);
-        entry.parent = parent.to_owned();
-        entry.shares = shares;
-        self.move_shares(
-            &old_parent,
-            u64::from(old_shares),
-            parent,
-            u64::from(shares),
-        );
-    }
-
-    /// Moves a child's shares from one parent's sum to another's (or changes them in place).
-    fn move_shares(&mut self, from: &str, old: u64, to: &str, new: u64) {
-        if let Some(sum) = self.children_shares.get_mut(from) {
-            *sum = sum.saturating_sub(old);
-        }
-        *self.children_shares.entry(to.to_owned()).or_default() += new;
+        self.user_ids
+            .entry(account.to_owned())
+            .or_default()
+            .insert(user.to_owned(), id);
+        (id, true)
     }
 
     /// Creates or updates a user association's shares (its account is created if unknown).
-    pub fn set_user(&mut self, account: &str, user: &str, shares: u32) {
-        self.ensure_account(account);
-        let entry = self
-            .users
-            .entry((account.to_owned(), user.to_owned()))
-            .or_insert(UserAssoc {
-                shares: 0,
-                usage: 0.0,
-            });
-        let old = std::mem::replace(&mut entry.shares, shares);
-        self.move_shares(account, u64::from(old), account, u64::from(shares));
+    pub fn set_user(&mut self, account: &str, user: &str, shares: u32) -> UserId {
+        let (id, _) = self.user_entry(account, user);
+        let assoc = &mut self.users[id.0];
+        let old = std::mem::replace(&mut assoc.shares, shares);
+        let sum = &mut self.accounts[assoc.account].children_shares;
+        *sum = sum.saturating_sub(u64::from(old)) + u64::from(shares);
+        id
     }
 
     /// Makes sure an association exists (shares 1) without changing existing ones.
-    pub fn ensure_user(&mut self, account: &str, user: &str) {
-        self.ensure_account(account);
-        if let std::collections::hash_map::Entry::Vacant(slot) =
-            self.users.entry((account.to_owned(), user.to_owned()))
-        {
-            slot.insert(UserAssoc {
-                shares: 1,
-                usage: 0.0,
-            });
-            self.move_shares(account, 0, account, 1);
+    pub fn ensure_user(&mut self, account: &str, user: &str) -> UserId {
+        let (id, created) = self.user_entry(account, user);
+        if created {
+            let assoc = &mut self.users[id.0];
+            assoc.shares = 1;
+            self.accounts[assoc.account].children_shares += 1;
         }
+        id
     }
 
-    fn ensure_account(&mut self, account: &str) {
-        if !self.accounts.contains_key(account) {
-            self.set_account(account, ROOT, 1);
-        }
+    /// How many user associations there are (every [`UserId`] is below it).
+    pub fn user_count(&self) -> usize {
+        self.users.len()
     }
 
     /// Applies decay up to `now`.
@@ -129,27 +180,32 @@ impl Fairshare {
         }
         if self.half_life_s > 0 {
             let factor = 0.5f64.powf((now - self.decayed_to) as f64 / self.half_life_s as f64);
-            self.accounts.values_mut().for_each(|a| a.usage *= factor);
-            self.users.values_mut().for_each(|u| u.usage *= factor);
+            self.accounts.iter_mut().for_each(|a| a.usage *= factor);
+            self.users.iter_mut().for_each(|u| u.usage *= factor);
         }
         self.decayed_to = now;
     }
 
     /// Charges `amount` (e.g. CPU-seconds) to a user association and every account above it.
     pub fn add_usage(&mut self, account: &str, user: &str, amount: f64) {
-        self.ensure_user(account, user);
-        if let Some(u) = self.users.get_mut(&(account.to_owned(), user.to_owned())) {
-            u.usage += amount;
-        }
-        let mut current = account.to_owned();
-        let mut depth = 0;
-        while let Some(acc) = self.accounts.get_mut(&current) {
+        let id = self.ensure_user(account, user);
+        self.add_usage_to(id, amount);
+    }
+
+    /// [`Fairshare::add_usage`] by index.
+    pub fn add_usage_to(&mut self, id: UserId, amount: f64) {
+        let Some(assoc) = self.users.get_mut(id.0) else {
+            return;
+        };
+        assoc.usage += amount;
+        let mut current = assoc.account;
+        for _ in 0..=MAX_DEPTH {
+            let acc = &mut self.accounts[current];
             acc.usage += amount;
-            if current == ROOT || depth > 64 {
+            if current == ROOT_ID {
                 break;
             }
-            current = acc.parent.clone();
-            depth += 1;
+            current = acc.parent;
         }
     }
 
@@ -161,8 +217,8 @@ impl Fairshare {
         usage: impl IntoIterator<Item = (&'a str, &'a str, f64)>,
         now: Timestamp,
     ) {
-        self.accounts.values_mut().for_each(|a| a.usage = 0.0);
-        self.users.values_mut().for_each(|u| u.usage = 0.0);
+        self.accounts.iter_mut().for_each(|a| a.usage = 0.0);
+        self.users.iter_mut().for_each(|u| u.usage = 0.0);
         self.decayed_to = now;
         for (account, user, amount) in usage {
             if amount > 0.0 {
@@ -173,45 +229,58 @@ impl Fairshare {
 
     /// Decayed usage of a user association (sshare's RawUsage).
     pub fn user_usage(&self, account: &str, user: &str) -> f64 {
-        self.users
-            .get(&(account.to_owned(), user.to_owned()))
-            .map_or(0.0, |u| u.usage)
+        self.user_id(account, user)
+            .map_or(0.0, |id| self.users[id.0].usage)
     }
 
-    fn sibling_shares(&self, parent: &str) -> f64 {
-        self.children_shares
-            .get(parent)
-            .copied()
-            .unwrap_or(0)
-            .max(1) as f64
+    fn sibling_shares(&self, parent: usize) -> f64 {
+        self.accounts[parent].children_shares.max(1) as f64
     }
 
     /// (normalised shares, effective usage) of an account.
-    fn account_norms(&self, name: &str, total: f64, depth: usize) -> (f64, f64) {
-        if name == ROOT || depth > 64 {
+    fn account_norms(&self, id: usize, total: f64, depth: usize) -> (f64, f64) {
+        if id == ROOT_ID || depth > MAX_DEPTH {
             return (1.0, 1.0);
         }
-        let Some(acc) = self.accounts.get(name) else {
-            return (1.0, 1.0);
-        };
-        let (parent_s, parent_ue) = self.account_norms(&acc.parent, total, depth + 1);
-        let fraction = f64::from(acc.shares) / self.sibling_shares(&acc.parent);
+        let acc = &self.accounts[id];
+        let (parent_s, parent_ue) = self.account_norms(acc.parent, total, depth + 1);
+        let fraction = f64::from(acc.shares) / self.sibling_shares(acc.parent);
         let u = acc.usage / total;
         (parent_s * fraction, u + (parent_ue - u) * fraction)
     }
 
-    /// The fairshare factor in [0, 1] for a user association.
+    /// The fairshare factor in [0, 1] for a user association. One that does not exist counts
+    /// as one share and no usage, beside its account's associations.
     pub fn factor(&self, account: &str, user: &str) -> f64 {
-        let total = self.accounts.get(ROOT).map_or(0.0, |r| r.usage);
+        match self.user_id(account, user) {
+            Some(id) => self.factor_of(id),
+            None => {
+                let account = self.account_ids.get(account).copied();
+                self.factor_from(account, 1, 0.0)
+            }
+        }
+    }
+
+    /// [`Fairshare::factor`] by index.
+    pub fn factor_of(&self, id: UserId) -> f64 {
+        match self.users.get(id.0) {
+            Some(u) => self.factor_from(Some(u.account), u.shares, u.usage),
+            None => self.factor_from(None, 1, 0.0),
+        }
+    }
+
+    /// The factor of an association with `shares` and `usage` in `account` (`None`: an
+    /// account that does not exist, with no norms of its own).
+    fn factor_from(&self, account: Option<usize>, shares: u32, usage: f64) -> f64 {
+        let total = self.accounts[ROOT_ID].usage;
         if total <= 0.0 {
             return 1.0;
         }
-        let (acc_s, acc_ue) = self.account_norms(account, total, 0);
-        let (shares, usage) = self
-            .users
-            .get(&(account.to_owned(), user.to_owned()))
-            .map_or((1, 0.0), |u| (u.shares, u.usage));
-        let fraction = f64::from(shares) / self.sibling_shares(account);
+        let ((acc_s, acc_ue), siblings) = match account {
+            Some(a) => (self.account_norms(a, total, 0), self.sibling_shares(a)),
+            None => ((1.0, 1.0), 1.0),
+        };
+        let fraction = f64::from(shares) / siblings;
         let s = acc_s * fraction;
         let u = usage / total;
         let ue = u + (acc_ue - u) * fraction;
@@ -236,26 +305,29 @@ mod tests {
         fs.set_account("chem", "science", 1);
         fs.set_account("chem", ROOT, 6);
         fs.add_usage("bio", "carol", 1.0);
-        let count = |parent: &str| -> f64 {
+        let id = |name: &str| fs.account_ids[name];
+        let count = |parent: usize| -> f64 {
             let accounts: u64 = fs
                 .accounts
                 .iter()
-                .filter(|(name, a)| a.parent == parent && name.as_str() != ROOT)
+                .enumerate()
+                .filter(|(i, a)| a.parent == parent && *i != ROOT_ID)
                 .map(|(_, a)| u64::from(a.shares))
                 .sum();
             let users: u64 = fs
                 .users
                 .iter()
-                .filter(|((acc, _), _)| acc == parent)
-                .map(|(_, u)| u64::from(u.shares))
+                .filter(|u| u.account == parent)
+                .map(|u| u64::from(u.shares))
                 .sum();
             (accounts + users).max(1) as f64
         };
-        for parent in [ROOT, "science", "physics", "chem", "bio", "none"] {
-            assert_eq!(fs.sibling_shares(parent), count(parent), "{parent}");
+        for parent in [ROOT, "science", "physics", "chem", "bio"] {
+            assert_eq!(fs.sibling_shares(id(parent)), count(id(parent)), "{parent}");
         }
-        assert_eq!(fs.sibling_shares(ROOT), 4.0 + 6.0 + 1.0);
-        assert_eq!(fs.sibling_shares("physics"), 3.0);
+        assert_eq!(fs.sibling_shares(ROOT_ID), 4.0 + 6.0 + 1.0);
+        assert_eq!(fs.sibling_shares(id("physics")), 3.0);
+        assert_eq!(fs.account_ids.get("none"), None);
     }
 
     #[test]

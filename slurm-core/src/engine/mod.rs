@@ -188,6 +188,24 @@ struct JobEntry {
     /// The job's placement options (partition, shape, seconds) as the last pass computed
     /// them; they depend only on its spec and time limit, and are cleared when those change.
     placement: Option<Arc<[PlacementOption]>>,
+    /// Its (account, user) association in fairshare, once looked up (by name, once).
+    fairshare_user: Option<fairshare::UserId>,
+}
+
+impl JobEntry {
+    /// Its fairshare association, created (one share) when new. Its account and user never
+    /// change after submission, so the index is looked up once.
+    fn fairshare_user(&mut self, fairshare: &mut Fairshare) -> fairshare::UserId {
+        *self.fairshare_user.get_or_insert_with(|| {
+            let spec = &self.job.spec;
+            let account = if spec.account.is_empty() {
+                fairshare::ROOT
+            } else {
+                &spec.account
+            };
+            fairshare.ensure_user(account, &spec.user)
+        })
+    }
 }
 
 /// (partition index, shape in it, time limit in seconds).
@@ -585,6 +603,7 @@ impl<C: Clock> Engine<C> {
                 cancel_by: None,
                 requeue_requested: false,
                 placement: None,
+                fairshare_user: None,
             },
         );
         self.enqueue(id);
@@ -851,13 +870,8 @@ impl<C: Clock> Engine<C> {
         let cpus: u64 = entry.job.allocation.iter().map(|a| u64::from(a.cpus)).sum();
         let elapsed = (now - entry.usage_mark).max(0) as f64;
         entry.usage_mark = now;
-        let account = if entry.job.spec.account.is_empty() {
-            fairshare::ROOT
-        } else {
-            &entry.job.spec.account
-        };
-        self.fairshare
-            .add_usage(account, &entry.job.spec.user, cpus as f64 * elapsed);
+        let user = entry.fairshare_user(&mut self.fairshare);
+        self.fairshare.add_usage_to(user, cpus as f64 * elapsed);
         for alloc in &entry.job.allocation {
             if let Some(&i) = self.node_by_name.get(&alloc.node) {
                 self.nodes[i].release(id);

@@ -449,13 +449,8 @@ impl<C: Clock> Engine<C> {
                 let cpus: u64 = entry.job.allocation.iter().map(|a| u64::from(a.cpus)).sum();
                 let elapsed = (now - entry.usage_mark).max(0) as f64;
                 entry.usage_mark = now;
-                let account = if entry.job.spec.account.is_empty() {
-                    super::fairshare::ROOT
-                } else {
-                    &entry.job.spec.account
-                };
-                self.fairshare
-                    .add_usage(account, &entry.job.spec.user, cpus as f64 * elapsed);
+                let user = entry.fairshare_user(&mut self.fairshare);
+                self.fairshare.add_usage_to(user, cpus as f64 * elapsed);
             }
         }
     }

@@ -77,6 +77,7 @@ impl<C: Clock> Engine<C> {
                 cancel_by: cancel_requested,
                 requeue_requested: false,
                 placement: None,
+                fairshare_user: None,
             },
         );
         Ok(())
