@@ -31,25 +31,30 @@ pub const MAX_BOUND_OFFSET: i64 = (1 << TIME_BITS) - 1;
 pub struct BoundKey(u64);
 
 impl BoundKey {
+    #[inline]
     pub fn new(base: Timestamp, time: Timestamp, rank: usize) -> Self {
         let offset = time.saturating_sub(base).clamp(0, MAX_BOUND_OFFSET) as u64;
         Self(offset << RANK_BITS | rank as u64)
     }
 
     /// The greatest key at `time`: every key at or before that time is at most this.
+    #[inline]
     pub fn last_at(base: Timestamp, time: Timestamp) -> Self {
         Self::new(base, time, MAX_PARTITION_NODES - 1)
     }
 
+    #[inline]
     pub fn time(self, base: Timestamp) -> Timestamp {
         base + self.offset() as i64
     }
 
+    #[inline]
     pub fn rank(self) -> usize {
         (self.0 & ((1 << RANK_BITS) - 1)) as usize
     }
 
     /// The time, in seconds after the pass's start.
+    #[inline]
     fn offset(self) -> u64 {
         self.0 >> RANK_BITS
     }

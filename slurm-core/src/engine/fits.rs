@@ -97,6 +97,7 @@ impl FitCache {
 /// The earliest `t >= from` (and `<= horizon`) such that `[t, t + duration)` lies within one
 /// of `intervals` (sorted, disjoint, half-open; an end at [`NEVER`] is unbounded), or `None`:
 /// the same answer as [`super::profile::Profile::earliest_fit`] on the profile they came from.
+#[inline]
 pub fn earliest_in(
     intervals: &[(Timestamp, Timestamp)],
     from: Timestamp,
