@@ -2,6 +2,8 @@
 //! with that demand (any time limit, any node count): the maximal intervals during which the
 //! demand fits the node's profile. A node's intervals are kept until its profile changes (a
 //! start or a reservation on it), so most searches answer a node without scanning its profile.
+//! After a change only the parts of its intervals within the changed window are looked at
+//! again: a reservation only takes, so nothing outside the old intervals can start fitting.
 
 use super::fxhash::FastMap;
 use super::profile::NEVER;
@@ -18,6 +20,18 @@ pub struct FitCache {
     intervals: Vec<Vec<(Timestamp, Timestamp)>>,
     /// Per node: how many times its profile changed this pass.
     versions: Vec<u32>,
+    /// Per node: the time window `[start, end)` of each change, in order (change `v` moved
+    /// the node from version `v` to `v + 1`): intervals computed at an older version need
+    /// re-examining only within the changes made since.
+    changes: Vec<Vec<(Timestamp, Timestamp)>>,
+}
+
+/// What a refit starts from: where in the arena a node's intervals computed before some
+/// changes are, and a window holding every change made since (outside it the profile is as
+/// it was).
+pub struct Stale {
+    pub intervals: std::ops::Range<usize>,
+    pub changed: (Timestamp, Timestamp),
 }
 
 /// Intervals a new slot's arena has room for, per node.
@@ -33,6 +47,7 @@ impl FitCache {
             entries: Vec::new(),
             intervals: Vec::new(),
             versions: vec![0; nodes],
+            changes: vec![Vec::new(); nodes],
         }
     }
 
@@ -55,11 +70,15 @@ impl FitCache {
         slot
     }
 
-    /// Node `node`'s profile changed: its intervals are stale for every demand.
-    pub fn touched(&mut self, node: usize) {
-        if let Some(v) = self.versions.get_mut(node) {
-            // Wrapping past NOT_COMPUTED would need four billion changes to one node in a pass.
+    /// Node `node`'s profile changed within `[start, end)`: its intervals are stale for every
+    /// demand.
+    pub fn touched(&mut self, node: usize, start: Timestamp, end: Timestamp) {
+        if let (Some(v), Some(changes)) = (self.versions.get_mut(node), self.changes.get_mut(node))
+        {
+            // Wrapping past NOT_COMPUTED would need four billion changes to one node in a pass
+            // (the log no longer matches versions then, and stale intervals are recomputed).
             *v = (*v + 1) % NOT_COMPUTED;
+            changes.push((start, end));
         }
     }
 
@@ -71,18 +90,20 @@ impl FitCache {
         (computed == version).then(|| self.intervals[slot].get(start as usize..end as usize))?
     }
 
-    /// Stores the intervals `fill` appends for `slot` on `node`, and returns them.
+    /// Stores the intervals `fill` appends for `slot` on `node`, and returns them. `fill` is
+    /// given the node's stale intervals, when there are some, to start from.
     pub fn store(
         &mut self,
         slot: usize,
         node: usize,
-        fill: impl FnOnce(&mut Vec<(Timestamp, Timestamp)>),
+        fill: impl FnOnce(Option<Stale>, &mut Vec<(Timestamp, Timestamp)>),
     ) -> &[(Timestamp, Timestamp)] {
+        let nodes = self.versions.len();
+        let stale = self.stale(slot, node);
         let arena = &mut self.intervals[slot];
         let start = arena.len();
-        fill(arena);
+        fill(stale, arena);
         let end = arena.len();
-        let nodes = self.versions.len();
         if let (Ok(s), Ok(e), Some(entry)) = (
             u32::try_from(start),
             u32::try_from(end),
@@ -91,6 +112,28 @@ impl FitCache {
             *entry = (self.versions[node], s, e);
         }
         &self.intervals[slot][start..end]
+    }
+
+    /// When `slot`'s intervals on `node` were computed before its latest changes: where they
+    /// are, and the window holding every change made since.
+    fn stale(&self, slot: usize, node: usize) -> Option<Stale> {
+        let (computed, start, end) = *self.entries.get(slot * self.versions.len() + node)?;
+        if computed == NOT_COMPUTED {
+            return None;
+        }
+        let changes = self.changes.get(node)?;
+        if changes.len() >= NOT_COMPUTED as usize {
+            // Versions have wrapped: the log no longer tells which changes came since.
+            return None;
+        }
+        let since = changes.get(computed as usize..)?;
+        let changed = since.iter().fold((NEVER, Timestamp::MIN), |(s, e), c| {
+            (s.min(c.0), e.max(c.1))
+        });
+        Some(Stale {
+            intervals: start as usize..end as usize,
+            changed,
+        })
     }
 }
 

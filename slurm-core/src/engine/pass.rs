@@ -822,8 +822,9 @@ impl<C: Clock> Engine<C> {
         }
         let (profiles, fits) = (&plan.profiles, &mut plan.fits);
         let profile = profiles[i].as_ref()?;
-        let intervals = fits.store(slot, i, |out| {
-            profile.fit_intervals(&shape.demand, &cap, out);
+        let intervals = fits.store(slot, i, |stale, out| match stale {
+            Some(stale) => profile.refit_intervals(&shape.demand, &cap, stale, out),
+            None => profile.fit_intervals(&shape.demand, &cap, out),
         });
         earliest_in(intervals, from, duration, horizon)
     }
@@ -972,7 +973,7 @@ impl<C: Clock> Engine<C> {
             let free = profile.free_at(start);
             if let Some(taken) = shape.demand.take_from(&free, &cap) {
                 profile.reserve(start, end, &taken);
-                plan.fits.touched(i);
+                plan.fits.touched(i, start, end);
                 if let Some(window) = plan.window.as_mut() {
                     window.touched(i, start, plan.now);
                 }
@@ -1004,7 +1005,7 @@ impl<C: Clock> Engine<C> {
                 .take_from(&self.nodes[i].free, &cap)
                 .unwrap_or(Res::ZERO);
             self.profile(plan, i).reserve(now, planned_end, &taken);
-            plan.fits.touched(i);
+            plan.fits.touched(i, now, planned_end);
             if let Some(window) = plan.window.as_mut() {
                 window.touched(i, now, now);
             }

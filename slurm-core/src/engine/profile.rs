@@ -4,6 +4,7 @@
 //! segment extends to the end of time. Running jobs release their resources at their expected
 //! end (start + time limit); reservations take resources for an interval.
 
+use super::fits::Stale;
 use super::resources::{NodeDemand, Res};
 use crate::model::Timestamp;
 
@@ -263,6 +264,57 @@ impl Profile {
         }
     }
 
+    /// Like [`Profile::fit_intervals`], from the intervals computed before some reservations
+    /// (`stale`) and a window holding all of them: outside the window the profile is as it
+    /// was, and inside it a demand can only have stopped fitting (reservations only take), so
+    /// only the old intervals' parts within the window are looked at again.
+    pub fn refit_intervals(
+        &self,
+        demand: &NodeDemand,
+        capacity: &Res,
+        stale: Stale,
+        out: &mut Vec<(Timestamp, Timestamp)>,
+    ) {
+        let (from, until) = stale.changed;
+        let first = out.len();
+        let mut runs = Runs { out, first };
+        for k in stale.intervals {
+            let (start, end) = runs.out[k];
+            if end <= from || start >= until {
+                runs.push(start, end);
+                continue;
+            }
+            runs.push(start, from);
+            self.fit_runs(demand, capacity, start.max(from), end.min(until), &mut runs);
+            runs.push(until, end);
+        }
+    }
+
+    /// Appends the parts of `[from, until)` during which `demand` fits.
+    fn fit_runs(
+        &self,
+        demand: &NodeDemand,
+        capacity: &Res,
+        from: Timestamp,
+        until: Timestamp,
+        runs: &mut Runs<'_>,
+    ) {
+        let (first_chunk, mut first) = self.locate(from);
+        for (c, chunk) in self.chunks.iter().enumerate().skip(first_chunk) {
+            let chunk_end = self.starts.get(c + 1).copied().unwrap_or(NEVER);
+            for (i, point) in chunk.points.iter().enumerate().skip(first) {
+                if point.0 >= until {
+                    return;
+                }
+                if demand.fits_minus(&point.1, &chunk.taken, capacity) {
+                    let end = chunk.points.get(i + 1).map_or(chunk_end, |p| p.0);
+                    runs.push(point.0.max(from), end.min(until));
+                }
+            }
+            first = 0;
+        }
+    }
+
     /// True when `demand` fits during `[start, start + duration)`.
     #[cfg(test)]
     pub fn fits_at(
@@ -327,6 +379,29 @@ impl Profile {
             self.starts.insert(c + 1, tail.start());
             self.chunks.insert(c + 1, tail);
         }
+    }
+}
+
+/// Fit intervals being appended to an arena after `first`: adjoining ones are merged, so
+/// that the pieces a refit produces come out maximal, like a full scan's.
+struct Runs<'a> {
+    out: &'a mut Vec<(Timestamp, Timestamp)>,
+    first: usize,
+}
+
+impl Runs<'_> {
+    fn push(&mut self, start: Timestamp, end: Timestamp) {
+        if start >= end {
+            return;
+        }
+        if self.out.len() > self.first
+            && let Some(last) = self.out.last_mut()
+            && last.1 == start
+        {
+            last.1 = end;
+            return;
+        }
+        self.out.push((start, end));
     }
 }
 
@@ -462,6 +537,56 @@ mod tests {
                     super::super::fits::earliest_in(&intervals, from, duration, horizon),
                     flat.earliest_fit(&demand, &cap, from, duration, horizon)
                 );
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        /// Refitting stale intervals within the window of the reservations made since gives
+        /// exactly the intervals a full scan finds, batch after batch (chunks splitting too).
+        #[test]
+        fn refitted_intervals_are_a_full_scans(
+            releases in proptest::collection::vec((0i64..5_000, 0u32..8, 0u64..8), 0..120),
+            batches in proptest::collection::vec(
+                proptest::collection::vec((0i64..6_000, 1i64..2_000, 0u32..4, 0u64..4, proptest::bool::weighted(0.1)), 1..6),
+                1..40,
+            ),
+            demands in proptest::collection::vec((0u32..30, 0u64..30, proptest::bool::weighted(0.2)), 1..4),
+        ) {
+            let cap = res(1_000, 1_000);
+            let rel: Vec<(Timestamp, Res)> =
+                releases.iter().map(|&(t, c, m)| (t, res(c, m))).collect();
+            let mut profile = Profile::new(0, res(6, 6), rel);
+            let scan = |p: &Profile, d: &NodeDemand| {
+                let mut out = Vec::new();
+                p.fit_intervals(d, &cap, &mut out);
+                out
+            };
+            let demands: Vec<NodeDemand> = demands
+                .iter()
+                .map(|&(c, m, exclusive)| NodeDemand { cpus: c, mem_mb: m, exclusive, ..Default::default() })
+                .collect();
+            let mut known: Vec<_> = demands.iter().map(|d| scan(&profile, d)).collect();
+            for batch in &batches {
+                let mut window = (NEVER, Timestamp::MIN);
+                for &(start, len, c, m, unbounded) in batch {
+                    let end = if unbounded { NEVER } else { start + len };
+                    profile.reserve(start, end, &res(c, m));
+                    window = (window.0.min(start), window.1.max(end));
+                }
+                for (d, old) in demands.iter().zip(known.iter_mut()) {
+                    // The stale intervals sit in the arena after something a refit must leave
+                    // alone, and the new ones go after them.
+                    let mut out = vec![(-5, 0)];
+                    out.extend_from_slice(old);
+                    let stale = Stale { intervals: 1..out.len(), changed: window };
+                    profile.refit_intervals(d, &cap, stale, &mut out);
+                    let full = scan(&profile, d);
+                    proptest::prop_assert_eq!(&out[1 + old.len()..], &full[..]);
+                    *old = full;
+                }
             }
         }
     }
