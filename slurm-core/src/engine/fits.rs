@@ -92,6 +92,7 @@ impl FitCache {
 
     /// Stores the intervals `fill` appends for `slot` on `node`, and returns them. `fill` is
     /// given the node's stale intervals, when there are some, to start from.
+    #[inline]
     pub fn store(
         &mut self,
         slot: usize,

@@ -195,16 +195,25 @@ struct JobEntry {
 impl JobEntry {
     /// Its fairshare association, created (one share) when new. Its account and user never
     /// change after submission, so the index is looked up once.
+    #[inline]
     fn fairshare_user(&mut self, fairshare: &mut Fairshare) -> fairshare::UserId {
-        *self.fairshare_user.get_or_insert_with(|| {
-            let spec = &self.job.spec;
-            let account = if spec.account.is_empty() {
-                fairshare::ROOT
-            } else {
-                &spec.account
-            };
-            fairshare.ensure_user(account, &spec.user)
-        })
+        match self.fairshare_user {
+            Some(user) => user,
+            None => self.look_up_fairshare_user(fairshare),
+        }
+    }
+
+    #[inline(never)]
+    fn look_up_fairshare_user(&mut self, fairshare: &mut Fairshare) -> fairshare::UserId {
+        let spec = &self.job.spec;
+        let account = if spec.account.is_empty() {
+            fairshare::ROOT
+        } else {
+            &spec.account
+        };
+        *self
+            .fairshare_user
+            .insert(fairshare.ensure_user(account, &spec.user))
     }
 }
 

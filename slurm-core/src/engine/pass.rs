@@ -944,18 +944,24 @@ impl<C: Clock> Engine<C> {
         None
     }
 
+    /// Node `i`'s profile, built on first use from its free resources and running jobs.
     fn profile<'p>(&self, plan: &'p mut Plan, i: usize) -> &'p mut Profile {
-        let now = plan.now;
+        if plan.profiles[i].is_none() {
+            let profile = self.new_profile(plan, i);
+            plan.profiles[i] = Some(profile);
+        }
         let node = &self.nodes[i];
-        let releases: Vec<(Timestamp, Res)> = if plan.profiles[i].is_none() {
-            node.jobs
-                .iter()
-                .map(|(_, end, r)| (plan.round_up(*end), *r))
-                .collect()
-        } else {
-            Vec::new()
-        };
-        plan.profiles[i].get_or_insert_with(|| Profile::new(now, node.free, releases))
+        plan.profiles[i].get_or_insert_with(|| Profile::new(plan.now, node.free, []))
+    }
+
+    #[inline(never)]
+    fn new_profile(&self, plan: &Plan, i: usize) -> Profile {
+        let node = &self.nodes[i];
+        let releases = node
+            .jobs
+            .iter()
+            .map(|(_, end, r)| (plan.round_up(*end), *r));
+        Profile::new(plan.now, node.free, releases)
     }
 
     fn reserve(
