@@ -403,10 +403,6 @@ impl<C: Clock> Engine<C> {
         &self.cluster
     }
 
-    pub fn fairshare_mut(&mut self) -> &mut Fairshare {
-        &mut self.fairshare
-    }
-
     pub fn fairshare(&self) -> &Fairshare {
         &self.fairshare
     }
