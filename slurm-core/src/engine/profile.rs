@@ -265,9 +265,10 @@ impl Profile {
     }
 
     /// Like [`Profile::fit_intervals`], from the intervals computed before some reservations
-    /// (`stale`) and a window holding all of them: outside the window the profile is as it
-    /// was, and inside it a demand can only have stopped fitting (reservations only take), so
-    /// only the old intervals' parts within the window are looked at again.
+    /// (`stale`: where they are in `out`, and a window holding every reservation since):
+    /// outside the window the profile is as it was, and inside it a demand can only have
+    /// stopped fitting (reservations only take), so only the old intervals' parts within the
+    /// window are looked at again. The new intervals are appended to `out`.
     pub fn refit_intervals(
         &self,
         demand: &NodeDemand,
@@ -547,7 +548,7 @@ mod tests {
         /// Refitting stale intervals within the window of the reservations made since gives
         /// exactly the intervals a full scan finds, batch after batch (chunks splitting too).
         #[test]
-        fn refitted_intervals_are_a_full_scans(
+        fn refitted_intervals_equal_a_full_scan(
             releases in proptest::collection::vec((0i64..5_000, 0u32..8, 0u64..8), 0..120),
             batches in proptest::collection::vec(
                 proptest::collection::vec((0i64..6_000, 1i64..2_000, 0u32..4, 0u64..4, proptest::bool::weighted(0.1)), 1..6),
