@@ -7,7 +7,7 @@
 //! its planned start. A job may start now only if it fits the profiles, i.e. delays no
 //! reservation already made for a higher-priority job.
 
-use super::bounds::{BoundHeap, BoundKey, MAX_BOUND_OFFSET};
+use super::bounds::{BoundHeap, BoundKey, MAX_BOUND_OFFSET, Packing};
 use super::candidates::{Candidate, PassInputs, PassQueue};
 use super::fits::{FitCache, earliest_in};
 use super::fxhash::FastMap;
@@ -735,12 +735,18 @@ impl<C: Clock> Engine<C> {
                     .iter()
                     .map(|&i| BoundKey::new(plan.now, from, self.parts[pi].rank[i] as usize))
                     .collect(),
+                self.packing(plan, pi),
             ),
         };
         Bounds {
             valid_from: from,
             heap,
         }
+    }
+
+    /// How a partition's bounds pack into 32 bits, when its ranks and the window allow.
+    fn packing(&self, plan: &Plan, pi: usize) -> Option<Packing> {
+        Packing::new(self.parts[pi].nodes.len(), plan.horizon - plan.now)
     }
 
     /// A shape's bounds computed exactly in one sweep of the eligible nodes in allocation
@@ -773,7 +779,7 @@ impl<C: Clock> Engine<C> {
                 None => {}
             }
         }
-        BoundHeap::from_keys(entries)
+        BoundHeap::from_keys(entries, self.packing(plan, pi))
     }
 
     /// The earliest fit of `shape` on node `i` at or after `from`: from the node's fit
