@@ -72,7 +72,10 @@ impl BoundKey {
 #[derive(Debug, Clone)]
 pub enum BoundHeap {
     Binary(std::collections::BinaryHeap<std::cmp::Reverse<BoundKey>>),
-    Packed(std::collections::BinaryHeap<std::cmp::Reverse<u32>>, Packing),
+    Packed(
+        std::collections::BinaryHeap<std::cmp::Reverse<u32>>,
+        Packing,
+    ),
     Radix(Box<RadixHeap>),
 }
 
@@ -222,7 +225,10 @@ impl BoundHeap {
 
 /// Replaces a binary min-heap's top with `key` (not less than it), or removes it (`None`).
 #[inline]
-fn replace_top<T: Ord>(heap: &mut std::collections::BinaryHeap<std::cmp::Reverse<T>>, key: Option<T>) {
+fn replace_top<T: Ord>(
+    heap: &mut std::collections::BinaryHeap<std::cmp::Reverse<T>>,
+    key: Option<T>,
+) {
     if let Some(mut top) = heap.peek_mut() {
         match key {
             Some(key) => *top = std::cmp::Reverse(key),
