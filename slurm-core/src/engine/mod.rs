@@ -238,10 +238,10 @@ pub struct Engine<C: Clock = SystemClock> {
     cluster: ClusterConfig,
     kinds: GresKinds,
     nodes: Vec<NodeSlot>,
-    node_by_name: HashMap<String, usize>,
+    node_by_name: fxhash::FastMap<String, usize>,
     parts: Vec<PartSlot>,
-    part_by_name: HashMap<String, usize>,
-    qos: HashMap<String, Qos>,
+    part_by_name: fxhash::FastMap<String, usize>,
+    qos: fxhash::FastMap<String, Qos>,
     /// Some QOS has a MaxWall (else eligibility skips looking the job's QOS up).
     qos_wall_limits: bool,
     jobs: fxhash::FastMap<JobId, JobEntry>,
@@ -286,7 +286,7 @@ impl<C: Clock> Engine<C> {
             .iter()
             .map(|n| NodeSlot::new(n.clone(), &kinds))
             .collect();
-        let node_by_name: HashMap<String, usize> = nodes
+        let node_by_name: fxhash::FastMap<String, usize> = nodes
             .iter()
             .enumerate()
             .map(|(i, n)| (n.config.name.clone(), i))
@@ -333,7 +333,7 @@ impl<C: Clock> Engine<C> {
             .enumerate()
             .map(|(i, p)| (p.config.name.clone(), i))
             .collect();
-        let mut qos: HashMap<String, Qos> = cluster
+        let mut qos: fxhash::FastMap<String, Qos> = cluster
             .qos
             .iter()
             .map(|q| (q.name.clone(), q.clone()))
@@ -422,7 +422,7 @@ impl<C: Clock> Engine<C> {
     /// Replaces the QOS definitions (priority, MaxWall) with accounting's; `normal` always
     /// exists.
     pub fn set_qos(&mut self, qos: Vec<Qos>) {
-        let mut table: HashMap<String, Qos> =
+        let mut table: fxhash::FastMap<String, Qos> =
             qos.into_iter().map(|q| (q.name.clone(), q)).collect();
         table.entry("normal".into()).or_insert_with(Qos::normal);
         self.qos_wall_limits = table.values().any(|q| q.max_wall.is_some());
