@@ -66,9 +66,11 @@ impl BoundKey {
 /// Measured on the engine bench: the radix heap took 25% less time per pass at 10,000 nodes
 /// (8,000 per partition), and 10% more at 1,000.
 ///
-/// A binary heap whose keys fit 32 bits (a partition's ranks and the window's seconds) keeps
-/// them packed in a `u32` ([`Packing`]): half the memory, and so fewer cache misses when a
-/// shape's heap is searched again after other shapes' searches.
+/// A heap whose keys fit 32 bits (a partition's ranks and the window's seconds), binary or
+/// radix, keeps them packed in a `u32` ([`Packing`]): half the memory, and so fewer cache
+/// misses when a shape's heap is searched again after other shapes' searches. At 6,000 nodes
+/// packed radix heaps took a third fewer misses in callgrind's model of a 32 MiB last-level
+/// cache (reads 3.65 -> 2.51 million, writes 4.53 -> 2.38 million).
 #[derive(Debug, Clone)]
 pub enum BoundHeap {
     Binary(std::collections::BinaryHeap<std::cmp::Reverse<BoundKey>>),
@@ -76,7 +78,8 @@ pub enum BoundHeap {
         std::collections::BinaryHeap<std::cmp::Reverse<u32>>,
         Packing,
     ),
-    Radix(Box<RadixHeap>),
+    Radix(Box<RadixHeap<BoundKey>>),
+    PackedRadix(Box<RadixHeap<u32>>, Packing),
 }
 
 /// Heaps of at least this many keys are radix heaps.
@@ -131,13 +134,24 @@ impl BoundHeap {
     /// A heap of `keys` (in any order), packed when `packing` is given (every key's rank must
     /// be below the partition size it was made for).
     pub fn from_keys(keys: Vec<BoundKey>, packing: Option<Packing>) -> Self {
-        if keys.len() >= RADIX_FROM {
-            Self::Radix(Box::new(RadixHeap::from_keys(keys)))
-        } else if let Some(p) = packing {
-            let packed = keys.into_iter().map(|k| std::cmp::Reverse(p.pack(k)));
-            Self::Packed(packed.collect(), p)
-        } else {
-            Self::Binary(keys.into_iter().map(std::cmp::Reverse).collect())
+        Self::with_radix_from(keys, packing, RADIX_FROM)
+    }
+
+    /// [`BoundHeap::from_keys`], a radix heap from `radix_from` keys on.
+    fn with_radix_from(keys: Vec<BoundKey>, packing: Option<Packing>, radix_from: usize) -> Self {
+        match packing {
+            Some(p) if keys.len() >= radix_from => {
+                let packed = keys.into_iter().map(|k| p.pack(k)).collect();
+                Self::PackedRadix(Box::new(RadixHeap::from_keys(packed, p.rank_bits)), p)
+            }
+            Some(p) => {
+                let packed = keys.into_iter().map(|k| std::cmp::Reverse(p.pack(k)));
+                Self::Packed(packed.collect(), p)
+            }
+            None if keys.len() >= radix_from => {
+                Self::Radix(Box::new(RadixHeap::from_keys(keys, RANK_BITS)))
+            }
+            None => Self::Binary(keys.into_iter().map(std::cmp::Reverse).collect()),
         }
     }
 
@@ -146,6 +160,7 @@ impl BoundHeap {
             Self::Binary(heap) => heap.len(),
             Self::Packed(heap, _) => heap.len(),
             Self::Radix(heap) => heap.len(),
+            Self::PackedRadix(heap, _) => heap.len(),
         }
     }
 
@@ -155,6 +170,7 @@ impl BoundHeap {
             Self::Binary(heap) => heap.push(std::cmp::Reverse(key)),
             Self::Packed(heap, p) => heap.push(std::cmp::Reverse(p.pack(key))),
             Self::Radix(heap) => heap.push(key),
+            Self::PackedRadix(heap, p) => heap.push(p.pack(key)),
         }
     }
 
@@ -166,6 +182,10 @@ impl BoundHeap {
                 heap.extend(keys.into_iter().map(|k| std::cmp::Reverse(p.pack(k))));
             }
             Self::Radix(heap) => heap.extend(keys),
+            Self::PackedRadix(heap, p) => {
+                let p = *p;
+                heap.extend(keys.into_iter().map(|k| p.pack(k)));
+            }
         }
     }
 
@@ -176,6 +196,7 @@ impl BoundHeap {
             Self::Binary(heap) => heap.peek().map(|key| key.0),
             Self::Packed(heap, p) => heap.peek().map(|key| p.unpack(key.0)),
             Self::Radix(heap) => heap.peek(),
+            Self::PackedRadix(heap, p) => heap.peek().map(|k| p.unpack(k)),
         }
     }
 
@@ -186,6 +207,7 @@ impl BoundHeap {
             Self::Binary(heap) => heap.pop().map(|key| key.0),
             Self::Packed(heap, p) => heap.pop().map(|key| p.unpack(key.0)),
             Self::Radix(heap) => heap.pop(),
+            Self::PackedRadix(heap, p) => heap.pop().map(|k| p.unpack(k)),
         }
     }
 
@@ -199,6 +221,12 @@ impl BoundHeap {
                 heap.pop();
                 if let Some(key) = key {
                     heap.push(key);
+                }
+            }
+            Self::PackedRadix(heap, p) => {
+                heap.pop();
+                if let Some(key) = key {
+                    heap.push(p.pack(key));
                 }
             }
         }
@@ -218,7 +246,11 @@ impl BoundHeap {
                     out.push(p.unpack(std::collections::binary_heap::PeekMut::pop(top).0));
                 }
             }
-            Self::Radix(heap) => heap.take_until(limit, out),
+            Self::Radix(heap) => heap.take_until(limit, |k| out.push(k)),
+            Self::PackedRadix(heap, p) => {
+                let p = *p;
+                heap.take_until(p.pack(limit), |k| out.push(p.unpack(k)));
+            }
         }
     }
 }
@@ -242,33 +274,58 @@ fn replace_top<T: Ord>(
 /// A radix heap over the keys' times, for a monotone use: keys are taken in order, and keys
 /// pushed are usually not earlier than the latest time taken. Any push is accepted; one
 /// earlier than that time only costs an insertion into the sorted front.
+///
+/// Its keys are [`BoundKey`]s or, packed, `u32`s: either holds the time above `rank_bits`
+/// bits of rank.
 #[derive(Debug)]
-pub struct RadixHeap {
+pub struct RadixHeap<K> {
+    /// Bits below a key's time.
+    rank_bits: u32,
     /// The time (offset) of the latest front formed: every key in the front is at or before
     /// it, every key in `buckets` after it.
     last: u64,
     /// `front[head..]`: keys at or before `last`, in ascending order when `sorted` (keys before
     /// `head` were taken).
-    front: Vec<BoundKey>,
+    front: Vec<K>,
     head: usize,
     sorted: bool,
     /// `buckets[b]`: keys whose time first differs from `last` in bit `b` (counting from 0).
-    buckets: [Vec<BoundKey>; TIME_BITS as usize],
+    buckets: [Vec<K>; TIME_BITS as usize],
     /// Bit `b` set when `buckets[b]` is not empty.
     filled: u64,
     len: usize,
 }
 
-impl Clone for RadixHeap {
+/// A key of a [`RadixHeap`]: ordered, with its time above its rank bits.
+pub trait RadixKey: Copy + Ord {
+    fn bits(self) -> u64;
+}
+
+impl RadixKey for BoundKey {
+    #[inline]
+    fn bits(self) -> u64 {
+        self.0
+    }
+}
+
+impl RadixKey for u32 {
+    #[inline]
+    fn bits(self) -> u64 {
+        u64::from(self)
+    }
+}
+
+impl<K: RadixKey> Clone for RadixHeap<K> {
     /// A copy with room to grow: a copied heap is refreshed at once, and growing every bucket
     /// from its exact size would copy it again. The front's taken keys are not copied.
     fn clone(&self) -> Self {
-        let roomy = |v: &[BoundKey]| {
+        let roomy = |v: &[K]| {
             let mut copy = Vec::with_capacity(v.len() * 2);
             copy.extend_from_slice(v);
             copy
         };
         Self {
+            rank_bits: self.rank_bits,
             last: self.last,
             front: roomy(&self.front[self.head..]),
             head: 0,
@@ -280,11 +337,16 @@ impl Clone for RadixHeap {
     }
 }
 
-impl RadixHeap {
-    /// A heap of `keys` (in any order).
-    pub fn from_keys(keys: Vec<BoundKey>) -> Self {
-        let last = keys.iter().map(|k| k.offset()).min().unwrap_or(0);
+impl<K: RadixKey> RadixHeap<K> {
+    /// A heap of `keys` (in any order), whose times are above `rank_bits` bits.
+    pub fn from_keys(keys: Vec<K>, rank_bits: u32) -> Self {
+        let last = keys
+            .iter()
+            .map(|k| k.bits() >> rank_bits)
+            .min()
+            .unwrap_or(0);
         let mut heap = Self {
+            rank_bits,
             last,
             front: Vec::new(),
             head: 0,
@@ -301,10 +363,16 @@ impl RadixHeap {
         self.len
     }
 
+    /// A key's time.
     #[inline]
-    pub fn push(&mut self, key: BoundKey) {
+    fn offset(&self, key: K) -> u64 {
+        key.bits() >> self.rank_bits
+    }
+
+    #[inline]
+    pub fn push(&mut self, key: K) {
         self.len += 1;
-        if key.offset() > self.last {
+        if self.offset(key) > self.last {
             self.push_bucket(key);
         } else if self.sorted {
             let at = self.head + self.front[self.head..].partition_point(|&k| k < key);
@@ -315,10 +383,10 @@ impl RadixHeap {
     }
 
     /// Pushes every key of `keys` (sorting the front once, when next needed).
-    pub fn extend(&mut self, keys: impl IntoIterator<Item = BoundKey>) {
+    pub fn extend(&mut self, keys: impl IntoIterator<Item = K>) {
         for key in keys {
             self.len += 1;
-            if key.offset() > self.last {
+            if self.offset(key) > self.last {
                 self.push_bucket(key);
             } else {
                 self.front.push(key);
@@ -329,7 +397,7 @@ impl RadixHeap {
 
     /// The least key.
     #[inline]
-    pub fn peek(&mut self) -> Option<BoundKey> {
+    pub fn peek(&mut self) -> Option<K> {
         if self.head == self.front.len() || !self.sorted {
             self.settle();
         }
@@ -338,16 +406,16 @@ impl RadixHeap {
 
     /// Removes and returns the least key.
     #[inline]
-    pub fn pop(&mut self) -> Option<BoundKey> {
+    pub fn pop(&mut self) -> Option<K> {
         let key = self.peek()?;
         self.head += 1;
         self.len -= 1;
         Some(key)
     }
 
-    /// Moves every key up to `limit` to `out`, in no particular order (and so without
+    /// Gives every key up to `limit` to `out`, in no particular order (and so without
     /// sorting fronts).
-    pub fn take_until(&mut self, limit: BoundKey, out: &mut Vec<BoundKey>) {
+    pub fn take_until(&mut self, limit: K, mut out: impl FnMut(K)) {
         loop {
             if self.head == self.front.len() {
                 self.front.clear();
@@ -357,11 +425,10 @@ impl RadixHeap {
                     return;
                 }
             }
-            let before = out.len();
-            if self.last < limit.offset() {
+            if self.last < self.offset(limit) {
                 // The whole front is earlier than the limit; the next one may be too.
-                out.extend(self.front.drain(self.head..));
-                self.len -= out.len() - before;
+                self.len -= self.front.len() - self.head;
+                self.front.drain(self.head..).for_each(&mut out);
                 continue;
             }
             // Every key in a bucket is after the limit's time: only the front can hold more.
@@ -370,22 +437,22 @@ impl RadixHeap {
             for i in head..self.front.len() {
                 let key = self.front[i];
                 if key <= limit {
-                    out.push(key);
+                    out(key);
                 } else {
                     self.front[kept] = key;
                     kept += 1;
                 }
             }
+            self.len -= self.front.len() - kept;
             self.front.truncate(kept);
-            self.len -= out.len() - before;
             return;
         }
     }
 
     /// A key after `last` into its bucket: the highest bit in which their times differ.
     #[inline]
-    fn push_bucket(&mut self, key: BoundKey) {
-        let b = (63 - (key.offset() ^ self.last).leading_zeros()) as usize;
+    fn push_bucket(&mut self, key: K) {
+        let b = (63 - (self.offset(key) ^ self.last).leading_zeros()) as usize;
         self.buckets[b].push(key);
         self.filled |= 1 << b;
     }
@@ -416,9 +483,13 @@ impl RadixHeap {
         let b = self.filled.trailing_zeros() as usize;
         self.filled &= !(1 << b);
         let mut keys = std::mem::take(&mut self.buckets[b]);
-        self.last = keys.iter().map(|k| k.offset()).min().unwrap_or(self.last);
+        self.last = keys
+            .iter()
+            .map(|&k| self.offset(k))
+            .min()
+            .unwrap_or(self.last);
         for &key in &keys {
-            if key.offset() == self.last {
+            if self.offset(key) == self.last {
                 self.front.push(key);
             } else {
                 self.push_bucket(key);
@@ -469,10 +540,12 @@ mod tests {
             prop_assert_eq!((ka.time(base), ka.rank()), (base + a.0, a.1));
         }
 
-        /// A packed heap gives back the keys a binary heap of full keys does, in the same
-        /// order, for keys within the window; keys past it come out after them, still past it.
+        /// A packed heap (binary or radix) gives back the keys a binary heap of full keys
+        /// does, in the same order, for keys within the window; keys past it come out after
+        /// them, still past it.
         #[test]
         fn packed_heaps_pop_like_full_ones(
+            radix in proptest::bool::ANY,
             nodes in 1usize..3_000,
             window in 0i64..200_000,
             keys in proptest::collection::vec((0.0f64..1.0, 0.0f64..1.0), 0..60),
@@ -485,8 +558,10 @@ mod tests {
                 BoundKey::new(0, offset, rank)
             };
             let initial: Vec<BoundKey> = keys.iter().map(|&(t, r)| key(t, r)).collect();
-            let mut heap = BoundHeap::from_keys(initial.clone(), Some(packing));
-            prop_assert!(matches!(heap, BoundHeap::Packed(..)));
+            let radix_from = if radix { 0 } else { RADIX_FROM };
+            let mut heap = BoundHeap::with_radix_from(initial.clone(), Some(packing), radix_from);
+            prop_assert_eq!(matches!(heap, BoundHeap::PackedRadix(..)), radix);
+            prop_assert_eq!(matches!(heap, BoundHeap::Packed(..)), !radix);
             let mut reference: std::collections::BinaryHeap<std::cmp::Reverse<BoundKey>> =
                 initial.into_iter().map(std::cmp::Reverse).collect();
             for (op, t, r) in ops {
@@ -540,7 +615,7 @@ mod tests {
             ops in proptest::collection::vec(op(), 0..200),
         ) {
             let key = |(t, r): (i64, usize)| BoundKey::new(0, t, r);
-            let mut heap = RadixHeap::from_keys(initial.iter().copied().map(key).collect());
+            let mut heap = RadixHeap::from_keys(initial.iter().copied().map(key).collect(), RANK_BITS);
             let mut reference: std::collections::BinaryHeap<std::cmp::Reverse<BoundKey>> =
                 initial.iter().copied().map(|k| std::cmp::Reverse(key(k))).collect();
             for op in ops {
@@ -560,7 +635,7 @@ mod tests {
                     Op::TakeUntil(t, r) => {
                         let limit = key((t, r));
                         let mut taken = Vec::new();
-                        heap.take_until(limit, &mut taken);
+                        heap.take_until(limit, |k| taken.push(k));
                         taken.sort_unstable();
                         let mut expected = Vec::new();
                         while reference.peek().is_some_and(|k| k.0 <= limit) {
