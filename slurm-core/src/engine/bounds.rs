@@ -64,7 +64,11 @@ impl BoundKey {
 /// and a key pushed is usually not earlier than the latest time taken), which a radix heap
 /// exploits; but a binary heap of a few thousand keys stays in the caches and does less work.
 /// Measured on the engine bench: the radix heap took 25% less time per pass at 10,000 nodes
-/// (8,000 per partition), and 10% more at 1,000.
+/// (8,000 per partition), and 10% more at 1,000, when keys were not packed. Packed, a radix
+/// heap is also the faster from 512 keys: at 1,000 nodes (800 in the CPU partition) the
+/// fastest pass took 47.4-47.8 ms against 48.2-48.8 ms in six A/B rounds, though callgrind
+/// counts 10% more instructions (it does not count mispredicted branches, which a binary
+/// heap's sifts are full of); 128 keys was slower again.
 ///
 /// A heap whose keys fit 32 bits (a partition's ranks and the window's seconds), binary or
 /// radix, keeps them packed in a `u32` ([`Packing`]): half the memory, and so fewer cache
@@ -83,7 +87,7 @@ pub enum BoundHeap {
 }
 
 /// Heaps of at least this many keys are radix heaps.
-const RADIX_FROM: usize = 4_096;
+const RADIX_FROM: usize = 512;
 
 /// How the bounds of one partition pack into 32 bits: the rank in the low `rank_bits`, the
 /// time above it. Times past `max_offset` are stored as `max_offset`, which is after the
