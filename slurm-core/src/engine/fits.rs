@@ -12,13 +12,18 @@ use crate::model::Timestamp;
 
 /// Per-pass cache of fit intervals, by demand and node.
 pub struct FitCache {
+    /// The pass's start: intervals are kept as seconds after it.
+    base: Timestamp,
     slots: FastMap<NodeDemand, usize>,
     /// Per (slot, node), at `slot * nodes + node`: (profile version computed at, start and
     /// end in `intervals`); [`NOT_COMPUTED`] as the version where none was.
     entries: Vec<(u32, u32, u32)>,
     /// Per slot: every interval computed for it (superseded ones stay until the pass ends,
-    /// unless their refit took their place).
-    intervals: Vec<Vec<(Timestamp, Timestamp)>>,
+    /// unless their refit took their place), as seconds after `base` ([`Packed`]): half the
+    /// memory of timestamps, and lookups are most of a pass and wait on memory.
+    intervals: Vec<Vec<Packed>>,
+    /// Intervals as timestamps, for a refit to read and write.
+    scratch: Vec<(Timestamp, Timestamp)>,
     /// Per node: how many times its profile changed this pass.
     versions: Vec<u32>,
     /// Per node: the time window `[start, end)` of each change, in order (change `v` moved
@@ -27,9 +32,70 @@ pub struct FitCache {
     changes: Vec<Vec<(Timestamp, Timestamp)>>,
 }
 
-/// What a refit starts from: where in the arena a node's intervals computed before some
-/// changes are, and a window holding every change made since (outside it the profile is as
-/// it was).
+/// An interval as seconds after the pass's start; an end of [`UNBOUNDED`] never ends.
+type Packed = (u32, u32);
+
+/// A packed interval's end that is [`NEVER`].
+const UNBOUNDED: u32 = u32::MAX;
+
+/// The interval as seconds after `base`, when both ends are representable.
+fn pack(base: Timestamp, (start, end): (Timestamp, Timestamp)) -> Option<Packed> {
+    let offset = |t: Timestamp| {
+        u32::try_from(t.checked_sub(base)?)
+            .ok()
+            .filter(|o| *o != UNBOUNDED)
+    };
+    let end = if end >= NEVER {
+        UNBOUNDED
+    } else {
+        offset(end)?
+    };
+    Some((offset(start)?, end))
+}
+
+#[inline]
+fn unpack(base: Timestamp, (start, end): Packed) -> (Timestamp, Timestamp) {
+    let end = match end {
+        UNBOUNDED => NEVER,
+        e => base + i64::from(e),
+    };
+    (base + i64::from(start), end)
+}
+
+/// A node's fit intervals for one demand, as the cache keeps them.
+#[derive(Debug, Clone, Copy)]
+pub struct Intervals<'a> {
+    packed: &'a [Packed],
+    base: Timestamp,
+}
+
+impl Intervals<'_> {
+    /// [`earliest_in`] these intervals, worked out in seconds after the pass's start, as
+    /// they are kept.
+    #[inline]
+    pub fn earliest(self, from: Timestamp, duration: i64, horizon: Timestamp) -> Option<Timestamp> {
+        let (from, horizon) = (from - self.base, horizon.saturating_sub(self.base));
+        for &(start, end) in self.packed {
+            let (start, end) = (i64::from(start), i64::from(end));
+            let unbounded = end == i64::from(UNBOUNDED);
+            if !unbounded && end <= from {
+                continue;
+            }
+            let s = start.max(from);
+            if s > horizon {
+                return None;
+            }
+            if unbounded || end - s >= duration {
+                return Some(self.base + s);
+            }
+        }
+        None
+    }
+}
+
+/// What a refit starts from: where in the list it appends to a node's intervals computed
+/// before some changes are, and a window holding every change made since (outside it the
+/// profile is as it was).
 pub struct Stale {
     pub intervals: std::ops::Range<usize>,
     pub changed: (Timestamp, Timestamp),
@@ -38,15 +104,30 @@ pub struct Stale {
 /// Intervals a new slot's arena has room for, per node.
 const INTERVALS_RESERVED_PER_NODE: usize = 4;
 
+/// What [`FitCache::store`] found: the node's intervals, kept or (when too far from the
+/// pass's start to pack) not.
+pub struct Stored<'a>(&'a [(Timestamp, Timestamp)]);
+
+impl Stored<'_> {
+    /// [`earliest_in`] these intervals.
+    #[inline]
+    pub fn earliest(self, from: Timestamp, duration: i64, horizon: Timestamp) -> Option<Timestamp> {
+        earliest_in(self.0.iter().copied(), from, duration, horizon)
+    }
+}
+
 /// The version of an entry never computed (profile versions stop short of it).
 const NOT_COMPUTED: u32 = u32::MAX;
 
 impl FitCache {
-    pub fn new(nodes: usize) -> Self {
+    /// An empty cache for `nodes` nodes and a pass starting at `base`.
+    pub fn new(nodes: usize, base: Timestamp) -> Self {
         Self {
+            base,
             slots: FastMap::default(),
             entries: Vec::new(),
             intervals: Vec::new(),
+            scratch: Vec::new(),
             versions: vec![0; nodes],
             changes: vec![Vec::new(); nodes],
         }
@@ -85,46 +166,73 @@ impl FitCache {
 
     /// The current intervals of `slot` on `node`, if computed since its profile last changed.
     #[inline]
-    pub fn get(&self, slot: usize, node: usize) -> Option<&[(Timestamp, Timestamp)]> {
+    pub fn get(&self, slot: usize, node: usize) -> Option<Intervals<'_>> {
         let version = *self.versions.get(node)?;
         let (computed, start, end) = *self.entries.get(slot * self.versions.len() + node)?;
-        (computed == version).then(|| self.intervals[slot].get(start as usize..end as usize))?
+        let packed = (computed == version)
+            .then(|| self.intervals[slot].get(start as usize..end as usize))??;
+        Some(Intervals {
+            packed,
+            base: self.base,
+        })
     }
 
     /// Stores the intervals `fill` appends for `slot` on `node`, and returns them. `fill` is
-    /// given the node's stale intervals, when there are some, to start from.
+    /// given the node's stale intervals, when there are some, to start from: a range of the
+    /// list it appends to.
     #[inline]
     pub fn store(
         &mut self,
         slot: usize,
         node: usize,
         fill: impl FnOnce(Option<Stale>, &mut Vec<(Timestamp, Timestamp)>),
-    ) -> &[(Timestamp, Timestamp)] {
-        let nodes = self.versions.len();
-        let stale = self.stale(slot, node);
-        let old = stale.as_ref().map(|s| s.intervals.clone());
+    ) -> Stored<'_> {
+        let (nodes, base) = (self.versions.len(), self.base);
+        self.scratch.clear();
+        let old = self.stale(slot, node).map(|stale| {
+            let range = stale.intervals;
+            let arena = &self.intervals[slot];
+            let packed = arena.get(range.clone()).unwrap_or_default();
+            self.scratch.extend(packed.iter().map(|&i| unpack(base, i)));
+            let stale = Stale {
+                intervals: 0..self.scratch.len(),
+                changed: stale.changed,
+            };
+            (range, stale)
+        });
+        let (old, stale) = old.unzip();
+        let first = self.scratch.len();
+        fill(stale, &mut self.scratch);
+        let fresh = &self.scratch[first..];
         let arena = &mut self.intervals[slot];
-        let mut start = arena.len();
-        fill(stale, arena);
-        let mut end = arena.len();
-        // Refitted intervals that fit where the stale ones were go back there (they are
-        // rarely more), so that the arena does not grow with every refit: fewer cache misses
-        // and no copying as it grows.
-        if let Some(old) = old
-            && end - start <= old.len()
-        {
-            arena.copy_within(start..end, old.start);
-            arena.truncate(start);
-            (start, end) = (old.start, old.start + (end - start));
+        let mark = arena.len();
+        arena.extend(fresh.iter().map_while(|&i| pack(base, i)));
+        let entry = if arena.len() - mark < fresh.len() {
+            // An end too far from the pass's start to pack: not kept (the node is scanned
+            // again at its next lookup).
+            arena.truncate(mark);
+            (NOT_COMPUTED, 0, 0)
+        } else {
+            let (mut start, mut end) = (mark, arena.len());
+            // Refitted intervals that fit where the stale ones were go back there (they are
+            // rarely more), so that the arena does not grow with every refit: fewer cache
+            // misses and no copying as it grows.
+            if let Some(old) = old
+                && end - start <= old.len()
+            {
+                arena.copy_within(start..end, old.start);
+                arena.truncate(start);
+                (start, end) = (old.start, old.start + (end - start));
+            }
+            match (u32::try_from(start), u32::try_from(end)) {
+                (Ok(s), Ok(e)) => (self.versions[node], s, e),
+                _ => (NOT_COMPUTED, 0, 0),
+            }
+        };
+        if let Some(slot_entry) = self.entries.get_mut(slot * nodes + node) {
+            *slot_entry = entry;
         }
-        if let (Ok(s), Ok(e), Some(entry)) = (
-            u32::try_from(start),
-            u32::try_from(end),
-            self.entries.get_mut(slot * nodes + node),
-        ) {
-            *entry = (self.versions[node], s, e);
-        }
-        &self.intervals[slot][start..end]
+        Stored(&self.scratch[first..])
     }
 
     /// When `slot`'s intervals on `node` were computed before its latest changes: where they
@@ -155,12 +263,12 @@ impl FitCache {
 /// the same answer as [`super::profile::Profile::earliest_fit`] on the profile they came from.
 #[inline]
 pub fn earliest_in(
-    intervals: &[(Timestamp, Timestamp)],
+    intervals: impl IntoIterator<Item = (Timestamp, Timestamp)>,
     from: Timestamp,
     duration: i64,
     horizon: Timestamp,
 ) -> Option<Timestamp> {
-    for &(start, end) in intervals {
+    for (start, end) in intervals {
         if end <= from {
             continue;
         }
@@ -173,4 +281,42 @@ pub fn earliest_in(
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    proptest::proptest! {
+        /// Intervals kept packed answer as the timestamps they came from do, and intervals
+        /// too far from the pass's start to pack are refused.
+        #[test]
+        fn packed_intervals_answer_like_timestamps(
+            base in 0i64..2_000_000_000,
+            gaps in proptest::collection::vec((1i64..5_000, 1i64..5_000), 0..6),
+            unbounded in proptest::bool::ANY,
+            from in 0i64..40_000,
+            duration in 1i64..10_000,
+            horizon in 0i64..40_000,
+        ) {
+            let mut intervals = Vec::new();
+            let mut t = base;
+            for (gap, len) in gaps {
+                intervals.push((t + gap, t + gap + len));
+                t += gap + len;
+            }
+            if unbounded {
+                intervals.push((t + 1, NEVER));
+            }
+            let packed: Vec<Packed> = intervals.iter().map(|&i| pack(base, i)).collect::<Option<_>>().expect("near intervals pack");
+            let kept = Intervals { packed: &packed, base };
+            let (from, horizon) = (base + from, base + horizon);
+            proptest::prop_assert_eq!(
+                kept.earliest(from, duration, horizon),
+                earliest_in(intervals.iter().copied(), from, duration, horizon)
+            );
+            proptest::prop_assert_eq!(pack(base, (base, base + i64::from(u32::MAX))), None);
+            proptest::prop_assert_eq!(pack(base, (base - 1, base + 1)), None);
+        }
+    }
 }

@@ -9,7 +9,7 @@
 
 use super::bounds::{BoundHeap, BoundKey, MAX_BOUND_OFFSET, Packing};
 use super::candidates::{Candidate, PassInputs, PassQueue};
-use super::fits::{FitCache, earliest_in};
+use super::fits::FitCache;
 use super::fxhash::FastMap;
 use super::limits::{self, Associations, LimitUsage};
 use super::profile::{NEVER, Profile};
@@ -259,7 +259,7 @@ impl<C: Clock> Engine<C> {
             window: (!self.plan_all).then(|| FreeWindow::new(&self.nodes)),
             seeds: Vec::new(),
             searched: FastMap::default(),
-            fits: FitCache::new(self.nodes.len()),
+            fits: FitCache::new(self.nodes.len(), now),
             fit_slot: 0,
             bound_buffers: Default::default(),
             searches: 0,
@@ -800,7 +800,7 @@ impl<C: Clock> Engine<C> {
             && let Some(intervals) = plan.fits.get(slot, i)
         {
             plan.cached_fits += 1;
-            return earliest_in(intervals, from, duration, horizon);
+            return intervals.earliest(from, duration, horizon);
         }
         self.scan_node(plan, i, shape, from, duration, horizon)
     }
@@ -832,7 +832,7 @@ impl<C: Clock> Engine<C> {
             Some(stale) => profile.refit_intervals(&shape.demand, &cap, stale, out),
             None => profile.fit_intervals(&shape.demand, &cap, out),
         });
-        earliest_in(intervals, from, duration, horizon)
+        intervals.earliest(from, duration, horizon)
     }
 
     /// Single node: refresh the least bound in place (or drop it) until the least is exact.

@@ -535,7 +535,7 @@ mod tests {
                 let mut intervals = Vec::new();
                 chunked.fit_intervals(&demand, &cap, &mut intervals);
                 proptest::prop_assert_eq!(
-                    super::super::fits::earliest_in(&intervals, from, duration, horizon),
+                    super::super::fits::earliest_in(intervals.iter().copied(), from, duration, horizon),
                     flat.earliest_fit(&demand, &cap, from, duration, horizon)
                 );
             }
