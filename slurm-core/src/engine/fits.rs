@@ -70,26 +70,12 @@ pub struct Intervals<'a> {
 }
 
 impl Intervals<'_> {
-    /// [`earliest_in`] these intervals, worked out in seconds after the pass's start, as
-    /// they are kept.
+    /// [`earliest_in`] these intervals.
     #[inline]
     pub fn earliest(self, from: Timestamp, duration: i64, horizon: Timestamp) -> Option<Timestamp> {
-        let (from, horizon) = (from - self.base, horizon.saturating_sub(self.base));
-        for &(start, end) in self.packed {
-            let (start, end) = (i64::from(start), i64::from(end));
-            let unbounded = end == i64::from(UNBOUNDED);
-            if !unbounded && end <= from {
-                continue;
-            }
-            let s = start.max(from);
-            if s > horizon {
-                return None;
-            }
-            if unbounded || end - s >= duration {
-                return Some(self.base + s);
-            }
-        }
-        None
+        let base = self.base;
+        let intervals = self.packed.iter().map(|&i| unpack(base, i));
+        earliest_in(intervals, from, duration, horizon)
     }
 }
 
@@ -103,18 +89,6 @@ pub struct Stale {
 
 /// Intervals a new slot's arena has room for, per node.
 const INTERVALS_RESERVED_PER_NODE: usize = 4;
-
-/// What [`FitCache::store`] found: the node's intervals, kept or (when too far from the
-/// pass's start to pack) not.
-pub struct Stored<'a>(&'a [(Timestamp, Timestamp)]);
-
-impl Stored<'_> {
-    /// [`earliest_in`] these intervals.
-    #[inline]
-    pub fn earliest(self, from: Timestamp, duration: i64, horizon: Timestamp) -> Option<Timestamp> {
-        earliest_in(self.0.iter().copied(), from, duration, horizon)
-    }
-}
 
 /// The version of an entry never computed (profile versions stop short of it).
 const NOT_COMPUTED: u32 = u32::MAX;
@@ -177,7 +151,8 @@ impl FitCache {
         })
     }
 
-    /// Stores the intervals `fill` appends for `slot` on `node`, and returns them. `fill` is
+    /// Stores the intervals `fill` appends for `slot` on `node`, and returns them (kept, or
+    /// when too far from the pass's start to pack, not). `fill` is
     /// given the node's stale intervals, when there are some, to start from: a range of the
     /// list it appends to.
     #[inline]
@@ -186,7 +161,7 @@ impl FitCache {
         slot: usize,
         node: usize,
         fill: impl FnOnce(Option<Stale>, &mut Vec<(Timestamp, Timestamp)>),
-    ) -> Stored<'_> {
+    ) -> &[(Timestamp, Timestamp)] {
         let (nodes, base) = (self.versions.len(), self.base);
         self.scratch.clear();
         let old = self.stale(slot, node).map(|stale| {
@@ -232,7 +207,7 @@ impl FitCache {
         if let Some(slot_entry) = self.entries.get_mut(slot * nodes + node) {
             *slot_entry = entry;
         }
-        Stored(&self.scratch[first..])
+        &self.scratch[first..]
     }
 
     /// When `slot`'s intervals on `node` were computed before its latest changes: where they

@@ -9,7 +9,7 @@
 
 use super::bounds::{BoundHeap, BoundKey, MAX_BOUND_OFFSET, Packing};
 use super::candidates::{Candidate, PassInputs, PassQueue};
-use super::fits::FitCache;
+use super::fits::{FitCache, earliest_in};
 use super::fxhash::FastMap;
 use super::limits::{self, Associations, LimitUsage};
 use super::profile::{NEVER, Profile};
@@ -832,7 +832,7 @@ impl<C: Clock> Engine<C> {
             Some(stale) => profile.refit_intervals(&shape.demand, &cap, stale, out),
             None => profile.fit_intervals(&shape.demand, &cap, out),
         });
-        intervals.earliest(from, duration, horizon)
+        earliest_in(intervals.iter().copied(), from, duration, horizon)
     }
 
     /// Single node: refresh the least bound in place (or drop it) until the least is exact.
