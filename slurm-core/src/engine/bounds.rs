@@ -134,6 +134,12 @@ impl Packing {
     }
 }
 
+/// Sorts bounds ascending; bounds at one time (the nodes that fit at a multi-node search's
+/// candidate time) are put in order through a bitset of their ranks.
+pub fn sort_bounds(keys: &mut [BoundKey]) {
+    sort_keys(keys, RANK_BITS);
+}
+
 impl BoundHeap {
     /// A heap of `keys` (in any order), packed when `packing` is given (every key's rank must
     /// be below the partition size it was made for).
@@ -204,8 +210,9 @@ impl BoundHeap {
         }
     }
 
-    /// Removes and returns the least key.
-    #[inline]
+    /// Removes and returns the least key (the planner refreshes keys in place, or takes
+    /// them by time; the tests drain heaps).
+    #[cfg(test)]
     pub fn pop(&mut self) -> Option<BoundKey> {
         match self {
             Self::Binary(heap) => heap.pop().map(|key| key.0),
@@ -236,6 +243,24 @@ impl BoundHeap {
         }
     }
 
+    /// The time of the `n`-th least key (from 0), left in the heap; `None` when it holds
+    /// `n` keys or fewer. A radix heap finds it without sorting its front.
+    pub fn nth_least_time(&mut self, n: usize, base: Timestamp) -> Option<Timestamp> {
+        let key = match self {
+            Self::Binary(heap) => nth_by_popping(heap, n),
+            Self::Packed(heap, p) => nth_by_popping(heap, n).map(|k| p.unpack(k)),
+            Self::Radix(heap) => {
+                let offset = heap.nth_least_time(n)?;
+                Some(BoundKey(offset << RANK_BITS))
+            }
+            Self::PackedRadix(heap, p) => {
+                let offset = heap.nth_least_time(n)?;
+                Some(p.unpack((offset << p.rank_bits) as u32))
+            }
+        };
+        key.map(|key| key.time(base))
+    }
+
     /// Moves every key up to `limit` to `out`, in no particular order.
     pub fn take_until(&mut self, limit: BoundKey, out: &mut Vec<BoundKey>) {
         match self {
@@ -257,6 +282,20 @@ impl BoundHeap {
             }
         }
     }
+}
+
+/// The `n`-th least key of a binary min-heap (from 0): popped and pushed back.
+fn nth_by_popping<T: Ord + Copy>(
+    heap: &mut std::collections::BinaryHeap<std::cmp::Reverse<T>>,
+    n: usize,
+) -> Option<T> {
+    if n >= heap.len() {
+        return None;
+    }
+    let least: Vec<_> = (0..=n).filter_map(|_| heap.pop()).collect();
+    let nth = least.last().map(|key| key.0);
+    heap.extend(least);
+    nth
 }
 
 /// Replaces a binary min-heap's top with `key` (not less than it), or removes it (`None`).
@@ -293,6 +332,9 @@ pub struct RadixHeap<K> {
     front: Vec<K>,
     head: usize,
     sorted: bool,
+    /// No key in the front is earlier than this time: when it is `last`, every key there is
+    /// at `last` (keys taken from the front may leave it lower than the least left).
+    front_min: u64,
     /// `buckets[b]`: keys whose time first differs from `last` in bit `b` (counting from 0).
     buckets: [Vec<K>; TIME_BITS as usize],
     /// Bit `b` set when `buckets[b]` is not empty.
@@ -303,12 +345,19 @@ pub struct RadixHeap<K> {
 /// A key of a [`RadixHeap`]: ordered, with its time above its rank bits.
 pub trait RadixKey: Copy + Ord {
     fn bits(self) -> u64;
+    /// The key of these bits (as [`RadixKey::bits`] gave them).
+    fn from_bits(bits: u64) -> Self;
 }
 
 impl RadixKey for BoundKey {
     #[inline]
     fn bits(self) -> u64 {
         self.0
+    }
+
+    #[inline]
+    fn from_bits(bits: u64) -> Self {
+        Self(bits)
     }
 }
 
@@ -317,6 +366,73 @@ impl RadixKey for u32 {
     fn bits(self) -> u64 {
         u64::from(self)
     }
+
+    #[inline]
+    fn from_bits(bits: u64) -> Self {
+        bits as u32
+    }
+}
+
+/// Fronts of at least this many keys are sorted through a bitset of their ranks when they
+/// can be.
+const BITSET_SORT_FROM: usize = 64;
+
+/// The most ranks a front may span to be sorted through a bitset (a bitset of 4 KiB).
+const BITSET_SORT_SPAN: usize = 512 * 64;
+
+/// Sorts `keys` ascending. A front is mostly keys at one time (a refill takes a bucket's
+/// earliest), often thousands of nodes at the pass's start, and sorting them by comparison
+/// was a tenth of a 10,000-node pass: those keys, at one time and with distinct ranks, are
+/// put in order by setting their ranks' bits and reading the bits back.
+fn sort_keys<K: RadixKey>(keys: &mut [K], rank_bits: u32) {
+    if keys.len() < BITSET_SORT_FROM || !sort_by_rank_bits(keys, rank_bits) {
+        keys.sort_unstable();
+    }
+}
+
+/// Sorts `keys` through a bitset of their ranks, when they share one time, their ranks are
+/// distinct and span at most [`BITSET_SORT_SPAN`] (and not far more than there are keys);
+/// else leaves them as they are and says so.
+fn sort_by_rank_bits<K: RadixKey>(keys: &mut [K], rank_bits: u32) -> bool {
+    let Some(first) = keys.first() else {
+        return true;
+    };
+    let time = first.bits() >> rank_bits;
+    let mask = (1u64 << rank_bits) - 1;
+    let (mut low, mut high) = (u64::MAX, 0);
+    for key in keys.iter() {
+        if key.bits() >> rank_bits != time {
+            return false;
+        }
+        let rank = key.bits() & mask;
+        (low, high) = (low.min(rank), high.max(rank));
+    }
+    let words = ((high - low) / 64 + 1) as usize;
+    if words * 64 > BITSET_SORT_SPAN || words > keys.len() * 2 {
+        return false;
+    }
+    let mut bits = [0u64; BITSET_SORT_SPAN / 64];
+    for key in keys.iter() {
+        let rank = (key.bits() & mask) - low;
+        let (word, bit) = ((rank / 64) as usize, rank % 64);
+        if bits[word] >> bit & 1 == 1 {
+            // The same key twice: not for a bitset.
+            return false;
+        }
+        bits[word] |= 1 << bit;
+    }
+    let mut out = keys.iter_mut();
+    for (word, &set) in bits[..words].iter().enumerate() {
+        let mut set = set;
+        while set != 0 {
+            let rank = low + word as u64 * 64 + u64::from(set.trailing_zeros());
+            set &= set - 1;
+            if let Some(slot) = out.next() {
+                *slot = K::from_bits(time << rank_bits | rank);
+            }
+        }
+    }
+    true
 }
 
 impl<K: RadixKey> Clone for RadixHeap<K> {
@@ -334,6 +450,7 @@ impl<K: RadixKey> Clone for RadixHeap<K> {
             front: roomy(&self.front[self.head..]),
             head: 0,
             sorted: self.sorted,
+            front_min: self.front_min,
             buckets: std::array::from_fn(|b| roomy(&self.buckets[b])),
             filled: self.filled,
             len: self.len,
@@ -355,6 +472,7 @@ impl<K: RadixKey> RadixHeap<K> {
             front: Vec::new(),
             head: 0,
             sorted: true,
+            front_min: last,
             buckets: std::array::from_fn(|_| Vec::new()),
             filled: 0,
             len: 0,
@@ -376,9 +494,13 @@ impl<K: RadixKey> RadixHeap<K> {
     #[inline]
     pub fn push(&mut self, key: K) {
         self.len += 1;
-        if self.offset(key) > self.last {
+        let offset = self.offset(key);
+        if offset > self.last {
             self.push_bucket(key);
-        } else if self.sorted {
+            return;
+        }
+        self.front_min = self.front_min.min(offset);
+        if self.sorted {
             let at = self.head + self.front[self.head..].partition_point(|&k| k < key);
             self.front.insert(at, key);
         } else {
@@ -390,9 +512,11 @@ impl<K: RadixKey> RadixHeap<K> {
     pub fn extend(&mut self, keys: impl IntoIterator<Item = K>) {
         for key in keys {
             self.len += 1;
-            if self.offset(key) > self.last {
+            let offset = self.offset(key);
+            if offset > self.last {
                 self.push_bucket(key);
             } else {
+                self.front_min = self.front_min.min(offset);
                 self.front.push(key);
                 self.sorted = false;
             }
@@ -415,6 +539,35 @@ impl<K: RadixKey> RadixHeap<K> {
         self.head += 1;
         self.len -= 1;
         Some(key)
+    }
+
+    /// The time of the `n`-th least key (from 0), left in the heap, in seconds after the
+    /// pass's start; `None` when it holds `n` keys or fewer. Fronts are gathered until one
+    /// holds it; when every key there is at one time that is the answer, else it is selected
+    /// there (the front is left unsorted, as pushes leave it).
+    pub fn nth_least_time(&mut self, n: usize) -> Option<u64> {
+        if n >= self.len {
+            return None;
+        }
+        while self.front.len() - self.head <= n {
+            if self.filled == 0 {
+                return None;
+            }
+            // Every key in the front is before the next bucket's: append its earliest keys.
+            self.front.drain(..self.head);
+            self.head = 0;
+            self.refill();
+        }
+        if self.front_min == self.last {
+            return Some(self.last);
+        }
+        let front = &mut self.front[self.head..];
+        let nth = if self.sorted {
+            *front.get(n)?
+        } else {
+            *front.select_nth_unstable(n).1
+        };
+        Some(self.offset(nth))
     }
 
     /// Gives every key up to `limit` to `out`, in no particular order (and so without
@@ -471,15 +624,15 @@ impl<K: RadixKey> RadixHeap<K> {
             self.refill();
         }
         if !self.sorted {
-            self.front[self.head..].sort_unstable();
+            sort_keys(&mut self.front[self.head..], self.rank_bits);
             self.sorted = true;
         }
     }
 
-    /// Moves the earliest keys of the first non-empty bucket to the (empty) front, and
-    /// redistributes the rest of that bucket below it. Every key of that bucket shares the
-    /// bits above its index with `last`, and so with the new `last`: each lands in a lower
-    /// bucket.
+    /// Moves the earliest keys of the first non-empty bucket to the front (after any keys
+    /// it holds, which are all earlier), and redistributes the rest of that bucket below it.
+    /// Every key of that bucket shares the bits above its index with `last`, and so with the
+    /// new `last`: each lands in a lower bucket.
     fn refill(&mut self) {
         if self.filled == 0 {
             return;
@@ -492,6 +645,9 @@ impl<K: RadixKey> RadixHeap<K> {
             .map(|&k| self.offset(k))
             .min()
             .unwrap_or(self.last);
+        if self.front.len() == self.head {
+            self.front_min = self.last;
+        }
         for &key in &keys {
             if self.offset(key) == self.last {
                 self.front.push(key);
@@ -499,7 +655,7 @@ impl<K: RadixKey> RadixHeap<K> {
                 self.push_bucket(key);
             }
         }
-        self.sorted = self.front.len() < 2;
+        self.sorted = self.front.len() - self.head < 2;
         keys.clear();
         self.buckets[b] = keys;
     }
@@ -517,16 +673,24 @@ mod tests {
         Extend(Vec<(i64, usize)>),
         Pop,
         TakeUntil(i64, usize),
+        Nth(usize),
+    }
+
+    /// A key's (time, rank): times spread out, or a few shared by many keys (fronts of
+    /// many keys at one time, as at a pass's start).
+    fn time_and_rank() -> impl Strategy<Value = (i64, usize)> + Clone {
+        (prop_oneof![0i64..5_000, 0i64..4], 0usize..64)
     }
 
     fn op() -> impl Strategy<Value = Op> {
-        let key = (0i64..5_000, 0usize..64);
+        let key = time_and_rank();
         prop_oneof![
             key.clone().prop_map(|(t, r)| Op::Push(t, r)),
             proptest::collection::vec(key.clone(), 0..20).prop_map(Op::Extend),
             Just(Op::Pop),
             Just(Op::Pop),
             key.prop_map(|(t, r)| Op::TakeUntil(t, r)),
+            (0usize..40).prop_map(Op::Nth),
         ]
     }
 
@@ -553,7 +717,7 @@ mod tests {
             nodes in 1usize..3_000,
             window in 0i64..200_000,
             keys in proptest::collection::vec((0.0f64..1.0, 0.0f64..1.0), 0..60),
-            ops in proptest::collection::vec((0u8..4, 0.0f64..1.0, 0.0f64..1.0), 0..120),
+            ops in proptest::collection::vec((0u8..5, 0.0f64..1.0, 0.0f64..1.0), 0..120),
         ) {
             let packing = Packing::new(nodes, window).expect("small partitions and windows pack");
             let key = |t: f64, r: f64| {
@@ -587,6 +751,14 @@ mod tests {
                         }
                         prop_assert_eq!(taken, expected);
                     }
+                    3 => {
+                        // The n-th least, as first_common_fit asks, left in the heap.
+                        let n = (r * 10.0) as usize;
+                        let mut sorted: Vec<BoundKey> = reference.iter().map(|k| k.0).collect();
+                        sorted.sort_unstable();
+                        let expected = sorted.get(n).map(|k| k.time(0));
+                        prop_assert_eq!(heap.nth_least_time(n, 0), expected);
+                    }
                     _ => {
                         // A refreshed top: later than it, or gone.
                         let top = reference.peek().map(|k| k.0);
@@ -611,11 +783,43 @@ mod tests {
             prop_assert!(last.is_some_and(|k| k.time(0) > window));
         }
 
+        /// Fronts sorted through their ranks' bits come out as a comparison sort puts them:
+        /// one time or several, distinct ranks or repeated, dense or sparse.
+        #[test]
+        fn fronts_sort_like_a_comparison_sort(
+            rank_bits in 1u32..24,
+            time in 0u64..1_000,
+            ranks in prop_oneof![
+                proptest::collection::vec(0u64..20_000, 0..400),
+                proptest::collection::btree_set(0u64..20_000, 0..400)
+                    .prop_map(|set| set.into_iter().collect::<Vec<_>>())
+                    .prop_shuffle(),
+            ],
+            later in proptest::option::of(0usize..400),
+        ) {
+            let mask = (1u64 << rank_bits) - 1;
+            let mut bits: Vec<u64> = ranks.iter().map(|r| time << rank_bits | (r & mask)).collect();
+            if let Some(i) = later.filter(|&i| i < bits.len()) {
+                bits[i] += 1 << rank_bits;
+            }
+            let mut keys: Vec<BoundKey> = bits.iter().map(|&b| BoundKey(b)).collect();
+            let mut expected = keys.clone();
+            expected.sort_unstable();
+            sort_keys(&mut keys, rank_bits);
+            prop_assert_eq!(&keys, &expected);
+            if rank_bits <= 16 {
+                let mut packed: Vec<u32> = bits.iter().map(|&b| b as u32).collect();
+                sort_keys(&mut packed, rank_bits);
+                let expected: Vec<u32> = expected.iter().map(|k| k.0 as u32).collect();
+                prop_assert_eq!(packed, expected);
+            }
+        }
+
         /// The radix heap gives keys back in the order a binary heap does, whatever the pushes
         /// (earlier than what was taken or not).
         #[test]
         fn radix_heap_pops_like_a_binary_heap(
-            initial in proptest::collection::vec((0i64..5_000, 0usize..64), 0..50),
+            initial in proptest::collection::vec(time_and_rank(), 0..50),
             ops in proptest::collection::vec(op(), 0..200),
         ) {
             let key = |(t, r): (i64, usize)| BoundKey::new(0, t, r);
@@ -646,6 +850,12 @@ mod tests {
                             expected.extend(reference.pop().map(|k| k.0));
                         }
                         prop_assert_eq!(taken, expected);
+                    }
+                    Op::Nth(n) => {
+                        let mut sorted: Vec<BoundKey> = reference.iter().map(|k| k.0).collect();
+                        sorted.sort_unstable();
+                        let expected = sorted.get(n).map(|k| k.offset());
+                        prop_assert_eq!(heap.nth_least_time(n), expected);
                     }
                 }
                 prop_assert_eq!(heap.len(), reference.len());

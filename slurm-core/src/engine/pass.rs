@@ -7,7 +7,7 @@
 //! its planned start. A job may start now only if it fits the profiles, i.e. delays no
 //! reservation already made for a higher-priority job.
 
-use super::bounds::{BoundHeap, BoundKey, MAX_BOUND_OFFSET, Packing};
+use super::bounds::{BoundHeap, BoundKey, MAX_BOUND_OFFSET, Packing, sort_bounds};
 use super::candidates::{Candidate, PassInputs, PassQueue};
 use super::fits::{FitCache, earliest_in};
 use super::fxhash::FastMap;
@@ -905,17 +905,17 @@ impl<C: Clock> Engine<C> {
             // The k smallest bounds (by time, then allocation order): k nodes fit together
             // at t when all of them are at t.
             if fit_at_t.len() >= k {
-                fit_at_t.sort_unstable();
+                sort_bounds(&mut fit_at_t);
                 let chosen = fit_at_t[..k].iter().map(|key| nodes[key.rank()]).collect();
                 heap.extend(fit_at_t.drain(..));
                 break Some((t, chosen));
             }
             // Else the k-th smallest is a later time, where the nodes that fit at t and the
-            // bounds up to it must be looked at again.
-            for _ in fit_at_t.len()..k {
-                stale.extend(heap.pop());
+            // bounds up to it must be looked at again (the heap holds at least the missing
+            // nodes, all after t).
+            if let Some(kth) = heap.nth_least_time(k - fit_at_t.len() - 1, base) {
+                t = kth;
             }
-            t = stale.last().map_or(t, |key| key.time(base));
             stale.append(&mut fit_at_t);
             if t > horizon {
                 heap.extend(stale.drain(..));
