@@ -246,19 +246,14 @@ impl BoundHeap {
     /// The time of the `n`-th least key (from 0), left in the heap; `None` when it holds
     /// `n` keys or fewer. A radix heap finds it without sorting its front.
     pub fn nth_least_time(&mut self, n: usize, base: Timestamp) -> Option<Timestamp> {
-        let key = match self {
-            Self::Binary(heap) => nth_by_popping(heap, n),
-            Self::Packed(heap, p) => nth_by_popping(heap, n).map(|k| p.unpack(k)),
-            Self::Radix(heap) => {
-                let offset = heap.nth_least_time(n)?;
-                Some(BoundKey(offset << RANK_BITS))
-            }
-            Self::PackedRadix(heap, p) => {
-                let offset = heap.nth_least_time(n)?;
-                Some(p.unpack((offset << p.rank_bits) as u32))
-            }
+        let offset = match self {
+            Self::Binary(heap) => nth_by_popping(heap, n)?.offset(),
+            Self::Packed(heap, p) => p.unpack(nth_by_popping(heap, n)?).offset(),
+            // Radix heaps keep times in the seconds keys hold (packed or not).
+            Self::Radix(heap) => heap.nth_least_time(n)?,
+            Self::PackedRadix(heap, _) => heap.nth_least_time(n)?,
         };
-        key.map(|key| key.time(base))
+        Some(base + offset as i64)
     }
 
     /// Moves every key up to `limit` to `out`, in no particular order.
