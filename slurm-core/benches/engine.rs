@@ -13,6 +13,11 @@
 //! `ENGINE_BENCH_SIZES=1000x10000` (nodes x pending, comma-separated) runs other sizes;
 //! `ENGINE_BENCH_REPEATS=N` times N repeated passes instead of 7 (3 above 50,000 pending).
 //!
+//! Each full-pass line ends with a fingerprint of the first pass's decisions (every pending
+//! job's planned start and reason): equal fingerprints, the same decisions.
+//! `ENGINE_BENCH_PER_SHAPE_HEAPS=1` plans with a full bound heap per shape instead of one
+//! shared frontier per demand, to check that sharing them decides alike.
+//!
 //! `ENGINE_BENCH_TRACE=FILE.swf.gz` replays that trace with conservative backfill on its pool
 //! of processors instead (`ENGINE_BENCH_TRACE_JOBS=N`: its first N jobs) and prints the replay's
 //! time, counters and a fingerprint of every job's start time (equal fingerprints: the same
@@ -220,6 +225,7 @@ fn timed_pass(
 fn full_pass(nodes: usize, pending: usize, repeats: usize) {
     let clock = ManualClock::new(T0);
     let mut engine = Engine::new(cluster(nodes), clock.clone()).expect("bench cluster is valid");
+    engine.set_shared_frontiers(std::env::var_os("ENGINE_BENCH_PER_SHAPE_HEAPS").is_none());
     let mut rng = Lcg(42);
     // Fill the cluster first so the pending jobs have to be planned around running ones.
     let mut submitted = 0;
@@ -245,6 +251,7 @@ fn full_pass(nodes: usize, pending: usize, repeats: usize) {
     let queued = engine.pending_count();
 
     let ((starts, stats), first, first_cpu) = timed_pass(&mut engine);
+    let plans = plans_fingerprint(&engine);
     let live_after_pass = live_bytes();
     let (mut times, mut cpu_times): (Vec<Duration>, Vec<Duration>) = (0..repeats)
         .map(|_| {
@@ -260,7 +267,7 @@ fn full_pass(nodes: usize, pending: usize, repeats: usize) {
     println!(
         "full pass: {nodes:>6} nodes, {queued:>6} pending ({running} running): first {:>8.1} ms, \
          then min {:>8.1} ms, median {:>8.1} ms over {repeats} (CPU time: first {:.1} ms, min \
-         {:.1} ms, median {:.1} ms) [{} started, {} reservations, {} searches, {} node scans, {} cached fits]",
+         {:.1} ms, median {:.1} ms) [{} started, {} reservations, {} searches, {} node scans, {} cached fits; plans {plans:016x}]",
         ms(first),
         ms(min),
         ms(median),
@@ -310,6 +317,28 @@ fn machine() -> String {
         })
         .unwrap_or_else(|| "unknown CPU".into());
     format!("{cpus} CPUs available, {model}")
+}
+
+/// FNV-1a over every pending job's id, planned start and reason, by id.
+fn plans_fingerprint(engine: &Engine<ManualClock>) -> u64 {
+    let mut plans: Vec<_> = engine
+        .pending_jobs()
+        .map(|j| (j.id, j.planned_start, j.reason.to_string()))
+        .collect();
+    plans.sort();
+    let bytes = plans.iter().flat_map(|(id, planned, reason)| {
+        let planned = planned.unwrap_or(i64::MIN);
+        let id = u64::from(*id);
+        let fields = [id.to_le_bytes(), planned.to_le_bytes()];
+        fields
+            .into_iter()
+            .flatten()
+            .chain(reason.bytes())
+            .collect::<Vec<_>>()
+    });
+    bytes.fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// FNV-1a over every job's start time, in input order.

@@ -69,7 +69,38 @@ pub struct Intervals<'a> {
     base: Timestamp,
 }
 
+/// How a demand fits a node over the rest of the pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fit {
+    /// From this time on, for any duration: the node's only interval is unbounded.
+    From(Timestamp),
+    /// In bounded gaps first, the earliest starting at this time: how long a job may run
+    /// decides where it fits.
+    Gaps(Timestamp),
+    /// Never.
+    Never,
+}
+
+impl Fit {
+    /// The fit of these intervals (sorted, disjoint; the last may be unbounded).
+    #[inline]
+    pub fn of(mut intervals: impl Iterator<Item = (Timestamp, Timestamp)>) -> Self {
+        match intervals.next() {
+            None => Fit::Never,
+            Some((start, end)) if end >= NEVER => Fit::From(start),
+            Some((start, _)) => Fit::Gaps(start),
+        }
+    }
+}
+
 impl Intervals<'_> {
+    /// How the demand fits, by these intervals.
+    #[inline]
+    pub fn fit(self) -> Fit {
+        let base = self.base;
+        Fit::of(self.packed.iter().map(|&i| unpack(base, i)))
+    }
+
     /// [`earliest_in`] these intervals.
     #[inline]
     pub fn earliest(self, from: Timestamp, duration: i64, horizon: Timestamp) -> Option<Timestamp> {
@@ -136,6 +167,13 @@ impl FitCache {
             *v = (*v + 1) % NOT_COMPUTED;
             changes.push((start, end));
         }
+    }
+
+    /// How many times `node`'s profile changed this pass (what was computed from it before
+    /// the latest change is stale).
+    #[inline]
+    pub fn version(&self, node: usize) -> Option<u32> {
+        self.versions.get(node).copied()
     }
 
     /// The current intervals of `slot` on `node`, if computed since its profile last changed.

@@ -263,6 +263,9 @@ pub struct Engine<C: Clock = SystemClock> {
     /// Searches may start from an earlier, dominated shape's bounds (an exact speed-up; off
     /// only to check that it is exact).
     seed_bounds: bool,
+    /// Searches share one frontier per demand (an exact speed-up; off only to check that it
+    /// is exact).
+    shared_frontiers: bool,
     /// The pending queue in priority order, kept between passes under basic priority.
     order_cache: queue::OrderCache,
     /// Passes may keep that order (an exact speed-up; off only to check that it is exact).
@@ -362,6 +365,7 @@ impl<C: Clock> Engine<C> {
             total_cpus,
             plan_all: true,
             seed_bounds: true,
+            shared_frontiers: true,
             order_cache: queue::OrderCache::default(),
             keep_order: true,
             active: limits::ActiveJobs::default(),
@@ -381,6 +385,12 @@ impl<C: Clock> Engine<C> {
     #[doc(hidden)]
     pub fn set_bound_seeding(&mut self, on: bool) {
         self.seed_bounds = on;
+    }
+
+    /// Turns off sharing one frontier per demand across shapes (tests compare both ways).
+    #[doc(hidden)]
+    pub fn set_shared_frontiers(&mut self, on: bool) {
+        self.shared_frontiers = on;
     }
 
     /// Turns off keeping the pending order between passes (tests compare both ways).

@@ -16,6 +16,9 @@ use super::profile::{NEVER, Profile};
 use super::resources::{NodeDemand, Res};
 use super::shape::Shape;
 use super::{Clock, Engine, JobStart};
+use frontier::Frontier;
+
+mod frontier;
 use crate::config::SchedulerPolicy;
 use crate::model::{ArraySpec, Gres, JobId, JobState, NodeAllocation, PendingReason, Timestamp};
 
@@ -82,6 +85,14 @@ struct Plan {
     /// Scratch lists of a multi-node search (bounds to refresh, nodes that fit at the
     /// candidate time), kept to be reused.
     bound_buffers: (Vec<BoundKey>, Vec<BoundKey>),
+    /// Per (partition, fit slot): where the demand fits from some time on, shared by its
+    /// shapes (see [`frontier`]), in `frontiers`.
+    frontier_ids: FastMap<(usize, usize), usize>,
+    frontiers: Vec<Frontier>,
+    /// Scratch lists of frontier searches: keys to re-examine, and every node that fits at
+    /// a multi-node candidate time.
+    frontier_stale: Vec<BoundKey>,
+    chosen_keys: Vec<BoundKey>,
     searches: usize,
     node_scans: usize,
     cached_fits: usize,
@@ -104,7 +115,9 @@ struct ShapeState {
 impl ShapeState {
     /// Its bounds, when they hold for searches from `from`.
     fn bounds_from(&self, from: Timestamp) -> Option<&Bounds> {
-        self.bounds.as_ref().filter(|b| b.valid_from <= from)
+        self.bounds
+            .as_ref()
+            .filter(|b| b.valid_from <= from && b.gapped_seen.is_none())
     }
 }
 
@@ -153,6 +166,9 @@ impl ShapeTable {
 struct Bounds {
     valid_from: Timestamp,
     heap: BoundHeap,
+    /// With a shared frontier, the heap holds only its gapped nodes: how many of them it
+    /// has taken (`None`: it holds every eligible node).
+    gapped_seen: Option<usize>,
 }
 
 /// Upper bounds on the CPUs each schedulable node keeps free throughout `[now, now + d)`: a
@@ -262,6 +278,10 @@ impl<C: Clock> Engine<C> {
             fits: FitCache::new(self.nodes.len(), now),
             fit_slot: 0,
             bound_buffers: Default::default(),
+            frontier_ids: FastMap::default(),
+            frontiers: Vec::new(),
+            frontier_stale: Vec::new(),
+            chosen_keys: Vec::new(),
             searches: 0,
             node_scans: 0,
             cached_fits: 0,
@@ -654,6 +674,9 @@ impl<C: Clock> Engine<C> {
             // A "can it start now?" probe (FCFS, or EASY after its reservation): a plain scan.
             return self.probe_now(plan, &eligible, &shape, duration, from, horizon);
         }
+        if self.shared_frontiers && plan.fit_slot != NO_FIT_SLOT {
+            return self.search_frontier(plan, id, &eligible, &shape, duration, from, horizon);
+        }
         let mut bounds = match plan.shapes.states[id].bounds.take() {
             Some(b) => b,
             None => {
@@ -741,6 +764,7 @@ impl<C: Clock> Engine<C> {
         Bounds {
             valid_from: from,
             heap,
+            gapped_seen: None,
         }
     }
 
@@ -817,22 +841,39 @@ impl<C: Clock> Engine<C> {
         duration: i64,
         horizon: Timestamp,
     ) -> Option<Timestamp> {
-        let slot = plan.fit_slot;
         plan.node_scans += 1;
+        if plan.fit_slot != NO_FIT_SLOT
+            && let Some(intervals) = self.fresh_intervals(plan, i, shape)
+        {
+            return earliest_in(intervals.iter().copied(), from, duration, horizon);
+        }
+        // A search without fit intervals, or a long profile (a pool planning its whole
+        // queue), which changes with every reservation: search the profile directly.
         let cap = self.nodes[i].capacity;
-        let profile = self.profile(plan, i);
-        if slot == NO_FIT_SLOT || !profile.is_small() {
-            // A search without fit intervals, or a long profile (a pool planning its whole
-            // queue), which changes with every reservation: search the profile directly.
-            return profile.earliest_fit(&shape.demand, &cap, from, duration, horizon);
+        self.profile(plan, i)
+            .earliest_fit(&shape.demand, &cap, from, duration, horizon)
+    }
+
+    /// Node `i`'s fit intervals for the search's demand, computed from its profile (or
+    /// refitted from stale ones) and kept; `None` for a long profile, which is searched
+    /// directly instead.
+    fn fresh_intervals<'p>(
+        &self,
+        plan: &'p mut Plan,
+        i: usize,
+        shape: &Shape,
+    ) -> Option<&'p [(Timestamp, Timestamp)]> {
+        let slot = plan.fit_slot;
+        let cap = self.nodes[i].capacity;
+        if !self.profile(plan, i).is_small() {
+            return None;
         }
         let (profiles, fits) = (&plan.profiles, &mut plan.fits);
         let profile = profiles[i].as_ref()?;
-        let intervals = fits.store(slot, i, |stale, out| match stale {
+        Some(fits.store(slot, i, |stale, out| match stale {
             Some(stale) => profile.refit_intervals(&shape.demand, &cap, stale, out),
             None => profile.fit_intervals(&shape.demand, &cap, out),
-        });
-        earliest_in(intervals.iter().copied(), from, duration, horizon)
+        }))
     }
 
     /// Single node: refresh the least bound in place (or drop it) until the least is exact.
@@ -1142,11 +1183,13 @@ mod tests {
         resolution: u64,
         plan_all: bool,
         seeding: bool,
+        frontiers: bool,
     ) -> Replay {
         let clock = ManualClock::new(0);
         let mut e = Engine::new(cluster(policy, resolution), clock.clone()).unwrap();
         e.set_plan_all(plan_all);
         e.set_bound_seeding(seeding);
+        e.set_shared_frontiers(frontiers);
         let mut arrivals: Vec<&Req> = reqs.iter().collect();
         arrivals.sort_by_key(|r| r.0);
         let mut next = 0;
@@ -1222,8 +1265,8 @@ mod tests {
             resolution in prop_oneof![Just(1u64), Just(60u64)],
         ) {
             prop_assert_eq!(
-                starts(&reqs, policy, resolution, true, true).0,
-                starts(&reqs, policy, resolution, false, true).0
+                starts(&reqs, policy, resolution, true, true, true).0,
+                starts(&reqs, policy, resolution, false, true, true).0
             );
         }
 
@@ -1236,8 +1279,23 @@ mod tests {
             resolution in prop_oneof![Just(1u64), Just(60u64)],
         ) {
             prop_assert_eq!(
-                starts(&reqs, policy, resolution, true, true),
-                starts(&reqs, policy, resolution, true, false)
+                starts(&reqs, policy, resolution, true, true, false),
+                starts(&reqs, policy, resolution, true, false, false)
+            );
+        }
+
+        /// Sharing one frontier per demand across shapes is exact: the same jobs start at the
+        /// same times and every pending job gets the same planned start as with a full heap
+        /// per shape.
+        #[test]
+        fn shared_frontiers_decide_like_heaps_per_shape(
+            reqs in proptest::collection::vec(req(), 1..60),
+            policy in prop_oneof![Just(SchedulerPolicy::Easy), Just(SchedulerPolicy::Backfill)],
+            resolution in prop_oneof![Just(1u64), Just(60u64)],
+        ) {
+            prop_assert_eq!(
+                starts(&reqs, policy, resolution, true, true, true),
+                starts(&reqs, policy, resolution, true, true, false)
             );
         }
     }
