@@ -260,9 +260,6 @@ pub struct Engine<C: Clock = SystemClock> {
     total_cpus: u64,
     /// Planned starts for every pending job, not only until nothing else can start.
     plan_all: bool,
-    /// Searches may start from an earlier, dominated shape's bounds (an exact speed-up; off
-    /// only to check that it is exact).
-    seed_bounds: bool,
     /// Searches share one frontier per demand (an exact speed-up; off only to check that it
     /// is exact).
     shared_frontiers: bool,
@@ -364,7 +361,6 @@ impl<C: Clock> Engine<C> {
             next_seq: 0,
             total_cpus,
             plan_all: true,
-            seed_bounds: true,
             shared_frontiers: true,
             order_cache: queue::OrderCache::default(),
             keep_order: true,
@@ -379,12 +375,6 @@ impl<C: Clock> Engine<C> {
     /// so `squeue --start` has answers.
     pub fn set_plan_all(&mut self, plan_all: bool) {
         self.plan_all = plan_all;
-    }
-
-    /// Turns off seeding a search with another shape's bounds (tests compare both ways).
-    #[doc(hidden)]
-    pub fn set_bound_seeding(&mut self, on: bool) {
-        self.seed_bounds = on;
     }
 
     /// Turns off sharing one frontier per demand across shapes (tests compare both ways).

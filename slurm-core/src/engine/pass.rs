@@ -73,11 +73,6 @@ struct Plan {
     eligible: Vec<FastMap<NodeDemand, std::rc::Rc<Vec<usize>>>>,
     /// Per node: CPUs free throughout a window from now (only when not planning every job).
     window: Option<FreeWindow>,
-    /// Recently searched shapes, candidates to seed a new shape's bounds.
-    seeds: Vec<ShapeId>,
-    /// Every shape searched this pass, by partition and per-node demand: a new shape's
-    /// tightest seed is usually the same demand with a shorter time limit.
-    searched: FastMap<(usize, NodeDemand), Vec<ShapeId>>,
     /// Where searched demands fit on each node (shared across time limits and node counts).
     fits: FitCache,
     /// The slot in `fits` of the demand being searched.
@@ -110,15 +105,6 @@ struct ShapeState {
     earliest: Option<Option<Timestamp>>,
     /// Lower bounds of each eligible node's earliest fit (absent while being searched).
     bounds: Option<Bounds>,
-}
-
-impl ShapeState {
-    /// Its bounds, when they hold for searches from `from`.
-    fn bounds_from(&self, from: Timestamp) -> Option<&Bounds> {
-        self.bounds
-            .as_ref()
-            .filter(|b| b.valid_from <= from && b.gapped_seen.is_none())
-    }
 }
 
 /// The shapes of a pass, interned once so that every later lookup is an index: looking them
@@ -161,14 +147,12 @@ impl ShapeTable {
 /// overstates a node. A single-node shape refreshes them lazily from the top; a multi-node
 /// shape where they reach its candidate time, and its k smallest decide.
 ///
-/// Bounds hold for queries starting at or after `valid_from`. A shape needing at least as
-/// much as another may start from the other's bounds, since it cannot fit anywhere sooner.
+/// With a shared frontier (see [`frontier`]) the heap holds only the nodes the frontier
+/// found gapped.
 struct Bounds {
-    valid_from: Timestamp,
     heap: BoundHeap,
-    /// With a shared frontier, the heap holds only its gapped nodes: how many of them it
-    /// has taken (`None`: it holds every eligible node).
-    gapped_seen: Option<usize>,
+    /// With a shared frontier: how many of its gapped nodes the heap has taken.
+    gapped_seen: usize,
 }
 
 /// Upper bounds on the CPUs each schedulable node keeps free throughout `[now, now + d)`: a
@@ -210,9 +194,6 @@ impl FreeWindow {
 
 /// `Plan::fit_slot` when the search does not use fit intervals.
 const NO_FIT_SLOT: usize = usize::MAX;
-
-/// How many recent shapes are considered as seeds for a new shape's bounds.
-const SEED_SHAPES_KEPT: usize = 32;
 
 /// How many failed shapes are remembered for dominance checks (bounds the check's cost).
 const FAILED_SHAPES_KEPT: usize = 64;
@@ -273,8 +254,6 @@ impl<C: Clock> Engine<C> {
             failed: Vec::new(),
             eligible: vec![FastMap::default(); self.parts.len()],
             window: (!self.plan_all).then(|| FreeWindow::new(&self.nodes)),
-            seeds: Vec::new(),
-            searched: FastMap::default(),
             fits: FitCache::new(self.nodes.len(), now),
             fit_slot: 0,
             bound_buffers: Default::default(),
@@ -679,18 +658,7 @@ impl<C: Clock> Engine<C> {
         }
         let mut bounds = match plan.shapes.states[id].bounds.take() {
             Some(b) => b,
-            None => {
-                let b = self.initial_bounds(plan, id, &eligible, &shape, from);
-                if plan.seeds.len() == SEED_SHAPES_KEPT {
-                    plan.seeds.remove(0);
-                }
-                plan.seeds.push(id);
-                plan.searched
-                    .entry((pi, shape.demand.clone()))
-                    .or_default()
-                    .push(id);
-                b
-            }
+            None => self.initial_bounds(plan, pi, &eligible, &shape, duration, from),
         };
         let nodes = &self.parts[pi].nodes;
         let heap = &mut bounds.heap;
@@ -703,68 +671,30 @@ impl<C: Clock> Engine<C> {
         found
     }
 
-    /// Starting bounds for a shape: a dominated shape's bounds when one was searched this
-    /// pass, else `from` for every eligible node (refreshed lazily), except that shapes
-    /// answered from fit intervals start exact (see [`Engine::exact_bounds`]).
+    /// Starting bounds for a shape with a heap of every eligible node: `from` for each
+    /// (refreshed lazily), except that shapes answered from fit intervals start exact (see
+    /// [`Engine::exact_bounds`]).
     fn initial_bounds(
         &self,
         plan: &mut Plan,
-        id: ShapeId,
+        pi: usize,
         eligible: &[usize],
         shape: &Shape,
+        duration: i64,
         from: Timestamp,
     ) -> Bounds {
-        let (pi, duration) = (plan.shapes.states[id].pi, plan.shapes.states[id].duration);
-        let states = &plan.shapes.states;
-        let seeds = if self.seed_bounds {
-            &plan.seeds[..]
+        let heap = if plan.fit_slot != NO_FIT_SLOT {
+            self.exact_bounds(plan, pi, eligible, shape, duration, from)
         } else {
-            &[]
-        };
-        let same_demand = if self.seed_bounds {
-            plan.searched
-                .get(&(pi, shape.demand.clone()))
-                .map_or(&[][..], |ids| &ids[..])
-        } else {
-            &[]
-        };
-        // The same demand with the longest time limit not above this one, on as many nodes
-        // as possible: its bounds are the tightest available.
-        let closest = same_demand
-            .iter()
-            .map(|&i| &states[i])
-            .filter(|s| s.duration <= duration && s.shape.nodes <= shape.nodes)
-            .filter(|s| s.bounds_from(from).is_some())
-            .max_by_key(|s| (s.duration, s.shape.nodes));
-        let seed = closest
-            .into_iter()
-            .chain(seeds.iter().rev().map(|&i| &states[i]))
-            .find_map(|s| {
-                // A seed on more nodes gives no per-node bounds: its bounds were refreshed only from
-                // its own candidate times, which may pass a single node's earlier fits.
-                let usable = s.pi == pi
-                    && s.duration <= duration
-                    && s.shape.nodes <= shape.nodes
-                    && shape.demand.dominates(&s.shape.demand);
-                s.bounds_from(from).filter(|_| usable)
-            });
-        let heap = match seed.map(|b| b.heap.clone()) {
-            Some(heap) => heap,
-            None if plan.fit_slot != NO_FIT_SLOT => {
-                self.exact_bounds(plan, pi, eligible, shape, duration, from)
-            }
-            None => BoundHeap::from_keys(
-                eligible
-                    .iter()
-                    .map(|&i| BoundKey::new(plan.now, from, self.parts[pi].rank[i] as usize))
-                    .collect(),
-                self.packing(plan, pi),
-            ),
+            let rank = &self.parts[pi].rank;
+            let keys = eligible
+                .iter()
+                .map(|&i| BoundKey::new(plan.now, from, rank[i] as usize));
+            BoundHeap::from_keys(keys.collect(), self.packing(plan, pi))
         };
         Bounds {
-            valid_from: from,
             heap,
-            gapped_seen: None,
+            gapped_seen: 0,
         }
     }
 
@@ -1182,13 +1112,11 @@ mod tests {
         policy: SchedulerPolicy,
         resolution: u64,
         plan_all: bool,
-        seeding: bool,
         frontiers: bool,
     ) -> Replay {
         let clock = ManualClock::new(0);
         let mut e = Engine::new(cluster(policy, resolution), clock.clone()).unwrap();
         e.set_plan_all(plan_all);
-        e.set_bound_seeding(seeding);
         e.set_shared_frontiers(frontiers);
         let mut arrivals: Vec<&Req> = reqs.iter().collect();
         arrivals.sort_by_key(|r| r.0);
@@ -1265,22 +1193,8 @@ mod tests {
             resolution in prop_oneof![Just(1u64), Just(60u64)],
         ) {
             prop_assert_eq!(
-                starts(&reqs, policy, resolution, true, true, true).0,
-                starts(&reqs, policy, resolution, false, true, true).0
-            );
-        }
-
-        /// Starting a search from another shape's bounds is exact: the same jobs start at the
-        /// same times and every pending job gets the same planned start as without seeding.
-        #[test]
-        fn seeded_searches_decide_like_unseeded_ones(
-            reqs in proptest::collection::vec(req(), 1..60),
-            policy in prop_oneof![Just(SchedulerPolicy::Easy), Just(SchedulerPolicy::Backfill)],
-            resolution in prop_oneof![Just(1u64), Just(60u64)],
-        ) {
-            prop_assert_eq!(
-                starts(&reqs, policy, resolution, true, true, false),
-                starts(&reqs, policy, resolution, true, false, false)
+                starts(&reqs, policy, resolution, true, true).0,
+                starts(&reqs, policy, resolution, false, true).0
             );
         }
 
@@ -1294,8 +1208,8 @@ mod tests {
             resolution in prop_oneof![Just(1u64), Just(60u64)],
         ) {
             prop_assert_eq!(
-                starts(&reqs, policy, resolution, true, true, true),
-                starts(&reqs, policy, resolution, true, true, false)
+                starts(&reqs, policy, resolution, true, true),
+                starts(&reqs, policy, resolution, true, false)
             );
         }
     }

@@ -61,9 +61,8 @@ impl<C: Clock> Engine<C> {
         let mut bounds = match plan.shapes.states[id].bounds.take() {
             Some(b) => b,
             None => Bounds {
-                valid_from: from,
                 heap: BoundHeap::from_keys(Vec::new(), self.packing(plan, pi)),
-                gapped_seen: Some(0),
+                gapped_seen: 0,
             },
         };
         let nodes = &self.parts[pi].nodes;
@@ -370,10 +369,9 @@ impl Frontier {
     /// Gives the shape's heap the nodes found gapped since it last took them; says whether
     /// there were some.
     fn hand_gapped(&self, bounds: &mut Bounds) -> bool {
-        let seen = bounds.gapped_seen.unwrap_or(0);
-        let new = self.gapped.get(seen..).unwrap_or_default();
+        let new = self.gapped.get(bounds.gapped_seen..).unwrap_or_default();
         bounds.heap.extend(new.iter().copied());
-        bounds.gapped_seen = Some(self.gapped.len());
+        bounds.gapped_seen = self.gapped.len();
         !new.is_empty()
     }
 
