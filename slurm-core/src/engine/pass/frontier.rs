@@ -148,14 +148,20 @@ impl<C: Clock> Engine<C> {
         }
     }
 
-    /// Re-examines the keys in `stale` (taken out of the frontier).
+    /// Re-examines the frontier's keys in `plan.frontier_stale`: each is replaced by its
+    /// node's exact key, or taken out when the node is gapped now or cannot fit within the
+    /// window.
     fn refresh(&self, plan: &mut Plan, frontier: &mut Frontier, nodes: &[usize], shape: &Shape) {
         let mut stale = std::mem::take(&mut plan.frontier_stale);
         for key in stale.drain(..) {
-            frontier.unbounded.remove(&key);
             let r = key.rank();
-            if let Some(key) = self.classify(plan, frontier, nodes[r], r, shape) {
-                frontier.unbounded.insert(key);
+            let fresh = self.classify(plan, frontier, nodes[r], r, shape);
+            // A change outside the demand's interval often leaves the key as it was.
+            if fresh != Some(key) {
+                frontier.unbounded.remove(&key);
+                if let Some(fresh) = fresh {
+                    frontier.unbounded.insert(fresh);
+                }
             }
         }
         plan.frontier_stale = stale;
