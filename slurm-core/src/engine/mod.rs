@@ -23,6 +23,7 @@ mod queue;
 mod resources;
 mod restore;
 mod shape;
+mod sorted_blocks;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use fairshare::Fairshare;

@@ -13,19 +13,18 @@
 
 use super::super::bounds::{BoundHeap, BoundKey, sort_bounds};
 use super::super::fits::Fit;
+use super::super::sorted_blocks::SortedBlocks;
 use super::{Bounds, Placement, Plan, ShapeId};
 use crate::engine::shape::Shape;
 use crate::engine::{Clock, Engine};
 use crate::model::Timestamp;
-use std::collections::BTreeSet;
-use std::ops::Bound::{Excluded, Unbounded};
 
 /// One demand's nodes in one partition, as far as they fit it from some time on.
 pub(super) struct Frontier {
     /// Nodes whose intervals were one unbounded interval `[s, ∞)` when last looked at, by
     /// (`s`, rank in the partition): exact for a verified node, a lower bound otherwise.
     /// Nodes that cannot fit within the planning window are left out.
-    unbounded: BTreeSet<BoundKey>,
+    unbounded: SortedBlocks<BoundKey>,
     /// Per rank: the node's profile version when its key was found exact ([`UNVERIFIED`]
     /// when never).
     verified: Vec<u32>,
@@ -102,7 +101,7 @@ impl<C: Clock> Engine<C> {
                 unbounded.push(key);
             }
         }
-        frontier.unbounded = unbounded.into_iter().collect();
+        frontier.unbounded = SortedBlocks::from_keys(unbounded);
         let fid = plan.frontiers.len();
         plan.frontiers.push(frontier);
         plan.frontier_ids.insert(key, fid);
@@ -158,7 +157,7 @@ impl<C: Clock> Engine<C> {
             let fresh = self.classify(plan, frontier, nodes[r], r, shape);
             // A change outside the demand's interval often leaves the key as it was.
             if fresh != Some(key) {
-                frontier.unbounded.remove(&key);
+                frontier.unbounded.remove(key);
                 if let Some(fresh) = fresh {
                     frontier.unbounded.insert(fresh);
                 }
@@ -217,7 +216,7 @@ impl<C: Clock> Engine<C> {
         loop {
             let mut best: Option<BoundKey> = None;
             let stale = &mut plan.frontier_stale;
-            for &key in &frontier.unbounded {
+            for key in frontier.unbounded.iter() {
                 if best.is_some_and(|b| key > b) || stale.len() == REFRESH_BATCH {
                     break;
                 }
@@ -249,7 +248,7 @@ impl<C: Clock> Engine<C> {
         loop {
             let stale = &mut plan.frontier_stale;
             let mut count = 0;
-            for &key in frontier.unbounded.range(..=limit) {
+            for key in frontier.unbounded.up_to(limit) {
                 let r = key.rank();
                 if plan.fits.version(nodes[r]) != Some(frontier.verified[r]) {
                     stale.push(key);
@@ -312,7 +311,7 @@ impl<C: Clock> Engine<C> {
                 chosen.clear();
                 chosen.extend(fit_at_t.iter().copied());
                 let at_t = |key: &BoundKey| BoundKey::new(base, t, key.rank());
-                chosen.extend(frontier.unbounded.range(..=limit).map(at_t));
+                chosen.extend(frontier.unbounded.up_to(limit).map(|key| at_t(&key)));
                 sort_bounds(&mut chosen);
                 let placement = chosen[..k].iter().map(|key| nodes[key.rank()]).collect();
                 plan.chosen_keys = chosen;
@@ -323,16 +322,15 @@ impl<C: Clock> Engine<C> {
             // frontier's and the heap's: the heap's keys up to it are taken to be refreshed
             // there, with the gapped nodes that fit at t.
             let missing = k - fitting;
-            let after = (Excluded(limit), Unbounded);
-            let first_after = frontier.unbounded.range(after).next();
+            let first_after = frontier.unbounded.after(limit).next();
             let next = if heap.len() == 0 {
-                let nth = frontier.unbounded.range(after).nth(missing - 1);
+                let nth = frontier.unbounded.after(limit).nth(missing - 1);
                 nth.map(|key| key.time(base))
             } else if first_after.is_none() {
                 // Only the heap's: found without taking them out.
                 heap.nth_least_time(missing - 1, base)
             } else {
-                let mut after = frontier.unbounded.range(after).copied().peekable();
+                let mut after = frontier.unbounded.after(limit).peekable();
                 let mut next = None;
                 for _ in 0..missing {
                     let key = match (after.peek().copied(), heap.peek()) {
@@ -383,7 +381,7 @@ impl Frontier {
 
     fn empty() -> Self {
         Self {
-            unbounded: BTreeSet::new(),
+            unbounded: SortedBlocks::default(),
             verified: Vec::new(),
             gapped: Vec::new(),
         }
