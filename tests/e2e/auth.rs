@@ -85,10 +85,20 @@ pub(crate) fn run_as(
     name: &str,
     args: &[&str],
 ) -> Output {
-    c.cmd_as(user.uid, user.gid, work, name)
-        .args(args)
-        .output()
-        .expect("run command as another user")
+    let mut command = c.cmd_as(user.uid, user.gid, work, name);
+    command.args(args);
+    // The public copy of the binary was just written: a child another test thread forked
+    // meanwhile may still hold its write descriptor until it execs (ETXTBSY), for a moment.
+    let mut tries = 0;
+    loop {
+        match command.output() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy && tries < 50 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            out => return out.expect("run command as another user"),
+        }
+    }
 }
 
 fn text(bytes: &[u8]) -> String {
