@@ -69,27 +69,37 @@ pub struct Intervals<'a> {
     base: Timestamp,
 }
 
-/// How a demand fits a node over the rest of the pass.
+/// How a demand fits a node over the rest of the pass, in brief.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Fit {
-    /// From this time on, for any duration: the node's only interval is unbounded.
-    From(Timestamp),
-    /// In bounded gaps first, the earliest starting at this time: how long a job may run
-    /// decides where it fits.
-    Gaps(Timestamp),
-    /// Never.
-    Never,
+pub struct Fit {
+    /// Where the first interval starts (`None`: the demand never fits).
+    pub first: Option<Timestamp>,
+    /// Where the last, unbounded interval starts: from then on the demand fits for any
+    /// duration.
+    pub unbounded_from: Option<Timestamp>,
+    /// The longest bounded interval (0 when there is none): a job of a longer duration fits
+    /// only from `unbounded_from` on.
+    pub longest_gap: i64,
 }
 
 impl Fit {
     /// The fit of these intervals (sorted, disjoint; the last may be unbounded).
     #[inline]
-    pub fn of(mut intervals: impl Iterator<Item = (Timestamp, Timestamp)>) -> Self {
-        match intervals.next() {
-            None => Fit::Never,
-            Some((start, end)) if end >= NEVER => Fit::From(start),
-            Some((start, _)) => Fit::Gaps(start),
+    pub fn of(intervals: impl Iterator<Item = (Timestamp, Timestamp)>) -> Self {
+        let mut fit = Fit {
+            first: None,
+            unbounded_from: None,
+            longest_gap: 0,
+        };
+        for (start, end) in intervals {
+            fit.first.get_or_insert(start);
+            if end >= NEVER {
+                fit.unbounded_from = Some(start);
+            } else {
+                fit.longest_gap = fit.longest_gap.max(end - start);
+            }
         }
+        fit
     }
 }
 

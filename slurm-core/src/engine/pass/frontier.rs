@@ -1,12 +1,16 @@
 //! Where one demand can start on the nodes of a partition, shared by every shape with that
 //! demand (any time limit, any node count).
 //!
-//! On most nodes a demand's fit intervals are one unbounded interval `[s, ∞)`: the node fits
-//! the demand for any duration from `s` on. One ordering of those nodes by `s` serves all the
-//! shapes of the demand, so a node a reservation touched is looked at again once per demand,
-//! not once per shape (a pass has about twenty shapes per demand). The other nodes, with
-//! bounded gaps before their last interval, fit a job or not by how long it runs: they are
-//! handed to each shape's own bound heap, as every node was before.
+//! A demand's fit intervals on a node end with an unbounded one, `[s, ∞)`: from `s` on the
+//! node fits the demand for any duration. Before it there may be bounded gaps, and a job fits
+//! in one only when it is no longer than the gap. So for a shape whose time limit is longer
+//! than a node's longest gap, the node fits from `s` on and nowhere before, and one ordering
+//! of the nodes by `s` serves all those shapes: a node a reservation touched is looked at
+//! again once per demand, not once per shape (a pass has about twenty shapes per demand).
+//! A node with a gap at least as long as a shape's time limit is handed to that shape's own
+//! bound heap, as every node was before, and stays there. Most gaps are short (at 1,000
+//! nodes, half of those found were at most 10 minutes, nearly all at most an hour), so most
+//! shapes never take most gapped nodes.
 //!
 //! Keys only move later during a pass (reservations and starts only take), so a key computed
 //! earlier is a lower bound, exact while the node's profile is unchanged since.
@@ -19,20 +23,37 @@ use crate::engine::shape::Shape;
 use crate::engine::{Clock, Engine};
 use crate::model::Timestamp;
 
-/// One demand's nodes in one partition, as far as they fit it from some time on.
+/// One demand's nodes in one partition, by where they fit it from some time on.
 pub(super) struct Frontier {
-    /// Nodes whose intervals were one unbounded interval `[s, ∞)` when last looked at, by
-    /// (`s`, rank in the partition): exact for a verified node, a lower bound otherwise.
-    /// Nodes that cannot fit within the planning window are left out.
+    /// Nodes by (`s`, rank in the partition), `s` the start of their unbounded interval when
+    /// last looked at: exact for a verified node, a lower bound otherwise. Nodes whose `s` is
+    /// past the planning window are left out.
     unbounded: SortedBlocks<BoundKey>,
     /// Per rank: the node's profile version when its key was found exact ([`UNVERIFIED`]
     /// when never).
     verified: Vec<u32>,
-    /// Nodes found with bounded gaps, in the order found, each with a lower bound of its
-    /// earliest fit for any duration (its first interval's start): every shape's heap takes
-    /// them. A node stays here once found, even if its gaps are later taken.
-    gapped: Vec<BoundKey>,
+    /// Per rank: the longest gap the node has been seen with this pass (0: none;
+    /// [`ANY_DURATION`]: its profile is searched directly). It only grows: a shape whose
+    /// time limit is at most this has the node in its heap and skips it here.
+    longest_gap: Vec<i64>,
+    /// Each time a node's longest gap grew, in order: the shapes whose time limit the gap
+    /// now holds and did not before take the node into their heaps.
+    gapped: Vec<GapGrown>,
 }
+
+/// A node's longest gap grew from `before` to `after`: a shape whose time limit `d` has
+/// `before < d <= after` takes the node into its heap, with `key` (the start of its first
+/// interval: no fit of any duration is earlier).
+#[derive(Debug, Clone, Copy)]
+struct GapGrown {
+    key: BoundKey,
+    before: i64,
+    after: i64,
+}
+
+/// The longest gap of a node whose profile is long: its fit intervals are not kept, so
+/// every shape searches it in its heap.
+const ANY_DURATION: i64 = i64::MAX;
 
 /// A rank never verified (profile versions stop short of it).
 const UNVERIFIED: u32 = u32::MAX;
@@ -94,6 +115,7 @@ impl<C: Clock> Engine<C> {
         let rank = &self.parts[pi].rank;
         let mut frontier = Frontier::empty();
         frontier.verified = vec![UNVERIFIED; self.parts[pi].nodes.len()];
+        frontier.longest_gap = vec![0; self.parts[pi].nodes.len()];
         let mut unbounded = Vec::with_capacity(eligible.len());
         for &i in eligible {
             let r = rank[i] as usize;
@@ -108,9 +130,9 @@ impl<C: Clock> Engine<C> {
         fid
     }
 
-    /// Looks at node `i` (rank `r`) afresh: its key when it fits the demand from some time
-    /// within the window on, for any duration (marked verified); a gapped node goes to the
-    /// frontier's gapped list instead, and one that cannot fit within the window nowhere.
+    /// Looks at node `i` (rank `r`) afresh, and marks it verified: its key when its
+    /// unbounded interval starts within the window. A longer gap than it had before is
+    /// logged for the shapes it now concerns.
     fn classify(
         &self,
         plan: &mut Plan,
@@ -130,26 +152,30 @@ impl<C: Clock> Engine<C> {
                 match self.fresh_intervals(plan, i, shape) {
                     Some(intervals) => Fit::of(intervals.iter().copied()),
                     // A long profile: searched directly by each shape.
-                    None => Fit::Gaps(base),
+                    None => Fit {
+                        first: Some(base),
+                        unbounded_from: None,
+                        longest_gap: ANY_DURATION,
+                    },
                 }
             }
         };
-        match fit {
-            Fit::From(start) if start <= plan.horizon => {
-                frontier.verified[r] = plan.fits.version(i).unwrap_or(UNVERIFIED);
-                Some(BoundKey::new(base, start, r))
-            }
-            Fit::From(_) | Fit::Never => None,
-            Fit::Gaps(start) => {
-                frontier.gapped.push(BoundKey::new(base, start, r));
-                None
-            }
+        frontier.verified[r] = plan.fits.version(i).unwrap_or(UNVERIFIED);
+        let before = frontier.longest_gap[r];
+        if fit.longest_gap > before {
+            frontier.longest_gap[r] = fit.longest_gap;
+            frontier.gapped.push(GapGrown {
+                key: BoundKey::new(base, fit.first.unwrap_or(base), r),
+                before,
+                after: fit.longest_gap,
+            });
         }
+        let from = fit.unbounded_from.filter(|s| *s <= plan.horizon)?;
+        Some(BoundKey::new(base, from, r))
     }
 
     /// Re-examines the frontier's keys in `plan.frontier_stale`: each is replaced by its
-    /// node's exact key, or taken out when the node is gapped now or cannot fit within the
-    /// window.
+    /// node's exact key, or taken out when its unbounded interval starts past the window.
     fn refresh(&self, plan: &mut Plan, frontier: &mut Frontier, nodes: &[usize], shape: &Shape) {
         let mut stale = std::mem::take(&mut plan.frontier_stale);
         for key in stale.drain(..) {
@@ -180,9 +206,9 @@ impl<C: Clock> Engine<C> {
         from: Timestamp,
     ) -> Option<Placement> {
         let (window, base) = (plan.horizon, plan.now);
-        let mut best = self.least_unbounded(plan, frontier, nodes, shape, from);
-        // Including the nodes found gapped just now.
-        frontier.hand_gapped(bounds);
+        let mut best = self.least_unbounded(plan, frontier, nodes, shape, duration, from);
+        // Including the nodes whose gaps were found to hold the shape just now.
+        frontier.hand_gapped(bounds, duration);
         let heap = &mut bounds.heap;
         while let Some(top) = heap.peek() {
             if best.is_some_and(|b| top > b) {
@@ -202,14 +228,15 @@ impl<C: Clock> Engine<C> {
         best.map(|key| (key.time(base), vec![nodes[key.rank()]]))
     }
 
-    /// The least (max(`s`, `from`), rank) of the frontier's nodes, its unverified keys
-    /// re-examined wherever they could be less.
+    /// The least (max(`s`, `from`), rank) of the frontier's nodes for a shape of time limit
+    /// `duration`, its unverified keys re-examined wherever they could be less.
     fn least_unbounded(
         &self,
         plan: &mut Plan,
         frontier: &mut Frontier,
         nodes: &[usize],
         shape: &Shape,
+        duration: i64,
         from: Timestamp,
     ) -> Option<BoundKey> {
         let base = plan.now;
@@ -221,6 +248,9 @@ impl<C: Clock> Engine<C> {
                     break;
                 }
                 let r = key.rank();
+                if !frontier.serves(r, duration) {
+                    continue;
+                }
                 if plan.fits.version(nodes[r]) != Some(frontier.verified[r]) {
                     stale.push(key);
                     continue;
@@ -236,13 +266,15 @@ impl<C: Clock> Engine<C> {
     }
 
     /// Re-examines the frontier's unverified keys up to `limit` until none is left, and
-    /// returns how many nodes it then has up to `limit` (they fit from their key on).
+    /// returns how many nodes it then has up to `limit` for a shape of time limit
+    /// `duration` (they fit from their key on).
     fn settle_until(
         &self,
         plan: &mut Plan,
         frontier: &mut Frontier,
         nodes: &[usize],
         shape: &Shape,
+        duration: i64,
         limit: BoundKey,
     ) -> usize {
         loop {
@@ -250,6 +282,9 @@ impl<C: Clock> Engine<C> {
             let mut count = 0;
             for key in frontier.unbounded.up_to(limit) {
                 let r = key.rank();
+                if !frontier.serves(r, duration) {
+                    continue;
+                }
                 if plan.fits.version(nodes[r]) != Some(frontier.verified[r]) {
                     stale.push(key);
                 } else {
@@ -277,7 +312,7 @@ impl<C: Clock> Engine<C> {
         duration: i64,
         from: Timestamp,
     ) -> Option<Placement> {
-        frontier.hand_gapped(bounds);
+        frontier.hand_gapped(bounds, duration);
         let k = shape.nodes as usize;
         let (window, base) = (plan.horizon, plan.now);
         let mut t = from;
@@ -294,8 +329,8 @@ impl<C: Clock> Engine<C> {
                 }
             }
             let limit = BoundKey::last_at(base, t);
-            let unbounded_at_t = self.settle_until(plan, frontier, nodes, shape, limit);
-            if frontier.hand_gapped(bounds) {
+            let unbounded_at_t = self.settle_until(plan, frontier, nodes, shape, duration, limit);
+            if frontier.hand_gapped(bounds, duration) {
                 // Nodes found gapped at t: looked at with the heap's first.
                 continue;
             }
@@ -311,7 +346,9 @@ impl<C: Clock> Engine<C> {
                 chosen.clear();
                 chosen.extend(fit_at_t.iter().copied());
                 let at_t = |key: &BoundKey| BoundKey::new(base, t, key.rank());
-                chosen.extend(frontier.unbounded.up_to(limit).map(|key| at_t(&key)));
+                let served = frontier.unbounded.up_to(limit);
+                let served = served.filter(|key| frontier.serves(key.rank(), duration));
+                chosen.extend(served.map(|key| at_t(&key)));
                 sort_bounds(&mut chosen);
                 let placement = chosen[..k].iter().map(|key| nodes[key.rank()]).collect();
                 plan.chosen_keys = chosen;
@@ -322,15 +359,20 @@ impl<C: Clock> Engine<C> {
             // frontier's and the heap's: the heap's keys up to it are taken to be refreshed
             // there, with the gapped nodes that fit at t.
             let missing = k - fitting;
-            let first_after = frontier.unbounded.after(limit).next();
+            let served = |key: &BoundKey| frontier.serves(key.rank(), duration);
+            let first_after = frontier.unbounded.after(limit).find(served);
             let next = if heap.len() == 0 {
-                let nth = frontier.unbounded.after(limit).nth(missing - 1);
+                let nth = frontier
+                    .unbounded
+                    .after(limit)
+                    .filter(served)
+                    .nth(missing - 1);
                 nth.map(|key| key.time(base))
             } else if first_after.is_none() {
                 // Only the heap's: found without taking them out.
                 heap.nth_least_time(missing - 1, base)
             } else {
-                let mut after = frontier.unbounded.after(limit).peekable();
+                let mut after = frontier.unbounded.after(limit).filter(served).peekable();
                 let mut next = None;
                 for _ in 0..missing {
                     let key = match (after.peek().copied(), heap.peek()) {
@@ -370,19 +412,35 @@ impl<C: Clock> Engine<C> {
 }
 
 impl Frontier {
-    /// Gives the shape's heap the nodes found gapped since it last took them; says whether
-    /// there were some.
-    fn hand_gapped(&self, bounds: &mut Bounds) -> bool {
+    /// Gives the heap of a shape of time limit `duration` the nodes whose gaps have grown
+    /// to hold it since it last looked; says whether there were some.
+    fn hand_gapped(&self, bounds: &mut Bounds, duration: i64) -> bool {
         let new = self.gapped.get(bounds.gapped_seen..).unwrap_or_default();
-        bounds.heap.extend(new.iter().copied());
         bounds.gapped_seen = self.gapped.len();
-        !new.is_empty()
+        // Every gap holds a job of no time at all, as one of a second (gaps are not empty).
+        let duration = duration.max(1);
+        let mut handed = false;
+        for grown in new {
+            if grown.before < duration && duration <= grown.after {
+                bounds.heap.push(grown.key);
+                handed = true;
+            }
+        }
+        handed
+    }
+
+    /// Whether a shape of time limit `duration` finds the node of rank `r` here (else in
+    /// its heap).
+    #[inline]
+    fn serves(&self, r: usize, duration: i64) -> bool {
+        self.longest_gap[r] < duration.max(1)
     }
 
     fn empty() -> Self {
         Self {
             unbounded: SortedBlocks::default(),
             verified: Vec::new(),
+            longest_gap: Vec::new(),
             gapped: Vec::new(),
         }
     }
