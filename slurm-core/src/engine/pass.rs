@@ -84,10 +84,10 @@ struct Plan {
     /// shapes (see [`frontier`]), in `frontiers`.
     frontier_ids: FastMap<(usize, usize), usize>,
     frontiers: Vec<Frontier>,
-    /// Scratch lists of frontier searches: keys to re-examine, and every node that fits at
-    /// a multi-node candidate time.
+    /// Scratch lists of frontier searches: keys to re-examine, and the ranks a multi-node
+    /// search picks.
     frontier_stale: Vec<BoundKey>,
-    chosen_keys: Vec<BoundKey>,
+    chosen_ranks: Vec<usize>,
     searches: usize,
     node_scans: usize,
     cached_fits: usize,
@@ -260,7 +260,7 @@ impl<C: Clock> Engine<C> {
             frontier_ids: FastMap::default(),
             frontiers: Vec::new(),
             frontier_stale: Vec::new(),
-            chosen_keys: Vec::new(),
+            chosen_ranks: Vec::new(),
             searches: 0,
             node_scans: 0,
             cached_fits: 0,

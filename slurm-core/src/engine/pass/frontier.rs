@@ -15,7 +15,7 @@
 //! Keys only move later during a pass (reservations and starts only take), so a key computed
 //! earlier is a lower bound, exact while the node's profile is unchanged since.
 
-use super::super::bounds::{BoundHeap, BoundKey, sort_bounds};
+use super::super::bounds::{BoundHeap, BoundKey};
 use super::super::fits::Fit;
 use super::super::sorted_blocks::SortedBlocks;
 use super::{Bounds, Placement, Plan, ShapeId};
@@ -342,16 +342,13 @@ impl<C: Clock> Engine<C> {
             }
             if fitting >= k {
                 // The k first in allocation order of every node that fits at t.
-                let mut chosen = std::mem::take(&mut plan.chosen_keys);
-                chosen.clear();
-                chosen.extend(fit_at_t.iter().copied());
-                let at_t = |key: &BoundKey| BoundKey::new(base, t, key.rank());
                 let served = frontier.unbounded.up_to(limit);
                 let served = served.filter(|key| frontier.serves(key.rank(), duration));
-                chosen.extend(served.map(|key| at_t(&key)));
-                sort_bounds(&mut chosen);
-                let placement = chosen[..k].iter().map(|key| nodes[key.rank()]).collect();
-                plan.chosen_keys = chosen;
+                let ranks = fit_at_t.iter().copied().chain(served).map(|key| key.rank());
+                let mut chosen = std::mem::take(&mut plan.chosen_ranks);
+                least_ranks(ranks, k, &mut chosen);
+                let placement = chosen.iter().map(|&r| nodes[r]).collect();
+                plan.chosen_ranks = chosen;
                 heap.extend(fit_at_t.drain(..));
                 break Some((t, placement));
             }
@@ -411,6 +408,30 @@ impl<C: Clock> Engine<C> {
     }
 }
 
+/// The `k` least of `ranks` (distinct), ascending, into `out`. Kept by insertion into a
+/// short sorted list for small `k` (a multi-node job's nodes; every node that fits at its
+/// time can be thousands), else sorted whole.
+fn least_ranks(ranks: impl Iterator<Item = usize>, k: usize, out: &mut Vec<usize>) {
+    out.clear();
+    if k > SELECT_BY_INSERTION_UP_TO {
+        out.extend(ranks);
+        out.sort_unstable();
+        out.truncate(k);
+        return;
+    }
+    for r in ranks {
+        if out.len() == k && out.last().is_some_and(|&last| r > last) {
+            continue;
+        }
+        let at = out.partition_point(|&x| x < r);
+        out.insert(at, r);
+        out.truncate(k);
+    }
+}
+
+/// The most nodes a multi-node search picks by insertion (see [`least_ranks`]).
+const SELECT_BY_INSERTION_UP_TO: usize = 32;
+
 impl Frontier {
     /// Gives the heap of a shape of time limit `duration` the nodes whose gaps have grown
     /// to hold it since it last looked; says whether there were some.
@@ -442,6 +463,29 @@ impl Frontier {
             verified: Vec::new(),
             longest_gap: Vec::new(),
             gapped: Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    proptest::proptest! {
+        /// Picking the k least ranks by insertion (or by sorting, for large k) gives the
+        /// first k of the sorted ranks.
+        #[test]
+        fn least_ranks_are_the_first_sorted(
+            ranks in proptest::collection::hash_set(0usize..5_000, 0..300),
+            k in 1usize..48,
+        ) {
+            let ranks: Vec<usize> = ranks.into_iter().collect();
+            let mut picked = Vec::new();
+            least_ranks(ranks.iter().copied(), k, &mut picked);
+            let mut sorted = ranks;
+            sorted.sort_unstable();
+            sorted.truncate(k);
+            proptest::prop_assert_eq!(picked, sorted);
         }
     }
 }
