@@ -58,6 +58,16 @@ const ANY_DURATION: i64 = i64::MAX;
 /// A rank never verified (profile versions stop short of it).
 const UNVERIFIED: u32 = u32::MAX;
 
+/// What one search looks for: the partition's nodes by rank, the shape and its time limit,
+/// and the earliest start it may have.
+#[derive(Clone, Copy)]
+struct Query<'a> {
+    nodes: &'a [usize],
+    shape: &'a Shape,
+    duration: i64,
+    from: Timestamp,
+}
+
 /// Unverified keys a search re-examines at a time before looking again.
 const REFRESH_BATCH: usize = 32;
 
@@ -85,20 +95,17 @@ impl<C: Clock> Engine<C> {
                 gapped_seen: 0,
             },
         };
-        let nodes = &self.parts[pi].nodes;
+        let query = Query {
+            nodes: &self.parts[pi].nodes,
+            shape,
+            duration,
+            from,
+        };
+        let (f, b) = (&mut frontier, &mut bounds);
         let found = if shape.nodes == 1 {
-            self.first_fit_shared(
-                plan,
-                &mut frontier,
-                &mut bounds,
-                nodes,
-                shape,
-                duration,
-                from,
-            )
+            self.first_fit_shared(plan, f, b, query)
         } else {
-            let (f, b) = (&mut frontier, &mut bounds);
-            self.first_common_fit_shared(plan, f, b, nodes, shape, duration, from)
+            self.first_common_fit_shared(plan, f, b, query)
         };
         plan.frontiers[fid] = frontier;
         plan.shapes.states[id].bounds = Some(bounds);
@@ -176,7 +183,8 @@ impl<C: Clock> Engine<C> {
 
     /// Re-examines the frontier's keys in `plan.frontier_stale`: each is replaced by its
     /// node's exact key, or taken out when its unbounded interval starts past the window.
-    fn refresh(&self, plan: &mut Plan, frontier: &mut Frontier, nodes: &[usize], shape: &Shape) {
+    fn refresh(&self, plan: &mut Plan, frontier: &mut Frontier, query: Query) {
+        let Query { nodes, shape, .. } = query;
         let mut stale = std::mem::take(&mut plan.frontier_stale);
         for key in stale.drain(..) {
             let r = key.rank();
@@ -194,19 +202,21 @@ impl<C: Clock> Engine<C> {
 
     /// Single node: the least (start, rank) over the frontier (a node starts at `s` or
     /// `from`, the later) and the shape's heap of gapped nodes.
-    #[allow(clippy::too_many_arguments)]
     fn first_fit_shared(
         &self,
         plan: &mut Plan,
         frontier: &mut Frontier,
         bounds: &mut Bounds,
-        nodes: &[usize],
-        shape: &Shape,
-        duration: i64,
-        from: Timestamp,
+        query: Query,
     ) -> Option<Placement> {
+        let Query {
+            nodes,
+            shape,
+            duration,
+            from,
+        } = query;
         let (window, base) = (plan.horizon, plan.now);
-        let mut best = self.least_unbounded(plan, frontier, nodes, shape, duration, from);
+        let mut best = self.least_unbounded(plan, frontier, query);
         // Including the nodes whose gaps were found to hold the shape just now.
         frontier.hand_gapped(bounds, duration);
         let heap = &mut bounds.heap;
@@ -234,11 +244,14 @@ impl<C: Clock> Engine<C> {
         &self,
         plan: &mut Plan,
         frontier: &mut Frontier,
-        nodes: &[usize],
-        shape: &Shape,
-        duration: i64,
-        from: Timestamp,
+        query: Query,
     ) -> Option<BoundKey> {
+        let Query {
+            nodes,
+            duration,
+            from,
+            ..
+        } = query;
         let base = plan.now;
         loop {
             let mut best: Option<BoundKey> = None;
@@ -261,7 +274,7 @@ impl<C: Clock> Engine<C> {
             if stale.is_empty() {
                 return best;
             }
-            self.refresh(plan, frontier, nodes, shape);
+            self.refresh(plan, frontier, query);
         }
     }
 
@@ -272,11 +285,12 @@ impl<C: Clock> Engine<C> {
         &self,
         plan: &mut Plan,
         frontier: &mut Frontier,
-        nodes: &[usize],
-        shape: &Shape,
-        duration: i64,
+        query: Query,
         limit: BoundKey,
     ) -> usize {
+        let Query {
+            nodes, duration, ..
+        } = query;
         loop {
             let stale = &mut plan.frontier_stale;
             let mut count = 0;
@@ -294,24 +308,26 @@ impl<C: Clock> Engine<C> {
             if stale.is_empty() {
                 return count;
             }
-            self.refresh(plan, frontier, nodes, shape);
+            self.refresh(plan, frontier, query);
         }
     }
 
     /// Several nodes: the earliest time at which `k` nodes fit together: frontier nodes from
     /// their key on, gapped ones where the shape's heap finds them (as in
     /// [`Engine::first_common_fit`]).
-    #[allow(clippy::too_many_arguments)]
     fn first_common_fit_shared(
         &self,
         plan: &mut Plan,
         frontier: &mut Frontier,
         bounds: &mut Bounds,
-        nodes: &[usize],
-        shape: &Shape,
-        duration: i64,
-        from: Timestamp,
+        query: Query,
     ) -> Option<Placement> {
+        let Query {
+            nodes,
+            shape,
+            duration,
+            from,
+        } = query;
         frontier.hand_gapped(bounds, duration);
         let k = shape.nodes as usize;
         let (window, base) = (plan.horizon, plan.now);
@@ -329,7 +345,7 @@ impl<C: Clock> Engine<C> {
                 }
             }
             let limit = BoundKey::last_at(base, t);
-            let unbounded_at_t = self.settle_until(plan, frontier, nodes, shape, duration, limit);
+            let unbounded_at_t = self.settle_until(plan, frontier, query, limit);
             if frontier.hand_gapped(bounds, duration) {
                 // Nodes found gapped at t: looked at with the heap's first.
                 continue;
