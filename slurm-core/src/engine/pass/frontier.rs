@@ -347,7 +347,7 @@ impl<C: Clock> Engine<C> {
             let limit = BoundKey::last_at(base, t);
             let unbounded_at_t = self.settle_until(plan, frontier, query, limit);
             if frontier.hand_gapped(bounds, duration) {
-                // Nodes found gapped at t: looked at with the heap's first.
+                // Nodes whose gaps were found to hold the shape: looked at with the heap's.
                 continue;
             }
             let heap = &mut bounds.heap;
@@ -373,7 +373,6 @@ impl<C: Clock> Engine<C> {
             // there, with the gapped nodes that fit at t.
             let missing = k - fitting;
             let served = |key: &BoundKey| frontier.serves(key.rank(), duration);
-            let first_after = frontier.unbounded.after(limit).find(served);
             let next = if heap.len() == 0 {
                 let nth = frontier
                     .unbounded
@@ -381,7 +380,7 @@ impl<C: Clock> Engine<C> {
                     .filter(served)
                     .nth(missing - 1);
                 nth.map(|key| key.time(base))
-            } else if first_after.is_none() {
+            } else if frontier.unbounded.after(limit).find(served).is_none() {
                 // Only the heap's: found without taking them out.
                 heap.nth_least_time(missing - 1, base)
             } else {
