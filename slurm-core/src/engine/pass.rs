@@ -1213,4 +1213,21 @@ mod tests {
             );
         }
     }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(12))]
+
+        /// The same with queues long enough that node profiles outgrow one chunk: a long
+        /// profile keeps no fit intervals, and the frontier hands it to every shape's heap.
+        #[test]
+        fn shared_frontiers_decide_like_heaps_per_shape_on_long_profiles(
+            reqs in proptest::collection::vec(req(), 150..220),
+            resolution in prop_oneof![Just(1u64), Just(60u64)],
+        ) {
+            prop_assert_eq!(
+                starts(&reqs, SchedulerPolicy::Backfill, resolution, true, true),
+                starts(&reqs, SchedulerPolicy::Backfill, resolution, true, false)
+            );
+        }
+    }
 }
