@@ -16,7 +16,7 @@
 //! earlier is a lower bound, exact while the node's profile is unchanged since.
 
 use super::super::bounds::{BoundHeap, BoundKey};
-use super::super::fits::Fit;
+use super::super::fits::{Fit, FitCache};
 use super::super::sorted_blocks::SortedBlocks;
 use super::{Bounds, Placement, Plan, ShapeId};
 use crate::engine::shape::Shape;
@@ -54,6 +54,15 @@ struct GapGrown {
 /// The longest gap of a node whose profile is long: its fit intervals are not kept, so
 /// every shape searches it in its heap.
 const ANY_DURATION: i64 = i64::MAX;
+
+/// What a shape makes of a frontier key ([`Frontier::look`]).
+enum Look {
+    /// The node's gaps could hold the shape: its heap has the node.
+    InHeap,
+    /// The node changed since its key was found: a lower bound only.
+    Stale,
+    Exact,
+}
 
 /// A rank never verified (profile versions stop short of it).
 const UNVERIFIED: u32 = u32::MAX;
@@ -260,16 +269,14 @@ impl<C: Clock> Engine<C> {
                 if best.is_some_and(|b| key > b) || stale.len() == REFRESH_BATCH {
                     break;
                 }
-                let r = key.rank();
-                if !frontier.serves(r, duration) {
-                    continue;
+                match frontier.look(key, duration, &plan.fits, nodes) {
+                    Look::InHeap => {}
+                    Look::Stale => stale.push(key),
+                    Look::Exact => {
+                        let start = BoundKey::new(base, key.time(base).max(from), key.rank());
+                        best = Some(best.map_or(start, |b| b.min(start)));
+                    }
                 }
-                if plan.fits.version(nodes[r]) != Some(frontier.verified[r]) {
-                    stale.push(key);
-                    continue;
-                }
-                let start = BoundKey::new(base, key.time(base).max(from), r);
-                best = Some(best.map_or(start, |b| b.min(start)));
             }
             if stale.is_empty() {
                 return best;
@@ -295,14 +302,10 @@ impl<C: Clock> Engine<C> {
             let stale = &mut plan.frontier_stale;
             let mut count = 0;
             for key in frontier.unbounded.up_to(limit) {
-                let r = key.rank();
-                if !frontier.serves(r, duration) {
-                    continue;
-                }
-                if plan.fits.version(nodes[r]) != Some(frontier.verified[r]) {
-                    stale.push(key);
-                } else {
-                    count += 1;
+                match frontier.look(key, duration, &plan.fits, nodes) {
+                    Look::InHeap => {}
+                    Look::Stale => stale.push(key),
+                    Look::Exact => count += 1,
                 }
             }
             if stale.is_empty() {
@@ -463,6 +466,20 @@ impl Frontier {
             }
         }
         handed
+    }
+
+    /// What a shape of time limit `duration` makes of `key`: its node is in the shape's
+    /// heap, or here with a key to re-examine, or here with an exact key.
+    #[inline]
+    fn look(&self, key: BoundKey, duration: i64, fits: &FitCache, nodes: &[usize]) -> Look {
+        let r = key.rank();
+        if !self.serves(r, duration) {
+            Look::InHeap
+        } else if fits.version(nodes[r]) != Some(self.verified[r]) {
+            Look::Stale
+        } else {
+            Look::Exact
+        }
     }
 
     /// Whether a shape of time limit `duration` finds the node of rank `r` here (else in
