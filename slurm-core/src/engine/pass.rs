@@ -16,11 +16,11 @@ use super::profile::{NEVER, Profile};
 use super::resources::{NodeDemand, Res};
 use super::shape::Shape;
 use super::{Clock, Engine, JobStart};
+use crate::config::SchedulerPolicy;
+use crate::model::{ArraySpec, Gres, JobId, JobState, NodeAllocation, PendingReason, Timestamp};
 use frontier::Frontier;
 
 mod frontier;
-use crate::config::SchedulerPolicy;
-use crate::model::{ArraySpec, Gres, JobId, JobState, NodeAllocation, PendingReason, Timestamp};
 
 /// Counters from one pass (for benchmarks and logs).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -129,9 +129,7 @@ impl<C: Clock> Engine<C> {
             return fid;
         }
         let rank = &self.parts[pi].rank;
-        let mut frontier = Frontier::empty();
-        frontier.verified = vec![UNVERIFIED; self.parts[pi].nodes.len()];
-        frontier.longest_gap = vec![0; self.parts[pi].nodes.len()];
+        let mut frontier = Frontier::for_ranks(self.parts[pi].nodes.len());
         let mut unbounded = Vec::with_capacity(eligible.len());
         for &i in eligible {
             let r = rank[i] as usize;
@@ -487,6 +485,15 @@ impl Frontier {
     #[inline]
     fn serves(&self, r: usize, duration: i64) -> bool {
         self.longest_gap[r] < duration.max(1)
+    }
+
+    /// A frontier of a partition of `ranks` nodes, none of them in it yet.
+    fn for_ranks(ranks: usize) -> Self {
+        Self {
+            verified: vec![UNVERIFIED; ranks],
+            longest_gap: vec![0; ranks],
+            ..Self::empty()
+        }
     }
 
     fn empty() -> Self {
