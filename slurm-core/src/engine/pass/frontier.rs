@@ -29,31 +29,57 @@ pub(super) struct Frontier {
     /// last looked at: exact for a verified node, a lower bound otherwise. Nodes whose `s` is
     /// past the planning window are left out.
     unbounded: SortedBlocks<BoundKey>,
-    /// Per rank: the node's profile version when its key was found exact ([`UNVERIFIED`]
-    /// when never).
-    verified: Vec<u32>,
-    /// Per rank: the longest gap the node has been seen with this pass (0: none;
-    /// [`ANY_DURATION`]: its profile is searched directly). It only grows: a shape whose
-    /// time limit is at most this has the node in its heap and skips it here.
-    longest_gap: Vec<i64>,
+    /// Per rank: what the frontier knows of the node besides its key (one place, as every
+    /// look at a key reads both).
+    ranks: Vec<RankState>,
     /// Each time a node's longest gap grew, in order: the shapes whose time limit the gap
     /// now holds and did not before take the node into their heaps.
     gapped: Vec<GapGrown>,
 }
 
-/// A node's longest gap grew from `before` to `after`: a shape whose time limit `d` has
-/// `before < d <= after` takes the node into its heap, with `key` (the start of its first
-/// interval: no fit of any duration is earlier).
+/// A frontier's node, besides its key.
+#[derive(Debug, Clone, Copy)]
+struct RankState {
+    /// The node's profile version when its key was found exact ([`UNVERIFIED`] when never).
+    verified: u32,
+    /// The longest gap the node has been seen with this pass (0: none). It only grows: a
+    /// shape whose time limit the gap holds has the node in its heap and skips it here.
+    longest_gap: GapSecs,
+}
+
+/// A node's longest gap grew from `before` to `after`: a shape whose time limit `after`
+/// holds and `before` did not takes the node into its heap, with `key` (the start of its
+/// first interval: no fit of any duration is earlier).
 #[derive(Debug, Clone, Copy)]
 struct GapGrown {
     key: BoundKey,
-    before: i64,
-    after: i64,
+    before: GapSecs,
+    after: GapSecs,
 }
 
-/// The longest gap of a node whose profile is long: its fit intervals are not kept, so
-/// every shape searches it in its heap.
-const ANY_DURATION: i64 = i64::MAX;
+/// A gap's length in seconds, as a frontier keeps it (half the memory of a timestamp), or
+/// [`ANY_GAP`].
+type GapSecs = u32;
+
+/// The longest gap of a node whose profile is long (its fit intervals are not kept) or
+/// whose gap is too long to keep: it holds every duration, so every shape searches the
+/// node in its heap.
+const ANY_GAP: GapSecs = GapSecs::MAX;
+
+/// `gap` seconds as a frontier keeps them.
+fn gap_secs(gap: i64) -> GapSecs {
+    GapSecs::try_from(gap)
+        .ok()
+        .filter(|g| *g != ANY_GAP)
+        .unwrap_or(ANY_GAP)
+}
+
+/// Whether a gap of `gap` holds a job of time limit `duration` (every gap holds a job of
+/// no time at all, as one of a second: gaps are not empty).
+#[inline]
+fn holds(gap: GapSecs, duration: i64) -> bool {
+    gap == ANY_GAP || duration.max(1) <= i64::from(gap)
+}
 
 /// What a shape makes of a frontier key ([`Frontier::look`]).
 enum Look {
@@ -169,19 +195,20 @@ impl<C: Clock> Engine<C> {
                     None => Fit {
                         first: Some(base),
                         unbounded_from: None,
-                        longest_gap: ANY_DURATION,
+                        longest_gap: i64::MAX,
                     },
                 }
             }
         };
-        frontier.verified[r] = plan.fits.version(i).unwrap_or(UNVERIFIED);
-        let before = frontier.longest_gap[r];
-        if fit.longest_gap > before {
-            frontier.longest_gap[r] = fit.longest_gap;
+        let state = &mut frontier.ranks[r];
+        state.verified = plan.fits.version(i).unwrap_or(UNVERIFIED);
+        let (before, after) = (state.longest_gap, gap_secs(fit.longest_gap));
+        if after > before {
+            state.longest_gap = after;
             frontier.gapped.push(GapGrown {
                 key: BoundKey::new(base, fit.first.unwrap_or(base), r),
                 before,
-                after: fit.longest_gap,
+                after,
             });
         }
         let from = fit.unbounded_from.filter(|s| *s <= plan.horizon)?;
@@ -454,11 +481,9 @@ impl Frontier {
     fn hand_gapped(&self, bounds: &mut Bounds, duration: i64) -> bool {
         let new = self.gapped.get(bounds.gapped_seen..).unwrap_or_default();
         bounds.gapped_seen = self.gapped.len();
-        // Every gap holds a job of no time at all, as one of a second (gaps are not empty).
-        let duration = duration.max(1);
         let mut handed = false;
         for grown in new {
-            if grown.before < duration && duration <= grown.after {
+            if !holds(grown.before, duration) && holds(grown.after, duration) {
                 bounds.heap.push(grown.key);
                 handed = true;
             }
@@ -471,9 +496,10 @@ impl Frontier {
     #[inline]
     fn look(&self, key: BoundKey, duration: i64, fits: &FitCache, nodes: &[usize]) -> Look {
         let r = key.rank();
-        if !self.serves(r, duration) {
+        let state = self.ranks[r];
+        if holds(state.longest_gap, duration) {
             Look::InHeap
-        } else if fits.version(nodes[r]) != Some(self.verified[r]) {
+        } else if fits.version(nodes[r]) != Some(state.verified) {
             Look::Stale
         } else {
             Look::Exact
@@ -484,14 +510,19 @@ impl Frontier {
     /// its heap).
     #[inline]
     fn serves(&self, r: usize, duration: i64) -> bool {
-        self.longest_gap[r] < duration.max(1)
+        !holds(self.ranks[r].longest_gap, duration)
     }
 
     /// A frontier of a partition of `ranks` nodes, none of them in it yet.
     fn for_ranks(ranks: usize) -> Self {
         Self {
-            verified: vec![UNVERIFIED; ranks],
-            longest_gap: vec![0; ranks],
+            ranks: vec![
+                RankState {
+                    verified: UNVERIFIED,
+                    longest_gap: 0,
+                };
+                ranks
+            ],
             ..Self::empty()
         }
     }
@@ -499,8 +530,7 @@ impl Frontier {
     fn empty() -> Self {
         Self {
             unbounded: SortedBlocks::default(),
-            verified: Vec::new(),
-            longest_gap: Vec::new(),
+            ranks: Vec::new(),
             gapped: Vec::new(),
         }
     }
