@@ -14,14 +14,9 @@ use crate::model::Timestamp;
 pub struct FitCache {
     /// The pass's start: intervals are kept as seconds after it.
     base: Timestamp,
-    slots: FastMap<NodeDemand, usize>,
-    /// Per (slot, node), at `slot * nodes + node`: (profile version computed at, start and
-    /// end in `intervals`); [`NOT_COMPUTED`] as the version where none was.
-    entries: Vec<(u32, u32, u32)>,
-    /// Per slot: every interval computed for it (superseded ones stay until the pass ends,
-    /// unless their refit took their place), as seconds after `base` ([`Packed`]): half the
-    /// memory of timestamps, and lookups are most of a pass and wait on memory.
-    intervals: Vec<Vec<Packed>>,
+    /// The slot of each demand searched: its index in `slots`.
+    by_demand: FastMap<NodeDemand, usize>,
+    slots: Vec<Slot>,
     /// Intervals as timestamps, for a refit to read and write.
     scratch: Vec<(Timestamp, Timestamp)>,
     /// Per node: how many times its profile changed this pass.
@@ -34,6 +29,80 @@ pub struct FitCache {
 
 /// An interval as seconds after the pass's start; an end of [`UNBOUNDED`] never ends.
 type Packed = (u32, u32);
+
+/// One demand's intervals on every node.
+struct Slot {
+    /// Per node: its intervals as of a profile version (a list per slot, not one for all:
+    /// a new slot does not copy the others').
+    entries: Vec<Entry>,
+    /// Every interval list kept outside an entry (superseded ones stay until the pass ends,
+    /// unless their refit took their place), as seconds after `base` ([`Packed`]): half the
+    /// memory of timestamps, and lookups are most of a pass and wait on memory.
+    list: Vec<Packed>,
+}
+
+/// A node's intervals for one slot, as computed at a profile version.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    /// The profile version they were computed at; [`NOT_COMPUTED`] where none were.
+    version: u32,
+    /// Where they are: when its end is [`UNBOUNDED`], this is the one interval there is (a
+    /// node that fits the demand from some time on and never before, as most do: no list to
+    /// read); otherwise the range of the slot's list that holds them.
+    kept: Packed,
+}
+
+impl Slot {
+    /// Appends `fresh` to the list, or writes them where `old` (an entry's stale
+    /// [`Entry::kept`]) had its intervals when they fit there; returns their range, or
+    /// `None` when one is too far from the pass's start to pack.
+    fn keep_in_list(
+        &mut self,
+        old: Option<Packed>,
+        fresh: &[(Timestamp, Timestamp)],
+        base: Timestamp,
+    ) -> Option<Packed> {
+        let list = &mut self.list;
+        let mark = list.len();
+        list.extend(fresh.iter().map_while(|&i| pack(base, i)));
+        if list.len() - mark < fresh.len() {
+            list.truncate(mark);
+            return None;
+        }
+        let (mut start, mut end) = (mark, list.len());
+        // Refitted intervals that fit where the stale ones were go back there (they are
+        // rarely more), so that the list does not grow with every refit: fewer cache misses
+        // and no copying as it grows.
+        if let Some((old_start, old_end)) = old.filter(|o| o.1 != UNBOUNDED)
+            && end - start <= (old_end - old_start) as usize
+        {
+            let old_start = old_start as usize;
+            list.copy_within(start..end, old_start);
+            list.truncate(start);
+            (start, end) = (old_start, old_start + (end - start));
+        }
+        let start = u32::try_from(start).ok()?;
+        // An end of UNBOUNDED would read as one interval kept in the entry.
+        let end = u32::try_from(end).ok().filter(|e| *e != UNBOUNDED)?;
+        Some((start, end))
+    }
+}
+
+impl Entry {
+    const NONE: Self = Self {
+        version: NOT_COMPUTED,
+        kept: (0, 0),
+    };
+
+    /// The intervals it keeps, in itself or in `list` (its slot's).
+    #[inline]
+    fn intervals<'e>(&'e self, list: &'e [Packed]) -> Option<&'e [Packed]> {
+        match self.kept {
+            (_, UNBOUNDED) => Some(std::slice::from_ref(&self.kept)),
+            (start, end) => list.get(start as usize..end as usize),
+        }
+    }
+}
 
 /// A packed interval's end that is [`NEVER`].
 const UNBOUNDED: u32 = u32::MAX;
@@ -128,7 +197,7 @@ pub struct Stale {
     pub changed: (Timestamp, Timestamp),
 }
 
-/// Intervals a new slot's arena has room for, per node.
+/// Intervals a new slot's list has room for, per node.
 const INTERVALS_RESERVED_PER_NODE: usize = 4;
 
 /// The version of an entry never computed (profile versions stop short of it).
@@ -139,9 +208,8 @@ impl FitCache {
     pub fn new(nodes: usize, base: Timestamp) -> Self {
         Self {
             base,
-            slots: FastMap::default(),
-            entries: Vec::new(),
-            intervals: Vec::new(),
+            by_demand: FastMap::default(),
+            slots: Vec::new(),
             scratch: Vec::new(),
             versions: vec![0; nodes],
             changes: vec![Vec::new(); nodes],
@@ -150,20 +218,18 @@ impl FitCache {
 
     /// The slot of `demand`, created when new.
     pub fn slot(&mut self, demand: &NodeDemand) -> usize {
-        if let Some(&slot) = self.slots.get(demand) {
+        if let Some(&slot) = self.by_demand.get(demand) {
             return slot;
         }
-        let slot = self.intervals.len();
-        self.slots.insert(demand.clone(), slot);
-        self.entries.extend(std::iter::repeat_n(
-            (NOT_COMPUTED, 0, 0),
-            self.versions.len(),
-        ));
-        // Room for a few intervals per node: the arena grows as nodes are rescanned, and
-        // doubling from empty copied it over and over.
-        self.intervals.push(Vec::with_capacity(
-            self.versions.len() * INTERVALS_RESERVED_PER_NODE,
-        ));
+        let slot = self.slots.len();
+        self.by_demand.insert(demand.clone(), slot);
+        let nodes = self.versions.len();
+        self.slots.push(Slot {
+            entries: vec![Entry::NONE; nodes],
+            // Room for a few intervals per node: the list grows as nodes are rescanned, and
+            // doubling from empty copied it over and over.
+            list: Vec::with_capacity(nodes * INTERVALS_RESERVED_PER_NODE),
+        });
         slot
     }
 
@@ -190,11 +256,13 @@ impl FitCache {
     #[inline]
     pub fn get(&self, slot: usize, node: usize) -> Option<Intervals<'_>> {
         let version = *self.versions.get(node)?;
-        let (computed, start, end) = *self.entries.get(slot * self.versions.len() + node)?;
-        let packed = (computed == version)
-            .then(|| self.intervals[slot].get(start as usize..end as usize))??;
+        let slot = self.slots.get(slot)?;
+        let entry = slot.entries.get(node)?;
+        if entry.version != version {
+            return None;
+        }
         Some(Intervals {
-            packed,
+            packed: entry.intervals(&slot.list)?,
             base: self.base,
         })
     }
@@ -210,58 +278,42 @@ impl FitCache {
         node: usize,
         fill: impl FnOnce(Option<Stale>, &mut Vec<(Timestamp, Timestamp)>),
     ) -> &[(Timestamp, Timestamp)] {
-        let (nodes, base) = (self.versions.len(), self.base);
+        let base = self.base;
         self.scratch.clear();
-        let old = self.stale(slot, node).map(|stale| {
-            let range = stale.intervals;
-            let arena = &self.intervals[slot];
-            let packed = arena.get(range.clone()).unwrap_or_default();
+        let old = self.stale(slot, node).map(|(entry, changed)| {
+            let list = self.slots.get(slot).map_or(&[][..], |s| s.list.as_slice());
+            let packed = entry.intervals(list).unwrap_or_default();
             self.scratch.extend(packed.iter().map(|&i| unpack(base, i)));
             let stale = Stale {
                 intervals: 0..self.scratch.len(),
-                changed: stale.changed,
+                changed,
             };
-            (range, stale)
+            (entry.kept, stale)
         });
         let (old, stale) = old.unzip();
         let first = self.scratch.len();
         fill(stale, &mut self.scratch);
         let fresh = &self.scratch[first..];
-        let arena = &mut self.intervals[slot];
-        let mark = arena.len();
-        arena.extend(fresh.iter().map_while(|&i| pack(base, i)));
-        let entry = if arena.len() - mark < fresh.len() {
-            // An end too far from the pass's start to pack: not kept (the node is scanned
-            // again at its next lookup).
-            arena.truncate(mark);
-            (NOT_COMPUTED, 0, 0)
-        } else {
-            let (mut start, mut end) = (mark, arena.len());
-            // Refitted intervals that fit where the stale ones were go back there (they are
-            // rarely more), so that the arena does not grow with every refit: fewer cache
-            // misses and no copying as it grows.
-            if let Some(old) = old
-                && end - start <= old.len()
-            {
-                arena.copy_within(start..end, old.start);
-                arena.truncate(start);
-                (start, end) = (old.start, old.start + (end - start));
+        let version = self.versions[node];
+        if let Some(slot) = self.slots.get_mut(slot) {
+            let kept = match fresh {
+                [one] if one.1 >= NEVER => pack(base, *one),
+                _ => slot.keep_in_list(old, fresh, base),
+            };
+            if let Some(entry) = slot.entries.get_mut(node) {
+                // Intervals too far from the pass's start to pack are not kept (the node is
+                // scanned again at its next lookup).
+                *entry = kept.map_or(Entry::NONE, |kept| Entry { version, kept });
             }
-            match (u32::try_from(start), u32::try_from(end)) {
-                (Ok(s), Ok(e)) => (self.versions[node], s, e),
-                _ => (NOT_COMPUTED, 0, 0),
-            }
-        };
-        if let Some(slot_entry) = self.entries.get_mut(slot * nodes + node) {
-            *slot_entry = entry;
         }
         &self.scratch[first..]
     }
 
-    /// When `slot`'s intervals on `node` were computed before its latest changes: where they
-    /// are, and the window holding every change made since.
-    fn stale(&self, slot: usize, node: usize) -> Option<Stale> {
-        let (computed, start, end) = *self.entries.get(slot * self.versions.len() + node)?;
+    /// When `slot`'s intervals on `node` were computed before its latest changes: their
+    /// entry, and the window holding every change made since.
+    fn stale(&self, slot: usize, node: usize) -> Option<(Entry, (Timestamp, Timestamp))> {
+        let entry = *self.slots.get(slot)?.entries.get(node)?;
+        let computed = entry.version;
         if computed == NOT_COMPUTED {
             return None;
         }
@@ -274,10 +326,7 @@ impl FitCache {
         let changed = since.iter().fold((NEVER, Timestamp::MIN), |(s, e), c| {
             (s.min(c.0), e.max(c.1))
         });
-        Some(Stale {
-            intervals: start as usize..end as usize,
-            changed,
-        })
+        Some((entry, changed))
     }
 }
 
@@ -309,6 +358,133 @@ pub fn earliest_in(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What a [`FitCache`] test does next: stores intervals for a (slot, node), or changes a
+    /// node's profile within a window.
+    #[derive(Debug, Clone)]
+    enum Step {
+        Store {
+            slot: usize,
+            node: usize,
+            intervals: Vec<(Timestamp, Timestamp)>,
+        },
+        Touch {
+            node: usize,
+            window: (Timestamp, Timestamp),
+        },
+    }
+
+    /// Sorted, disjoint intervals after `base`, the last one unbounded or not; some too far
+    /// from `base` to pack.
+    fn intervals(
+        base: Timestamp,
+    ) -> impl proptest::strategy::Strategy<Value = Vec<(Timestamp, Timestamp)>> {
+        use proptest::prelude::*;
+        (
+            proptest::collection::vec((0i64..5_000, 1i64..5_000), 0..4),
+            any::<bool>(),
+            prop_oneof![9 => Just(0i64), 1 => Just(i64::from(u32::MAX))],
+        )
+            .prop_map(move |(gaps, unbounded, far)| {
+                let mut out = Vec::new();
+                let mut t = base;
+                for (gap, len) in gaps {
+                    out.push((t + gap, t + gap + len));
+                    t += gap + len;
+                }
+                if unbounded {
+                    out.push((t + 1 + far, NEVER));
+                }
+                out
+            })
+    }
+
+    fn steps(base: Timestamp) -> impl proptest::strategy::Strategy<Value = Vec<Step>> {
+        use proptest::prelude::*;
+        let step = prop_oneof![
+            3 => (0usize..3, 0usize..4, intervals(base)).prop_map(|(slot, node, intervals)| {
+                Step::Store { slot, node, intervals }
+            }),
+            1 => (0usize..4, 0i64..20_000, 1i64..5_000).prop_map(move |(node, at, len)| {
+                Step::Touch { node, window: (base + at, base + at + len) }
+            }),
+        ];
+        proptest::collection::vec(step, 1..40)
+    }
+
+    proptest::proptest! {
+        /// A cache answers with what was last stored for a (slot, node) while the node is
+        /// unchanged, and with nothing after a change. A store is handed what was stored
+        /// before, with a window holding every change since; intervals that do not pack are
+        /// not kept. Whether kept in the entry (one unbounded interval) or in
+        /// the slot's list, refitted in place or appended.
+        #[test]
+        fn the_cache_answers_with_what_was_stored_until_the_node_changes(
+            steps in steps(1_000_000),
+        ) {
+            let base = 1_000_000;
+            let mut cache = FitCache::new(4, base);
+            for cpus in 1..=3 {
+                cache.slot(&NodeDemand { cpus, ..NodeDemand::default() });
+            }
+            // Per (slot, node): what was stored (when it packs), the node's version then,
+            // and the windows of the node's changes since.
+            let mut stored: std::collections::HashMap<(usize, usize), (Vec<(Timestamp, Timestamp)>, bool, Vec<(Timestamp, Timestamp)>)> =
+                Default::default();
+            let mut version = [0u32; 4];
+            for step in steps {
+                match step {
+                    Step::Store { slot, node, intervals } => {
+                        let before = stored.get(&(slot, node)).cloned();
+                        let returned = cache.store(slot, node, |stale, out| {
+                            let seen = stale.map(|stale| {
+                                (out[stale.intervals.clone()].to_vec(), stale.changed)
+                            });
+                            // Intervals that packed are handed back, with a window holding
+                            // the changes since.
+                            let expected = before.as_ref().filter(|b| b.1);
+                            match (&seen, expected) {
+                                (Some((was, changed)), Some((kept, _, windows))) => {
+                                    assert_eq!(was, kept);
+                                    for w in windows {
+                                        assert!(changed.0 <= w.0 && w.1 <= changed.1);
+                                    }
+                                }
+                                (None, None) => {}
+                                (seen, expected) => panic!("stale {seen:?}, expected {expected:?}"),
+                            }
+                            out.extend(intervals.iter().copied());
+                        }).to_vec();
+                        proptest::prop_assert_eq!(&returned, &intervals);
+                        let packs = intervals.iter().all(|i| pack(base, *i).is_some());
+                        stored.insert((slot, node), (intervals, packs, Vec::new()));
+                    }
+                    Step::Touch { node, window } => {
+                        cache.touched(node, window.0, window.1);
+                        version[node] += 1;
+                        for ((_, n), (_, _, windows)) in stored.iter_mut() {
+                            if *n == node {
+                                windows.push(window);
+                            }
+                        }
+                    }
+                }
+                for slot in 0..3 {
+                    for node in 0..4 {
+                        let answer = cache.get(slot, node).map(|i| {
+                            i.packed.iter().map(|&p| unpack(base, p)).collect::<Vec<_>>()
+                        });
+                        let expected = stored
+                            .get(&(slot, node))
+                            .filter(|(_, packs, windows)| *packs && windows.is_empty())
+                            .map(|(intervals, _, _)| intervals.clone());
+                        proptest::prop_assert_eq!(answer, expected, "slot {} node {}", slot, node);
+                    }
+                }
+            }
+            proptest::prop_assert_eq!(cache.version(0), Some(version[0]));
+        }
+    }
 
     proptest::proptest! {
         /// Intervals kept packed answer as the timestamps they came from do, and intervals
