@@ -21,6 +21,41 @@ pub(super) struct Candidate {
     pub(super) seq: u64,
     /// (partition index, shape, duration in seconds) per usable partition, in user order.
     pub(super) options: Arc<[PlacementOption]>,
+    /// For an array with tasks still to start and a `%N` throttle: N, the most of its tasks
+    /// that may run at once (kept here so that the pass need not look the job up again).
+    pub(super) array_limit: Option<u32>,
+}
+
+/// Placement options shared by every job that has the same ones (jobs repeat requests:
+/// arrays, the same script submitted again). A pass reads each candidate's options, and
+/// shared ones stay in cache where one copy per job would not.
+#[derive(Default)]
+pub(super) struct SharedPlacements {
+    set: std::collections::HashSet<Arc<[PlacementOption]>, BuildFxHasher>,
+    /// The set's size when it last dropped the options no job holds any more.
+    kept_after_pruning: usize,
+}
+
+type BuildFxHasher = std::hash::BuildHasherDefault<super::fxhash::FxHasher>;
+
+/// The fewest shared options before the set is pruned.
+const PRUNE_FROM: usize = 1024;
+
+impl SharedPlacements {
+    /// `options`, shared with any job that has the same.
+    fn share(&mut self, options: Vec<PlacementOption>) -> Arc<[PlacementOption]> {
+        if let Some(shared) = self.set.get(options.as_slice()) {
+            return shared.clone();
+        }
+        if self.set.len() >= 2 * self.kept_after_pruning.max(PRUNE_FROM) {
+            // Held by the set alone: no job has these options any more.
+            self.set.retain(|shared| Arc::strong_count(shared) > 1);
+            self.kept_after_pruning = self.set.len();
+        }
+        let shared: Arc<[PlacementOption]> = options.into();
+        self.set.insert(shared.clone());
+        shared
+    }
 }
 
 /// Where a pass takes its candidates from (see [`super::queue`]).
@@ -215,6 +250,7 @@ impl<C: Clock> Engine<C> {
             super::queue::basic_priority(entry.seq, job.spec.nice)
         };
         let seq = entry.seq;
+        let array_limit = job.array_pending.as_ref().and_then(|a| a.max_running);
         if let Some(entry) = self.jobs.get_mut(&id) {
             entry.job.priority = priority;
             entry.job.eligible_time.get_or_insert(now);
@@ -225,6 +261,7 @@ impl<C: Clock> Engine<C> {
             priority,
             seq,
             options,
+            array_limit,
         })
     }
 
@@ -234,7 +271,8 @@ impl<C: Clock> Engine<C> {
         if let Some(cached) = &entry.placement {
             return Some(cached.clone());
         }
-        let options: std::sync::Arc<[PlacementOption]> = self.placement_options(&entry.job).into();
+        let options = self.placement_options(&entry.job);
+        let options = self.placements.share(options);
         if let Some(entry) = self.jobs.get_mut(&id) {
             entry.placement = Some(options.clone());
         }
@@ -328,5 +366,41 @@ impl<C: Clock> Engine<C> {
             return PendingReason::PartitionTimeLimit;
         }
         PendingReason::PartitionNodeLimit
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::resources::NodeDemand;
+    use crate::engine::shape::Shape;
+
+    fn options(cpus: u32) -> Vec<PlacementOption> {
+        let demand = NodeDemand {
+            cpus,
+            ..NodeDemand::default()
+        };
+        let shape = Shape {
+            nodes: 1,
+            tasks_per_node: 1,
+            demand,
+        };
+        vec![(0, shape, 600)]
+    }
+
+    #[test]
+    fn jobs_with_the_same_options_share_one_copy_and_unheld_ones_are_dropped() {
+        let mut shared = SharedPlacements::default();
+        let a = shared.share(options(4));
+        let b = shared.share(options(4));
+        assert!(Arc::ptr_eq(&a, &b));
+        assert!(!Arc::ptr_eq(&a, &shared.share(options(8))));
+        // Options no job holds any more go when the set has doubled since it was pruned.
+        for cpus in 100..100 + 2 * PRUNE_FROM as u32 {
+            drop(shared.share(options(cpus)));
+        }
+        assert!(shared.set.len() < PRUNE_FROM);
+        assert!(shared.set.contains(a.as_ref()));
+        assert!(Arc::ptr_eq(&a, &shared.share(options(4))));
     }
 }

@@ -268,6 +268,8 @@ pub struct Engine<C: Clock = SystemClock> {
     order_cache: queue::OrderCache,
     /// Passes may keep that order (an exact speed-up; off only to check that it is exact).
     keep_order: bool,
+    /// Jobs' placement options, one copy of each.
+    placements: candidates::SharedPlacements,
     /// Active jobs per user, account and QOS, kept as jobs come and go (submit limits).
     active: limits::ActiveJobs,
 }
@@ -364,6 +366,7 @@ impl<C: Clock> Engine<C> {
             plan_all: true,
             shared_frontiers: true,
             order_cache: queue::OrderCache::default(),
+            placements: candidates::SharedPlacements::default(),
             keep_order: true,
             active: limits::ActiveJobs::default(),
             cluster,

@@ -17,7 +17,7 @@ use super::resources::{NodeDemand, Res};
 use super::shape::Shape;
 use super::{Clock, Engine, JobStart};
 use crate::config::SchedulerPolicy;
-use crate::model::{ArraySpec, Gres, JobId, JobState, NodeAllocation, PendingReason, Timestamp};
+use crate::model::{Gres, JobId, JobState, NodeAllocation, PendingReason, Timestamp};
 use frontier::Frontier;
 
 mod frontier;
@@ -312,7 +312,7 @@ impl<C: Clock> Engine<C> {
             }
             let mut started_any = false;
             loop {
-                if self.array_throttled(cand.id) {
+                if self.array_throttled(cand) {
                     self.set_reason(cand.id, PendingReason::JobArrayTaskLimit);
                     break;
                 }
@@ -454,20 +454,14 @@ impl<C: Clock> Engine<C> {
         }
     }
 
-    fn array_throttled(&self, id: JobId) -> bool {
-        let Some(entry) = self.jobs.get(&id) else {
-            return false;
-        };
-        let Some(ArraySpec {
-            max_running: Some(max),
-            ..
-        }) = &entry.job.array_pending
-        else {
+    /// Whether the candidate is an array already running as many tasks as its `%N` allows.
+    fn array_throttled(&self, cand: &Candidate) -> bool {
+        let Some(max) = cand.array_limit else {
             return false;
         };
         let running = self
             .array_tasks
-            .get(&id)
+            .get(&cand.id)
             .into_iter()
             .flatten()
             .filter(|t| {
@@ -475,7 +469,7 @@ impl<C: Clock> Engine<C> {
                     .is_some_and(|s| !s.is_finished() && s != JobState::Pending)
             })
             .count();
-        running >= *max as usize
+        running >= max as usize
     }
 
     /// Sets Resources for the first blocked job of a partition, Priority for the rest, and
