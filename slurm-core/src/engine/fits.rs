@@ -374,6 +374,16 @@ mod tests {
         },
     }
 
+    /// What a test stored for a (slot, node).
+    #[derive(Debug, Clone)]
+    struct Stored {
+        intervals: Vec<(Timestamp, Timestamp)>,
+        /// They pack (so they are kept).
+        packs: bool,
+        /// The windows of the node's changes since.
+        changes_since: Vec<(Timestamp, Timestamp)>,
+    }
+
     /// Sorted, disjoint intervals after `base`, the last one unbounded or not; some too far
     /// from `base` to pack.
     fn intervals(
@@ -427,10 +437,7 @@ mod tests {
             for cpus in 1..=3 {
                 cache.slot(&NodeDemand { cpus, ..NodeDemand::default() });
             }
-            // Per (slot, node): what was stored (when it packs), the node's version then,
-            // and the windows of the node's changes since.
-            let mut stored: std::collections::HashMap<(usize, usize), (Vec<(Timestamp, Timestamp)>, bool, Vec<(Timestamp, Timestamp)>)> =
-                Default::default();
+            let mut stored: std::collections::HashMap<(usize, usize), Stored> = Default::default();
             let mut version = [0u32; 4];
             for step in steps {
                 match step {
@@ -442,11 +449,11 @@ mod tests {
                             });
                             // Intervals that packed are handed back, with a window holding
                             // the changes since.
-                            let expected = before.as_ref().filter(|b| b.1);
+                            let expected = before.as_ref().filter(|b| b.packs);
                             match (&seen, expected) {
-                                (Some((was, changed)), Some((kept, _, windows))) => {
-                                    assert_eq!(was, kept);
-                                    for w in windows {
+                                (Some((was, changed)), Some(before)) => {
+                                    assert_eq!(was, &before.intervals);
+                                    for w in &before.changes_since {
                                         assert!(changed.0 <= w.0 && w.1 <= changed.1);
                                     }
                                 }
@@ -457,14 +464,15 @@ mod tests {
                         }).to_vec();
                         proptest::prop_assert_eq!(&returned, &intervals);
                         let packs = intervals.iter().all(|i| pack(base, *i).is_some());
-                        stored.insert((slot, node), (intervals, packs, Vec::new()));
+                        let changes_since = Vec::new();
+                        stored.insert((slot, node), Stored { intervals, packs, changes_since });
                     }
                     Step::Touch { node, window } => {
                         cache.touched(node, window.0, window.1);
                         version[node] += 1;
-                        for ((_, n), (_, _, windows)) in stored.iter_mut() {
+                        for ((_, n), stored) in stored.iter_mut() {
                             if *n == node {
-                                windows.push(window);
+                                stored.changes_since.push(window);
                             }
                         }
                     }
@@ -476,8 +484,8 @@ mod tests {
                         });
                         let expected = stored
                             .get(&(slot, node))
-                            .filter(|(_, packs, windows)| *packs && windows.is_empty())
-                            .map(|(intervals, _, _)| intervals.clone());
+                            .filter(|s| s.packs && s.changes_since.is_empty())
+                            .map(|s| s.intervals.clone());
                         proptest::prop_assert_eq!(answer, expected, "slot {} node {}", slot, node);
                     }
                 }
