@@ -18,6 +18,12 @@ pub struct SortedBlocks<K> {
     len: usize,
 }
 
+/// An empty block with room for every key it will hold: a block filling up one key at a
+/// time would otherwise be copied as it grew.
+fn new_block<K>() -> Vec<K> {
+    Vec::with_capacity(BLOCK + 1)
+}
+
 impl<K> Default for SortedBlocks<K> {
     fn default() -> Self {
         Self {
@@ -38,7 +44,9 @@ impl<K: Copy + Ord> SortedBlocks<K> {
             ..Self::default()
         };
         for chunk in keys.chunks(BLOCK / 2) {
-            set.blocks.push(chunk.to_vec());
+            let mut block = new_block();
+            block.extend_from_slice(chunk);
+            set.blocks.push(block);
             set.lasts.extend(chunk.last().copied());
         }
         set
@@ -59,7 +67,9 @@ impl<K: Copy + Ord> SortedBlocks<K> {
     /// Adds `key`; says whether it was not there.
     pub fn insert(&mut self, key: K) -> bool {
         if self.blocks.is_empty() {
-            self.blocks.push(vec![key]);
+            let mut block = new_block();
+            block.push(key);
+            self.blocks.push(block);
             self.lasts.push(key);
             self.len = 1;
             return true;
@@ -75,7 +85,8 @@ impl<K: Copy + Ord> SortedBlocks<K> {
             self.lasts[b] = key;
         }
         if block.len() > BLOCK {
-            let upper = block.split_off(BLOCK / 2);
+            let mut upper = new_block();
+            upper.extend(block.drain(BLOCK / 2..));
             self.lasts[b] = block[BLOCK / 2 - 1];
             self.lasts.insert(b + 1, upper[upper.len() - 1]);
             self.blocks.insert(b + 1, upper);
