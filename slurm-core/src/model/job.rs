@@ -134,8 +134,19 @@ impl fmt::Display for ArraySpec {
 
 /// What a user asks for: everything the scheduler needs, plus what the batch runtime needs
 /// to launch the job (paths, environment), which the engine carries but does not interpret.
+///
+/// Laid out in declaration order (`repr(C)`, see [`Job`]): what a pass reads for every
+/// pending job comes first.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[repr(C)]
 pub struct JobSpec {
+    /// `--begin`.
+    pub begin: Option<Timestamp>,
+    pub dependency: DependencySpec,
+    /// Empty means the association's default QOS (`normal`).
+    pub qos: String,
+    /// `--nice` (may be negative for admins).
+    pub nice: i32,
     pub name: String,
     pub user: String,
     pub uid: u32,
@@ -144,8 +155,6 @@ pub struct JobSpec {
     pub account: String,
     /// Candidate partitions in the user's order (`-p a,b`); empty means the default partition.
     pub partitions: Vec<String>,
-    /// Empty means the association's default QOS (`normal`).
-    pub qos: String,
     /// `-N`: minimum node count (and maximum, Slurm's `-N min-max` max).
     pub min_nodes: u32,
     pub max_nodes: Option<u32>,
@@ -163,14 +172,9 @@ pub struct JobSpec {
     pub time_limit: Option<TimeLimit>,
     /// `--time-min` is not supported; listed here for completeness of the model.
     pub exclusive: bool,
-    pub dependency: DependencySpec,
     /// `--hold`: submitted held (`JobHeldUser`).
     pub hold: bool,
-    /// `--begin`.
-    pub begin: Option<Timestamp>,
     pub array: Option<ArraySpec>,
-    /// `--nice` (may be negative for admins).
-    pub nice: i32,
     /// `--requeue` / `--no-requeue`; `None` means the cluster default (JobRequeue=1).
     pub requeue: Option<bool>,
     pub comment: Option<String>,
@@ -305,37 +309,42 @@ pub struct NodeAllocation {
 }
 
 /// A job as the controller tracks it.
+///
+/// Laid out in declaration order (`repr(C)`): the fields a scheduling pass reads and writes
+/// for every pending job come first, then the spec (whose own such fields come first), so
+/// that a pass touches a few adjacent cache lines of each job, not one line per field.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[repr(C)]
 pub struct Job {
     pub id: JobId,
+    pub state: JobState,
+    pub reason: PendingReason,
+    /// Set while the job is held (`scontrol hold`, `sbatch --hold`).
+    pub hold: Option<Hold>,
+    pub priority: u32,
+    /// The effective time limit (spec or partition default).
+    pub time_limit: TimeLimit,
+    pub eligible_time: Option<Timestamp>,
+    /// Planned start from the last backfill pass (`squeue --start`).
+    pub planned_start: Option<Timestamp>,
+    /// For an array's pending record: the task indices not yet started (squeue prints
+    /// `123_[5-9%2]`). `None` for ordinary jobs and for split-off tasks.
+    pub array_pending: Option<ArraySpec>,
+    pub spec: JobSpec,
     /// Set for array tasks: the array's job id (`%A`) and this task's index (`%a`).
     pub array_job_id: Option<JobId>,
     pub array_task_id: Option<u32>,
-    pub spec: JobSpec,
-    pub state: JobState,
-    pub reason: PendingReason,
-    pub priority: u32,
     /// The partition it runs (or will run) in, chosen from `spec.partitions`.
     pub partition: String,
-    /// The effective time limit (spec or partition default).
-    pub time_limit: TimeLimit,
     pub submit_time: Timestamp,
-    pub eligible_time: Option<Timestamp>,
     pub start_time: Option<Timestamp>,
     pub end_time: Option<Timestamp>,
-    /// Planned start from the last backfill pass (`squeue --start`).
-    pub planned_start: Option<Timestamp>,
     pub allocation: Vec<NodeAllocation>,
     pub exit: Option<ExitStatus>,
     /// Times requeued.
     pub restarts: u32,
     /// Who cancelled it (uid), for `CANCELLED by N`.
     pub cancelled_by: Option<u32>,
-    /// Set while the job is held (`scontrol hold`, `sbatch --hold`).
-    pub hold: Option<Hold>,
-    /// For an array's pending record: the task indices not yet started (squeue prints
-    /// `123_[5-9%2]`). `None` for ordinary jobs and for split-off tasks.
-    pub array_pending: Option<ArraySpec>,
     /// Allocated, waiting for powered-down cloud nodes to come up (Slurm's CONFIGURING flag,
     /// `CF` in squeue); the job's time starts counting when they have registered.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
