@@ -136,10 +136,13 @@ impl<C: Clock> Engine<C> {
         }
         let mut priorities = PassInputs::new(self);
         let ids: Vec<JobId> = self.pending.iter().copied().collect();
-        let mut candidates: Vec<Candidate> = ids
-            .into_iter()
-            .filter_map(|id| self.candidate(id, now, &mut priorities))
-            .collect();
+        // Room for every pending job up front: grown by doubling, the list was copied over
+        // and over.
+        let mut candidates: Vec<Candidate> = Vec::with_capacity(ids.len());
+        candidates.extend(
+            ids.into_iter()
+                .filter_map(|id| self.candidate(id, now, &mut priorities)),
+        );
         // Highest tier, then highest priority, then first submitted. Sequence numbers are
         // unique, so an unstable sort gives the one order there is.
         candidates.sort_unstable_by_key(|c| {
