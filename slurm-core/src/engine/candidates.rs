@@ -5,6 +5,7 @@
 
 use super::deps::DepStatus;
 use super::fairshare::{Fairshare, UserId};
+use super::fxhash::FastSet;
 use super::priority::{self, JobFacts, Norms};
 use super::profile::NEVER;
 use super::queue::{PendingOrder, least_need, suffix_least};
@@ -31,12 +32,10 @@ pub(super) struct Candidate {
 /// shared ones stay in cache where one copy per job would not.
 #[derive(Default)]
 pub(super) struct SharedPlacements {
-    set: std::collections::HashSet<Arc<[PlacementOption]>, BuildFxHasher>,
+    set: FastSet<Arc<[PlacementOption]>>,
     /// The set's size when it last dropped the options no job holds any more.
     kept_after_pruning: usize,
 }
-
-type BuildFxHasher = std::hash::BuildHasherDefault<super::fxhash::FxHasher>;
 
 /// The fewest shared options before the set is pruned.
 const PRUNE_FROM: usize = 1024;

@@ -2,7 +2,7 @@
 //! and node demands, looked up once or more per pending job in every pass, where SipHash
 //! showed up in profiles. Not for keys an outsider chooses to collide (HashDoS).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 
 #[derive(Default, Clone, Copy)]
@@ -49,3 +49,4 @@ impl Hasher for FxHasher {
 }
 
 pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+pub type FastSet<K> = HashSet<K, BuildHasherDefault<FxHasher>>;

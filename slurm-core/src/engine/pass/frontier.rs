@@ -191,7 +191,8 @@ impl<C: Clock> Engine<C> {
                 plan.node_scans += 1;
                 match self.fresh_intervals(plan, i, shape) {
                     Some(intervals) => Fit::of(intervals.iter().copied()),
-                    // A long profile: searched directly by each shape.
+                    // A long profile: searched directly by each shape (its gap is kept as
+                    // ANY_GAP, which holds every duration).
                     None => Fit {
                         first: Some(base),
                         unbounded_from: None,
