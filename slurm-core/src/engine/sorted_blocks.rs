@@ -28,7 +28,7 @@ fn new_block<K>() -> Vec<K> {
 /// goes to a block no search has read lately, and a binary search over it would wait for
 /// one line after another; read independently first, the waits overlap.
 #[inline]
-fn prefetch<K: Copy>(keys: &[K]) {
+fn read_every_line<K: Copy>(keys: &[K]) {
     let per_line = (64 / std::mem::size_of::<K>().max(1)).max(1);
     for key in keys.iter().step_by(per_line) {
         std::hint::black_box(*key);
@@ -87,7 +87,7 @@ impl<K: Copy + Ord> SortedBlocks<K> {
         }
         let b = self.block_of(key);
         let block = &mut self.blocks[b];
-        prefetch(block);
+        read_every_line(block);
         let Err(at) = block.binary_search(&key) else {
             return false;
         };
